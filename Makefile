@@ -1,0 +1,47 @@
+# Every target creates .venv (if missing) and installs what it needs first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+TEST_STAMP  := $(VENV)/.stamp-test
+BENCH_STAMP := $(VENV)/.stamp-bench
+# Two host "devices" so populations shard over both cores.
+HOST_DEVICES ?= 2
+
+.PHONY: test test-all demo bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+$(BENCH_STAMP): pyproject.toml $(TEST_STAMP)
+	$(BIN)/python -m pip install -q -e ".[test,bench]"
+	touch $@
+
+# Default suite (< 15 min on 2 cores). pytest exits non-zero (5) if it
+# collects no test, which fails this target.
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q
+
+# Everything, including checks marked slow.
+test-all: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q -m ""
+
+# Quick mode of every experiment (re-running replaces the demo runs: --force).
+demo: $(TEST_STAMP)
+	XLA_FLAGS=--xla_force_host_platform_device_count=$(HOST_DEVICES) \
+	  $(BIN)/python -m experiments.jr_column --quick --force
+
+# Side-by-side benchmarks; writes benchmarks/out/*.json.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.engine_overhead
+	$(BIN)/python -m benchmarks.jr_fitness
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check nmmjax experiments tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

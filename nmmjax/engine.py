@@ -1,0 +1,613 @@
+"""The one place that steps time.
+
+A model is a pure vector field ``dfun(y, t, params, u) -> dy/dt`` over a pytree
+state ``y`` (``t`` in seconds, ``u`` the external input at ``t`` or ``None``).
+:func:`simulate` integrates it with a fixed step inside ``jax.lax.scan``;
+:func:`solve_diffrax` hands the same ``dfun`` to diffrax for adaptive ODE solves
+and for SDEs that need gradients through the noise.
+
+Fixed-step methods (``method=``):
+
+- ODE: ``"euler"`` (order 1), ``"heun"`` (order 2), ``"rk4"`` (order 4);
+- SDE with additive noise ``dy = f(y, t) dt + G dW``: ``"euler_maruyama"`` and
+  ``"stochastic_heun"``. Brownian increments are ``dW = sqrt(dt) * z`` with
+  ``z ~ N(0, 1)`` drawn from ``key`` (``fold_in(key, step)``, so a run does not
+  depend on how it is chunked) or passed in as ``noise_samples`` so that a run
+  is a pure function of its inputs.
+
+Noise enters through ``sigma`` (``G dW = sigma * dW``, same shapes as ``y``) or,
+for structured noise, ``diffusion(dW, params) -> pytree like y`` together with
+``noise_shape`` (a pytree of shape tuples for ``z``); the latter lets many
+simulations share one noise realisation by broadcasting.
+
+Memory: with ``record=False`` and ``reducers`` (e.g. :class:`MeanCov`) a run
+keeps O(1) memory in its duration; ``record_every`` decimates what is kept.
+Inputs given as a function of ``t`` cost no memory; inputs given as an array are
+sampled on the step grid and held constant over each step.
+
+Hybrid (spiking) models pass their own ``step(y, t, params, x) -> y`` to
+:func:`simulate` instead of ``dfun``: ``x`` is a :class:`StepInput`, and
+threshold/reset/refractory logic lives in that step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nmmjax import _validate as V
+
+PyTree = Any
+Array = jax.Array
+DFun = Callable[[PyTree, Array, PyTree, PyTree], PyTree]
+
+ODE_METHODS = ("euler", "heun", "rk4")
+SDE_METHODS = ("euler_maruyama", "stochastic_heun")
+METHODS = ODE_METHODS + SDE_METHODS
+
+_tmap = jax.tree_util.tree_map
+
+
+class StepInput(NamedTuple):
+    """What one step receives besides the state.
+
+    Attributes:
+        u: ``u(c)`` gives the input at ``t + c * dt`` for the method's stage
+            offsets ``c`` (:data:`STAGE_OFFSETS`), or ``None`` without input.
+        dw: Brownian increment pytree ``sqrt(dt) * z`` (shape ``noise_shape``)
+            or ``None`` for ODEs.
+    """
+
+    u: Callable[[Array], PyTree] | None
+    dw: PyTree
+
+
+class Solution(NamedTuple):
+    """Result of :func:`simulate` / :func:`solve_diffrax`.
+
+    Attributes:
+        ts: ``(n_records,)`` times (s) of the records, or ``None``.
+        ys: observations with a leading ``n_records`` axis, or ``None``.
+        reductions: tuple with one finalised result per reducer.
+        final_state: state after the last step.
+    """
+
+    ts: Array | None
+    ys: PyTree
+    reductions: tuple
+    final_state: PyTree
+
+
+# --------------------------------------------------------------------------- #
+# Reducers: on-line statistics of an observable, merged across chunks.
+# --------------------------------------------------------------------------- #
+
+
+class MeanCov(NamedTuple):
+    """Running mean and covariance of an observable (Welford within a chunk,
+    Chan's pairwise merge across chunks, so float32 stays accurate over 1e6+
+    samples).
+
+    Attributes:
+        observe: ``(y, t) -> array`` of shape ``(k, *batch)``: ``k`` variables on
+            the first axis, any batch axes after it.
+        ddof: delta degrees of freedom of the covariance (1 = unbiased).
+
+    Finalised result: ``(mean (k, *batch), cov (k, k, *batch))``.
+    """
+
+    observe: Callable[[PyTree, Array], Array]
+    ddof: int = 1
+
+    def init(self, obs: Array):
+        z = jnp.zeros_like(obs)
+        return (jnp.zeros((), jnp.int32), z, z[:, None] * z[None, :])
+
+    def update(self, acc, x):
+        n, mean, m2 = acc
+        n1 = n + 1
+        d = x - mean
+        mean1 = mean + d / n1.astype(x.dtype)
+        m2 = m2 + d[:, None] * (x - mean1)[None, :]
+        return (n1, mean1, m2)
+
+    def merge(self, a, b):
+        na, ma, m2a = a
+        nb, mb, m2b = b
+        n = na + nb
+        fa, fb = na.astype(ma.dtype), nb.astype(ma.dtype)
+        fn = jnp.maximum(fa + fb, 1.0)
+        delta = mb - ma
+        mean = ma + delta * (fb / fn)
+        m2 = m2a + m2b + delta[:, None] * delta[None, :] * (fa * fb / fn)
+        return (n, mean, m2)
+
+    def finalize(self, acc):
+        n, mean, m2 = acc
+        return mean, m2 / (n.astype(m2.dtype) - self.ddof)
+
+
+class Mean(NamedTuple):
+    """Running mean of an observable (any shape). Result: the mean array."""
+
+    observe: Callable[[PyTree, Array], Array]
+
+    def init(self, obs: Array):
+        return (jnp.zeros((), jnp.int32), jnp.zeros_like(obs))
+
+    def update(self, acc, x):
+        n, mean = acc
+        n1 = n + 1
+        return (n1, mean + (x - mean) / n1.astype(x.dtype))
+
+    def merge(self, a, b):
+        (na, ma), (nb, mb) = a, b
+        fb = nb.astype(ma.dtype)
+        fn = jnp.maximum(na.astype(ma.dtype) + fb, 1.0)
+        return (na + nb, ma + (mb - ma) * (fb / fn))
+
+    def finalize(self, acc):
+        return acc[1]
+
+
+# --------------------------------------------------------------------------- #
+# Steps
+# --------------------------------------------------------------------------- #
+
+
+def _axpy(a, x, y):
+    """y + a * x over pytrees."""
+    return _tmap(lambda xi, yi: yi + a * xi, x, y)
+
+
+def _add(x, y):
+    return _tmap(lambda xi, yi: xi + yi, x, y)
+
+
+#: Stage times of each method, as fractions of the step (inputs are evaluated there).
+STAGE_OFFSETS = {
+    "euler": (0.0,), "euler_maruyama": (0.0,),
+    "heun": (0.0, 1.0), "stochastic_heun": (0.0, 1.0),
+    "rk4": (0.0, 0.5, 1.0),
+}
+
+
+def make_step(
+    dfun: DFun,
+    method: str,
+    dt: float,
+    diffusion: Callable[[PyTree, PyTree], PyTree] | None = None,
+) -> Callable[[PyTree, Array, PyTree, StepInput], PyTree]:
+    """Build ``step(y, t, params, x: StepInput) -> y_next`` for a fixed-step method.
+
+    Args:
+        dfun: ``dfun(y, t, params, u) -> dy/dt``.
+        method: one of :data:`METHODS`.
+        dt: step (s).
+        diffusion: ``diffusion(dw, params) -> G dW`` (pytree like ``y``) for the
+            SDE methods; additive noise only (it may not depend on ``y``).
+    """
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {METHODS}, got {method!r}.")
+    half = 0.5 * dt
+
+    def f(y, t, params, x, c):
+        return dfun(y, t + c * dt, params, None if x.u is None else x.u(c))
+
+    if method == "euler":
+
+        def step(y, t, params, x):
+            return _axpy(dt, f(y, t, params, x, 0.0), y)
+
+    elif method == "heun":
+
+        def step(y, t, params, x):
+            k1 = f(y, t, params, x, 0.0)
+            k2 = f(_axpy(dt, k1, y), t, params, x, 1.0)
+            return _tmap(lambda yi, a, b: yi + half * (a + b), y, k1, k2)
+
+    elif method == "rk4":
+
+        def step(y, t, params, x):
+            k1 = f(y, t, params, x, 0.0)
+            k2 = f(_axpy(half, k1, y), t, params, x, 0.5)
+            k3 = f(_axpy(half, k2, y), t, params, x, 0.5)
+            k4 = f(_axpy(dt, k3, y), t, params, x, 1.0)
+            return _tmap(
+                lambda yi, a, b, c, d: yi + (dt / 6.0) * (a + 2.0 * b + 2.0 * c + d),
+                y, k1, k2, k3, k4,
+            )
+
+    else:
+        if diffusion is None:
+            raise ValueError(f"`method`={method!r} is an SDE method: give `sigma` or `diffusion`.")
+        if method == "euler_maruyama":
+
+            def step(y, t, params, x):
+                g = diffusion(x.dw, params)
+                return _add(_axpy(dt, f(y, t, params, x, 0.0), y), g)
+
+        else:  # stochastic Heun (additive noise: the same dW in both stages)
+
+            def step(y, t, params, x):
+                g = diffusion(x.dw, params)
+                k1 = f(y, t, params, x, 0.0)
+                k2 = f(_add(_axpy(dt, k1, y), g), t, params, x, 1.0)
+                return _tmap(lambda yi, a, b, gi: yi + half * (a + b) + gi, y, k1, k2, g)
+
+    return step
+
+
+# --------------------------------------------------------------------------- #
+# The scan
+# --------------------------------------------------------------------------- #
+
+
+def _leading(tree, n, name):
+    for leaf in jax.tree_util.tree_leaves(tree):
+        if np.ndim(leaf) < 1 or np.shape(leaf)[0] != n:
+            raise ValueError(
+                f"`{name}` must have a leading axis of length n_steps={n}, "
+                f"got shape {np.shape(leaf)}."
+            )
+
+
+def simulate(
+    dfun: DFun | None,
+    y0: PyTree,
+    params: PyTree,
+    *,
+    dt: float,
+    n_steps: int,
+    method: str = "heun",
+    t0: float = 0.0,
+    inputs: PyTree | Callable[[Array], PyTree] | None = None,
+    sigma: PyTree | None = None,
+    diffusion: Callable[[PyTree, PyTree], PyTree] | None = None,
+    noise_shape: PyTree | None = None,
+    key: Array | None = None,
+    noise_samples: PyTree | None = None,
+    observe: Callable[[PyTree, Array], PyTree] | None = None,
+    record: bool = True,
+    record_every: int = 1,
+    transient_steps: int = 0,
+    reducers: Sequence[Any] = (),
+    step: Callable[[PyTree, Array, PyTree, StepInput], PyTree] | None = None,
+    chunk_records: int = 4096,
+) -> Solution:
+    """Integrate ``dfun`` with a fixed step in ``lax.scan``.
+
+    Args:
+        dfun: vector field ``dfun(y, t, params, u) -> dy/dt`` (pytree like ``y``).
+            ``None`` when ``step`` is given.
+        y0: initial state pytree.
+        params: parameter pytree passed through to ``dfun``.
+        dt: step (s), > 0.
+        n_steps: total number of steps, including ``transient_steps``.
+        method: ``"euler" | "heun" | "rk4" | "euler_maruyama" | "stochastic_heun"``.
+        t0: time (s) of ``y0``.
+        inputs: ``None``; a function ``t -> u``; or a pytree of arrays with a
+            leading ``n_steps`` axis, element ``n`` held over ``[t_n, t_n + dt)``.
+        sigma: additive noise amplitude, ``G dW = sigma * dW`` (pytree like
+            ``y0``; leaves broadcast). Mutually exclusive with ``diffusion``.
+        diffusion: ``diffusion(dw, params) -> G dW`` for structured additive
+            noise, with ``noise_shape`` giving the shapes of ``dw``.
+        noise_shape: pytree of shape tuples of ``z`` (default: shapes of ``y0``).
+        key: PRNG key for the Brownian increments (SDE methods).
+        noise_samples: alternatively, standard normals ``z`` with a leading
+            ``n_steps`` axis (the run then uses ``sqrt(dt) * z``).
+        observe: ``(y, t) -> pytree`` recorded every ``record_every`` steps
+            (default: the state itself).
+        record: keep the observations (``False``: only reducers and the final
+            state are returned, O(1) memory).
+        record_every: decimation factor, >= 1.
+        transient_steps: steps run first with nothing recorded or reduced.
+        reducers: on-line statistics (:class:`MeanCov`, :class:`Mean`, or any
+            object with ``observe/init/update/merge/finalize``), fed every
+            recorded sample (``record_every`` applies).
+        step: a ready ``step(y, t, params, x)`` (hybrid/spiking models).
+        chunk_records: records per outer chunk (memory/precision trade-off; does
+            not change the result beyond float rounding of reducer merges).
+
+    Returns:
+        :class:`Solution` with ``ts`` the times after each recorded block.
+    """
+    dt = V.positive_float(dt, "dt")
+    n_steps = V.nonneg_int(n_steps, "n_steps", minimum=1)
+    record_every = V.nonneg_int(record_every, "record_every", minimum=1)
+    transient_steps = V.nonneg_int(transient_steps, "transient_steps")
+    chunk_records = V.nonneg_int(chunk_records, "chunk_records", minimum=1)
+    if transient_steps >= n_steps:
+        raise ValueError(
+            f"`transient_steps`={transient_steps} must be < `n_steps`={n_steps}."
+        )
+    n_rec_steps = n_steps - transient_steps
+    if n_rec_steps % record_every:
+        raise ValueError(
+            f"`n_steps - transient_steps`={n_rec_steps} must be a multiple of "
+            f"`record_every`={record_every}."
+        )
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {METHODS}, got {method!r}.")
+    if (dfun is None) == (step is None):
+        raise TypeError("give exactly one of `dfun` (a vector field) or `step`.")
+    if dfun is not None and not callable(dfun):
+        raise TypeError(f"`dfun` must be callable, got {type(dfun).__name__}.")
+    V.finite_tree(y0, "y0")
+    V.finite_tree(params, "params")
+    if not isinstance(reducers, list | tuple):
+        raise TypeError("`reducers` must be a list or tuple of reducers.")
+
+    # ---- noise ----
+    stochastic = method in SDE_METHODS
+    if sigma is not None and diffusion is not None:
+        raise TypeError("give `sigma` or `diffusion`, not both.")
+    if not stochastic and (sigma is not None or diffusion is not None or key is not None
+                           or noise_samples is not None):
+        raise ValueError(
+            f"`method`={method!r} is deterministic; use 'euler_maruyama' or "
+            "'stochastic_heun' for noise (`sigma`/`diffusion`/`key`/`noise_samples`)."
+        )
+    if stochastic:
+        if sigma is None and diffusion is None:
+            raise ValueError(f"`method`={method!r} needs `sigma` or `diffusion`.")
+        if (key is None) == (noise_samples is None):
+            raise ValueError(
+                f"`method`={method!r} needs exactly one of `key` or `noise_samples`."
+            )
+        if sigma is not None:
+            V.finite_tree(sigma, "sigma")
+            if noise_shape is None:
+                noise_shape = _tmap(lambda a: tuple(np.shape(a)), y0)
+            sig = sigma
+
+            def diffusion(dw, params):  # noqa: F811 - the default additive form
+                return _tmap(lambda s, w: s * w, sig, dw)
+
+        elif noise_shape is None:
+            raise ValueError("`diffusion` needs `noise_shape` (a pytree of shape tuples).")
+        shape_leaves, shape_def = jax.tree_util.tree_flatten(
+            noise_shape, is_leaf=lambda s: isinstance(s, tuple)
+        )
+        if noise_samples is not None:
+            _leading(noise_samples, n_steps, "noise_samples")
+            got = [tuple(np.shape(a))[1:] for a in jax.tree_util.tree_leaves(noise_samples)]
+            if got != [tuple(s) for s in shape_leaves]:
+                raise ValueError(
+                    f"`noise_samples` must have shapes (n_steps, *noise_shape) = "
+                    f"{[(n_steps, *s) for s in shape_leaves]}, got "
+                    f"{[(n_steps, *g) for g in got]}."
+                )
+    if step is None:
+        step = make_step(dfun, method, dt, diffusion)
+
+    # ---- inputs ----
+    input_fn = inputs if callable(inputs) else None
+    input_arr = None if (inputs is None or callable(inputs)) else inputs
+    if input_arr is not None:
+        _leading(input_arr, n_steps, "inputs")
+    offsets = STAGE_OFFSETS[method]
+
+    sqrt_dt = float(np.sqrt(dt))
+    if observe is None:
+        observe = lambda y, t: y
+    fdtype = jnp.result_type(float)
+
+    # Per-step inputs and noise are computed for a whole chunk of steps at once
+    # (vectorised: far fewer tiny kernels per step) and then scanned over.
+    # Noise of step n comes from fold_in(key, n), so it does not depend on
+    # the chunking.
+    def draw(n):
+        k = jax.random.fold_in(key, n)
+        keys = jax.random.split(k, len(shape_leaves))
+        zs = [jax.random.normal(kk, s, fdtype) for kk, s in zip(keys, shape_leaves)]
+        return jax.tree_util.tree_unflatten(shape_def, zs)
+
+    def chunk_xs(n0, count):
+        """Inputs/noise of steps n0 .. n0+count-1, leading axis ``count``."""
+        xs = {}
+        ns = n0 + jnp.arange(count, dtype=jnp.int32)
+        if input_arr is not None:
+            xs["u"] = _tmap(lambda a: jax.lax.dynamic_slice_in_dim(a, n0, count), input_arr)
+        elif input_fn is not None:
+            ts = t0 + ns.astype(fdtype) * dt
+            xs["u"] = tuple(jax.vmap(input_fn)(ts + c * dt) for c in offsets)
+        if stochastic:
+            if noise_samples is not None:
+                z = _tmap(lambda a: jax.lax.dynamic_slice_in_dim(a, n0, count), noise_samples)
+            else:
+                z = jax.vmap(draw)(ns)
+            xs["dw"] = _tmap(lambda a: sqrt_dt * a, z)
+        return xs
+
+    def one_step(y, n, x):
+        t = t0 + n.astype(fdtype) * dt
+        if input_arr is not None:
+            u_n = x["u"]
+            u = lambda c: u_n  # held over the step
+        elif input_fn is not None:
+            vals = dict(zip(offsets, x["u"]))
+            u = lambda c: vals[c]
+        else:
+            u = None
+        return step(y, t, params, StepInput(u, x.get("dw")))
+
+    n_records = n_rec_steps // record_every
+    # Bound the per-chunk buffers (inputs + noise) to ~8 M numbers.
+    probe = jax.eval_shape(lambda: chunk_xs(jnp.int32(0), 1))
+    per_step = max(1, sum(int(np.prod(l.shape)) for l in jax.tree_util.tree_leaves(probe)))
+    max_chunk_steps = max(1, 8_000_000 // per_step)
+
+    reds = tuple(reducers)
+    red_shapes = [
+        jax.eval_shape(r.observe, y0, jnp.asarray(t0, fdtype)) for r in reds
+    ]
+
+    def empty_accs(active):
+        if not active:
+            return ()
+        return tuple(r.init(jnp.zeros(sh.shape, sh.dtype)) for r, sh in zip(reds, red_shapes))
+
+    def run_segment(y, n0, n_blocks, block, active):
+        """Run n_blocks blocks of ``block`` steps from step n0; record/reduce
+        after each block when ``active``. Returns (y, obs or None, accs)."""
+        per_chunk = max(1, min(n_blocks, max_chunk_steps // block, chunk_records))
+        n_chunks, rest = divmod(n_blocks, per_chunk)
+
+        def blocks(y, nc0, nb):
+            xs = chunk_xs(nc0, nb * block)
+            xs = _tmap(lambda a: a.reshape((nb, block) + a.shape[1:]), xs)
+
+            def block_body(carry, inp):
+                y, accs = carry
+                k, x = inp
+                nb0 = nc0 + k * block
+
+                def step_body(y, inp2):
+                    j, xj = inp2
+                    return one_step(y, nb0 + j, xj), None
+
+                y, _ = jax.lax.scan(step_body, y, (jnp.arange(block, dtype=jnp.int32), x))
+                if not active:
+                    return (y, accs), None
+                t = t0 + (nb0 + block).astype(fdtype) * dt
+                obs = observe(y, t) if record else None
+                accs = tuple(r.update(a, r.observe(y, t)) for r, a in zip(reds, accs))
+                return (y, accs), obs
+
+            ks = jnp.arange(nb, dtype=jnp.int32)
+            (y, accs), obs = jax.lax.scan(block_body, (y, empty_accs(active)), (ks, xs))
+            return y, obs, accs
+
+        def chunk_body(carry, c):
+            y, total = carry
+            y, obs, accs = blocks(y, n0 + c * per_chunk * block, per_chunk)
+            total = tuple(r.merge(a, b) for r, a, b in zip(reds, total, accs)) if active else ()
+            return (y, total), obs
+
+        (y, total), obs = jax.lax.scan(
+            chunk_body, (y, empty_accs(active)), jnp.arange(n_chunks, dtype=jnp.int32)
+        )
+        if active and record:
+            obs = _tmap(lambda a: a.reshape((n_chunks * per_chunk,) + a.shape[2:]), obs)
+        if rest:
+            y, obs_r, accs = blocks(y, n0 + n_chunks * per_chunk * block, rest)
+            if active:
+                total = tuple(r.merge(a, b) for r, a, b in zip(reds, total, accs))
+                if record:
+                    obs = _tmap(lambda a, b: jnp.concatenate([a, b]), obs, obs_r)
+        return y, obs, total
+
+    y = y0
+    if transient_steps:
+        tblock = record_every if transient_steps % record_every == 0 else 1
+        y, _, _ = run_segment(y, jnp.int32(0), transient_steps // tblock, tblock, False)
+    y, obs, total = run_segment(y, jnp.int32(transient_steps), n_records, record_every, True)
+
+    ts = None
+    if record:
+        t_first = t0 + transient_steps * dt
+        ts = t_first + dt * record_every * jnp.arange(1, n_records + 1, dtype=fdtype)
+    reductions = tuple(r.finalize(a) for r, a in zip(reds, total))
+    return Solution(ts=ts, ys=obs if record else None, reductions=reductions, final_state=y)
+
+
+# --------------------------------------------------------------------------- #
+# diffrax path
+# --------------------------------------------------------------------------- #
+
+
+def solve_diffrax(
+    dfun: DFun,
+    y0: PyTree,
+    params: PyTree,
+    *,
+    t0: float,
+    t1: float,
+    ts: Array,
+    inputs: Callable[[Array], PyTree] | None = None,
+    solver: Any = None,
+    dt0: float | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    sigma: PyTree | None = None,
+    diffusion: Callable[[PyTree, PyTree], PyTree] | None = None,
+    noise_shape: PyTree | None = None,
+    key: Array | None = None,
+    observe: Callable[[PyTree, Array], PyTree] | None = None,
+    max_steps: int = 1_000_000,
+) -> Solution:
+    """Solve the same ``dfun`` with diffrax (adaptive ODE, or SDE).
+
+    ODE (no noise): adaptive step with a PID controller, default solver
+    ``diffrax.Tsit5()`` (pass ``diffrax.Kvaerno5()`` for stiff problems).
+    SDE (``sigma`` or ``diffusion`` + ``key``): a ``VirtualBrownianTree`` so the
+    solution is differentiable through the noise; default solver
+    ``diffrax.Heun()`` with fixed step ``dt0`` (required).
+
+    Args:
+        ts: ``(n,)`` save times in ``[t0, t1]`` (s).
+        inputs: ``None`` or a function ``t -> u``.
+        Other arguments as in :func:`simulate`.
+
+    Returns:
+        :class:`Solution` with ``ys`` = ``observe(y(ts), ts)`` (default: state).
+    """
+    import diffrax
+    import lineax
+
+    t0f, t1f = float(t0), float(t1)
+    if not np.isfinite(t0f) or not np.isfinite(t1f) or t1f <= t0f:
+        raise ValueError(f"need finite `t0` < `t1`, got t0={t0!r}, t1={t1!r}.")
+    if inputs is not None and not callable(inputs):
+        raise TypeError("`inputs` for solve_diffrax must be a function t -> u (or None).")
+    V.finite_tree(y0, "y0")
+    V.finite_tree(params, "params")
+    stochastic = sigma is not None or diffusion is not None
+    if observe is None:
+        observe = lambda y, t: y
+
+    def vf(t, y, args):
+        return dfun(y, t, args, None if inputs is None else inputs(t))
+
+    terms = diffrax.ODETerm(vf)
+    saveat = diffrax.SaveAt(ts=jnp.asarray(ts))
+    if not stochastic:
+        if solver is None:
+            solver = diffrax.Tsit5()
+        controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    else:
+        if key is None or dt0 is None:
+            raise ValueError("an SDE solve needs `key` and a fixed step `dt0`.")
+        if sigma is not None:
+            noise_shape = _tmap(lambda a: tuple(np.shape(a)), y0)
+            sig = sigma
+            diffusion = lambda dw, p: _tmap(lambda s, w: s * w, sig, dw)
+        elif noise_shape is None:
+            raise ValueError("`diffusion` needs `noise_shape`.")
+        shape_struct = _tmap(
+            lambda s: jax.ShapeDtypeStruct(s, jnp.result_type(float)),
+            noise_shape,
+            is_leaf=lambda s: isinstance(s, tuple),
+        )
+        bm = diffrax.VirtualBrownianTree(t0f, t1f, tol=float(dt0) / 4, shape=shape_struct, key=key)
+        def g(t, y, args):
+            # Additive noise: a linear map dW -> G dW that ignores y.
+            return lineax.FunctionLinearOperator(lambda dw: diffusion(dw, args), shape_struct)
+
+        terms = diffrax.MultiTerm(terms, diffrax.ControlTerm(g, bm))
+        if solver is None:
+            solver = diffrax.Heun()
+        controller = diffrax.ConstantStepSize()
+    sol = diffrax.diffeqsolve(
+        terms, solver, t0f, t1f, dt0, y0, args=params, saveat=saveat,
+        stepsize_controller=controller, max_steps=max_steps,
+    )
+    ys = jax.vmap(observe)(sol.ys, sol.ts)
+    final = _tmap(lambda a: a[-1], sol.ys)
+    return Solution(ts=sol.ts, ys=ys, reductions=(), final_state=final)
+

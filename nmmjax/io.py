@@ -1,0 +1,129 @@
+"""Results folders and files: ``results/<experiment>/<run-id>/``.
+
+A run writes into a temporary sibling folder and is moved into place only when
+it finishes, so a crashed run never leaves a half-written results folder, and
+an existing run is replaced only when the caller says so (``force=True``).
+Arrays go to ``.npz`` (read back with ``allow_pickle=False``), metrics and
+configs to JSON. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class RunExistsError(FileExistsError):
+    """A finished run with this id already exists."""
+
+
+def _jsonable(x: Any) -> Any:
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return _jsonable(dataclasses.asdict(x))
+    if hasattr(x, "_asdict"):
+        return _jsonable(x._asdict())
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, Path):
+        return str(x)
+    if hasattr(x, "dtype") and hasattr(x, "tolist"):  # numpy / jax arrays and scalars
+        return _jsonable(np.asarray(x).tolist())
+    if isinstance(x, float) and not np.isfinite(x):
+        return None if np.isnan(x) else ("inf" if x > 0 else "-inf")
+    return x
+
+
+def save_json(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as JSON atomically (NaN becomes null)."""
+    path = Path(path)
+    text = json.dumps(_jsonable(obj), indent=2, sort_keys=False)
+    _atomic_write(path, text.encode())
+
+
+def load_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def save_arrays(path: str | Path, **arrays) -> None:
+    """Write named arrays to an ``.npz`` atomically (numeric arrays only)."""
+    path = Path(path)
+    clean = {k: np.asarray(v) for k, v in arrays.items()}
+    for k, v in clean.items():
+        if v.dtype == object:
+            raise TypeError(f"array `{k}` has dtype object; only numeric arrays are saved.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **clean)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+class RunDir:
+    """A results folder being written.
+
+    Use :func:`open_run`; write files under :attr:`path`; call :meth:`commit`
+    at the end to move it to :attr:`final`.
+    """
+
+    def __init__(self, final: Path, force: bool):
+        self.final = final
+        self.force = force
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.partial-"))
+
+    def commit(self) -> Path:
+        if self.final.exists():
+            if not self.force:  # appeared while we ran
+                raise RunExistsError(f"{self.final} appeared during the run; use --force.")
+            shutil.rmtree(self.final)
+        os.replace(self.path, self.final)
+        return self.final
+
+    def abort(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def open_run(root: str | Path, experiment: str, run_id: str, force: bool = False) -> RunDir:
+    """Start a run in ``root/experiment/run_id``.
+
+    Raises:
+        RunExistsError: the run exists and ``force`` is False.
+    """
+    if not run_id or "/" in run_id or run_id.startswith("."):
+        raise ValueError(f"`run_id` must be a plain folder name, got {run_id!r}.")
+    final = Path(root) / experiment / run_id
+    if final.exists() and not force:
+        raise RunExistsError(
+            f"results already exist at {final}; pass --force to replace them "
+            "or --run-id NAME to keep both."
+        )
+    return RunDir(final, force)

@@ -1,0 +1,222 @@
+"""Objectives: parameters -> simulation -> measurement -> score.
+
+This module composes engine, models, networks, signals and analysis into the
+scores that optimisers use. Fitnesses here are MAXIMISED.
+
+Correlation task (SPEC A): a feedforward JR network must make the two output
+nodes parallel to a correlated input pair correlated, and the third output
+uncorrelated, in each of three situations, with one weight set.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache, partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nmmjax import _validate as V
+from nmmjax import analysis, engine, parallel, signals
+from nmmjax.models import jansen_rit as jr
+from nmmjax.networks import feedforward as ff
+
+
+class CorrelationTask(NamedTuple):
+    """Static settings of the correlation task (hashable; pass as static).
+
+    Attributes:
+        layers: network layer sizes; the first and last must equal the number
+            of input nodes (3).
+        dt: step (s).
+        duration: simulated time per evaluation, transient included (s).
+        transient: initial time excluded from the correlations (s).
+        record_every: correlations use every ``record_every``-th sample.
+        n_samples: input samples per situation.
+        situations: correlated input pair of each situation.
+        column: column parameters (``sigma_p`` sets the input noise).
+        p_background: input to hidden/output nodes (pulses/s).
+        method: fixed-step method (``"stochastic_heun"`` if ``sigma_p > 0``).
+        w_max: upper bound of every weight (genes lie in ``[0, w_max]``).
+    """
+
+    layers: tuple = (3, 6, 3)
+    dt: float = 1e-3
+    duration: float = 1000.0
+    transient: float = 10.0
+    record_every: int = 1
+    n_samples: int = 2
+    situations: tuple = signals.SITUATIONS
+    column: jr.JansenRitParams = jr.JansenRitParams.with_connectivity(133.5, sigma_p=1.0)
+    p_background: float = 180.0
+    method: str = "stochastic_heun"
+    w_max: float = 1.0
+
+
+class Dataset(NamedTuple):
+    """Input samples of the correlation task, shared by every individual.
+
+    Attributes:
+        melodies: :class:`nmmjax.signals.Melody` with batch
+            ``(n_situations * n_samples,)``.
+        noise_key: key of the input noise; every individual sees the same
+            noise realisation for a given sample (common random numbers make
+            individuals comparable and cost one draw per step, not P).
+    """
+
+    melodies: signals.Melody
+    noise_key: jax.Array
+
+
+class CorrelationFitness(NamedTuple):
+    """Result of :func:`correlation_fitness` for ``P`` individuals.
+
+    Attributes:
+        min_fitness: ``(P,)`` min over situations of ``per_situation`` (NaN if
+            diverged).
+        per_situation: ``(P, K)`` fitness ``f_k`` averaged over samples.
+        corr: ``(P, K, n_samples, 3, 3)`` output correlation matrices.
+        diverged: ``(P,)`` True where any simulation produced NaN/inf.
+    """
+
+    min_fitness: jax.Array
+    per_situation: jax.Array
+    corr: jax.Array
+    diverged: jax.Array
+
+
+def check_task(task: CorrelationTask) -> None:
+    if not isinstance(task, CorrelationTask):
+        raise TypeError(f"`task` must be a CorrelationTask, got {type(task).__name__}.")
+    layers = ff.check_layers(task.layers)
+    if layers[0] != 3 or layers[-1] != 3:
+        raise ValueError(f"`task.layers` must start and end with 3 nodes, got {layers}.")
+    dt = V.positive_float(task.dt, "task.dt")
+    n_total = V.n_steps_for(task.duration, dt, "task.duration")
+    n_tr = 0 if task.transient == 0 else V.n_steps_for(task.transient, dt, "task.transient")
+    if n_tr >= n_total:
+        raise ValueError("`task.transient` must be shorter than `task.duration`.")
+    if (n_total - n_tr) % V.nonneg_int(task.record_every, "task.record_every", 1):
+        raise ValueError("`task.duration - task.transient` must be a multiple of record_every*dt.")
+    jr.check_params(task.column, "task.column")
+    V.positive_float(task.w_max, "task.w_max")
+
+
+def make_dataset(key: jax.Array, task: CorrelationTask) -> Dataset:
+    """Fresh input melodies and noise key for every (situation, sample)."""
+    check_task(task)
+    k_mel, k_noise = jax.random.split(key)
+    mel = signals.situation_melodies(k_mel, task.duration, task.n_samples, task.situations)
+    return Dataset(melodies=mel, noise_key=k_noise)
+
+
+def situation_fitness(corr: jax.Array, pair: tuple[int, int]) -> jax.Array:
+    """``f_k`` of SPEC A from an output correlation matrix ``(3, 3, *batch)``.
+
+    ``cc0 = |rho(p, q)|``, ``cc1 = |rho(p, u)|``, ``cc2 = |rho(u, q)|`` and
+    ``f = cc0 + (cc0 - cc1) + (cc0 - cc2) - 2 [cc0 <= cc1 or cc0 <= cc2]``
+    (maximum 3).
+    """
+    p, q = pair
+    (u,) = {0, 1, 2} - {p, q}
+    c = jnp.abs(corr)
+    cc0, cc1, cc2 = c[p, q], c[p, u], c[u, q]
+    penalty = jnp.where((cc0 <= cc1) | (cc0 <= cc2), 2.0, 0.0)
+    return cc0 + (cc0 - cc1) + (cc0 - cc2) - penalty
+
+
+def output_moments(genomes: jax.Array, data: Dataset, task: CorrelationTask,
+                   nodes: tuple[int, ...] | None = None):
+    """Simulate every individual on every sample; on-line moments of outputs.
+
+    Args:
+        genomes: ``(P, n_genes)``.
+        nodes: node indices whose ``v`` enters the moments (default: output
+            layer).
+
+    Returns:
+        ``(mean (k, S, P), cov (k, k, S, P), finite (S, P))`` with ``S`` the
+        number of samples and ``k = len(nodes)``.
+    """
+    layers = tuple(task.layers)
+    n_nodes = sum(layers)
+    if nodes is None:
+        nodes = tuple(range(n_nodes - layers[-1], n_nodes))
+    nodes_a = np.asarray(nodes)
+    weights = ff.weights_from_genome(genomes, layers)  # blocks (n_out, n_in, P)
+    params = ff.NetworkParams(task.column, weights, task.p_background)
+    n_samples_total = data.melodies.times.shape[0]
+    n_pop = genomes.shape[0]
+    y0 = ff.initial_state(layers, (n_samples_total, n_pop))
+    n_steps = round(task.duration / task.dt)
+    n_tr = round(task.transient / task.dt)
+    mel = data.melodies
+
+    def drive(t):  # (n_in, S, 1): shared by every individual
+        return jnp.swapaxes(signals.melody_value(mel, t), 0, 1)[..., None]
+
+    def observe(y, t):
+        return jr.output(y)[nodes_a]
+
+    kw = {}
+    if task.method in engine.SDE_METHODS:
+        kw = dict(diffusion=ff.diffusion, noise_shape=(n_nodes, n_samples_total, 1),
+                  key=data.noise_key)
+    sol = engine.simulate(
+        ff.dfun, y0, params, dt=task.dt, n_steps=n_steps, method=task.method,
+        transient_steps=n_tr, inputs=drive, record=False, record_every=task.record_every,
+        reducers=(engine.MeanCov(observe),), **kw,
+    )
+    mean, cov = sol.reductions[0]
+    finite = jnp.all(jnp.isfinite(cov), axis=(0, 1)) & jnp.all(
+        jnp.isfinite(jr.output(sol.final_state)), axis=0
+    )
+    return mean, cov, finite
+
+
+@partial(jax.jit, static_argnames=("task",))
+def _fitness_local(genomes, data, task):
+    _, cov, finite = output_moments(genomes, data, task)
+    corr = analysis.corr_from_cov(cov)  # (3, 3, S, P)
+    k, n_s = len(task.situations), task.n_samples
+    corr = corr.reshape((3, 3, k, n_s, genomes.shape[0]))
+    f = jnp.stack(
+        [jnp.mean(situation_fitness(corr[:, :, i], pair), axis=0)
+         for i, pair in enumerate(task.situations)],
+        axis=-1,
+    )  # (P, K)
+    diverged = ~jnp.all(finite, axis=0)
+    f = jnp.where(diverged[:, None], jnp.nan, f)
+    corr = jnp.moveaxis(corr, (0, 1), (3, 4))  # (K, S, P, 3, 3)
+    corr = jnp.moveaxis(corr, 2, 0)  # (P, K, S, 3, 3)
+    return CorrelationFitness(jnp.min(f, axis=1), f, corr, diverged)
+
+
+def correlation_fitness(genomes: jax.Array, data: Dataset,
+                        task: CorrelationTask = CorrelationTask(),
+                        devices=None) -> CorrelationFitness:
+    """Fitness of a population on the correlation task (maximise).
+
+    Args:
+        genomes: ``(P, n_genes)`` weights in ``[0, task.w_max]``.
+        data: inputs from :func:`make_dataset` (shared by all individuals).
+        task: static settings.
+        devices: devices to shard the population over (default: all).
+
+    Individuals are simulated together (batched on the last axis) and, with
+    several devices, sharded across them.
+    """
+    check_task(task)
+    genomes = jnp.asarray(genomes)
+    ng = ff.n_genes(task.layers)
+    if genomes.ndim != 2 or genomes.shape[1] != ng:
+        raise ValueError(f"`genomes` must have shape (P, {ng}), got {genomes.shape}.")
+    V.finite_tree(genomes, "genomes")
+    return parallel.map_population(_fitness_fn(task), genomes, data, devices=devices)
+
+
+@lru_cache(maxsize=32)
+def _fitness_fn(task):
+    # One function object per task, so compiled (sharded) versions are reused.
+    return partial(_fitness_local, task=task)
