@@ -1,0 +1,101 @@
+"""Correlation-task fitness: the f_k formula, divergence reporting,
+determinism, and sharded == single-device evaluation."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nmmjax import objectives as ob
+
+TASK = ob.CorrelationTask(duration=3.0, transient=1.0, n_samples=1)
+
+
+def test_situation_fitness_formula():
+    c = np.eye(3)
+    c[1, 2] = c[2, 1] = 0.9
+    c[0, 1] = c[1, 0] = 0.1
+    c[0, 2] = c[2, 0] = -0.2
+    f = float(ob.situation_fitness(jnp.asarray(c), (1, 2)))
+    assert f == pytest.approx(0.9 + 0.8 + 0.7)
+    # Target pair not above the others: penalised by 2.
+    assert float(ob.situation_fitness(jnp.asarray(c), (0, 1))) == pytest.approx(
+        0.1 + (0.1 - 0.2) + (0.1 - 0.9) - 2)
+    assert float(ob.situation_fitness(jnp.ones((3, 3)), (0, 1))) == pytest.approx(-1.0)
+
+
+def test_fitness_is_repeatable_and_bounded():
+    data = ob.make_dataset(jax.random.PRNGKey(0), TASK)
+    g = jax.random.uniform(jax.random.PRNGKey(1), (4, 72), maxval=0.5)
+    a = ob.correlation_fitness(g, data, TASK)
+    b = ob.correlation_fitness(g, data, TASK)
+    np.testing.assert_array_equal(np.asarray(a.per_situation), np.asarray(b.per_situation))
+    f = np.asarray(a.per_situation)
+    assert f.shape == (4, 3) and np.all(f <= 3.0) and np.all(np.isfinite(f))
+    np.testing.assert_array_equal(np.asarray(a.min_fitness), f.min(1))
+    c = np.asarray(a.corr)
+    assert c.shape == (4, 3, 1, 3, 3)
+    np.testing.assert_allclose(c[..., [0, 1, 2], [0, 1, 2]], 1.0)
+    assert not np.any(np.asarray(a.diverged))
+
+
+def test_individual_result_does_not_depend_on_the_rest_of_the_population():
+    data = ob.make_dataset(jax.random.PRNGKey(0), TASK)
+    g = jax.random.uniform(jax.random.PRNGKey(2), (3, 72), maxval=0.5)
+    together = ob.correlation_fitness(g, data, TASK).per_situation
+    alone = ob.correlation_fitness(g[1:2], data, TASK).per_situation
+    # Equal up to float32 rounding: batch widths compile to different vector
+    # code, and last-bit differences grow along the oscillating trajectories.
+    np.testing.assert_allclose(np.asarray(together)[1], np.asarray(alone)[0], atol=0.02)
+
+
+def test_diverging_individual_is_reported_not_scored():
+    data = ob.make_dataset(jax.random.PRNGKey(0), TASK)
+    g = jnp.stack([jnp.full(72, 0.2), jnp.full(72, 1e36)])
+    r = ob.correlation_fitness(g, data, TASK)
+    assert list(np.asarray(r.diverged)) == [False, True]
+    assert np.isnan(np.asarray(r.min_fitness)[1]) and np.isfinite(np.asarray(r.min_fitness)[0])
+
+
+@pytest.mark.parametrize("g,match", [(jnp.zeros((4, 71)), "genomes"),
+                                     (jnp.full((2, 72), jnp.nan), "genomes")])
+def test_bad_genomes_raise(g, match):
+    data = ob.make_dataset(jax.random.PRNGKey(0), TASK)
+    with pytest.raises(ValueError, match=match):
+        ob.correlation_fitness(g, data, TASK)
+
+
+def test_bad_task_raises():
+    with pytest.raises(ValueError, match="transient"):
+        ob.make_dataset(jax.random.PRNGKey(0), TASK._replace(transient=5.0))
+    with pytest.raises(ValueError, match="layers"):
+        ob.make_dataset(jax.random.PRNGKey(0), TASK._replace(layers=(2, 3)))
+
+
+def test_sharded_over_four_devices_equals_one_device(tmp_path):
+    script = textwrap.dedent("""
+        import json, sys, jax, numpy as np
+        from nmmjax import objectives as ob
+        task = ob.CorrelationTask(duration=2.0, transient=0.5, n_samples=1)
+        data = ob.make_dataset(jax.random.PRNGKey(0), task)
+        g = jax.random.uniform(jax.random.PRNGKey(1), (6, 72), maxval=0.5)
+        out = {}
+        for name, devs in (("one", jax.devices()[:1]), ("all", jax.devices())):
+            out[name] = np.asarray(ob.correlation_fitness(g, data, task, devices=devs)
+                                   .per_situation).tolist()
+        out["n"] = len(jax.devices())
+        print(json.dumps(out))
+    """)
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["n"] == 4
+    np.testing.assert_allclose(out["all"], out["one"], rtol=1e-6, atol=1e-6)
