@@ -77,7 +77,8 @@ def make_melody(
     if (len(correlated) != 2 or correlated[0] == correlated[1]
             or not all(0 <= int(c) < n_inputs for c in correlated)):
         raise ValueError(
-            f"`correlated` must be two distinct node indices in [0, {n_inputs}), got {correlated!r}."
+            f"`correlated` must be two distinct node indices in [0, {n_inputs}), "
+            f"got {correlated!r}."
         )
     lens_a = np.asarray(lens, float)
     if lens_a.ndim != 1 or lens_a.size == 0 or np.any(lens_a <= 0):
@@ -98,9 +99,12 @@ def make_melody(
 
 def melody_value(m: Melody, t: jax.Array) -> jax.Array:
     """Value of the melody at time ``t`` (s): ``(*batch, n)`` in pulses/s."""
-    # Counting switch times <= t is branch-free and vectorises across nodes.
-    idx = jnp.sum(m.times <= t, axis=-1, keepdims=True)
+    # Binary search per node: memory O(nodes), not O(nodes x segments), so a
+    # vmapped evaluation over many times stays small for long melodies.
     k = m.times.shape[-1]
+    rows = m.times.reshape(-1, k)
+    find = lambda row: jnp.searchsorted(row, t, side="right", method="scan_unrolled")
+    idx = jax.vmap(find)(rows).reshape(m.times.shape[:-1] + (1,))
     idx = jnp.minimum(idx, k - 1)
     nxt = jnp.minimum(idx + 1, k - 1)
     a0 = jnp.take_along_axis(m.amps, idx, -1)[..., 0]
@@ -115,7 +119,8 @@ def sample_melody(m: Melody, dt: float, n_steps: int, t0: float = 0.0) -> jax.Ar
     dt = V.positive_float(dt, "dt")
     n_steps = V.nonneg_int(n_steps, "n_steps", minimum=1)
     ts = t0 + dt * jnp.arange(n_steps, dtype=jnp.result_type(float))
-    return jax.vmap(lambda t: melody_value(m, t))(ts)
+    # In batches: bounded memory (and compile time) for long signals.
+    return jax.lax.map(lambda t: melody_value(m, t), ts, batch_size=min(n_steps, 65536))
 
 
 def situation_melodies(key: jax.Array, duration: float, n_samples: int,

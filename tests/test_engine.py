@@ -209,3 +209,11 @@ def test_diffrax_sde_matches_ou_moments_and_is_differentiable():
     exact = np.exp(-2) + 0.25 * (1 - np.exp(-2)) / 2
     assert abs(float(m2) - exact) < 0.05
     assert abs(float(g) - 0.5 * (1 - np.exp(-2))) < 0.1
+
+
+def test_scalar_sigma_applies_to_every_leaf_of_a_pytree_state():
+    y0 = {"a": jnp.zeros(3), "b": jnp.zeros(())}
+    sol = engine.simulate(lambda y, t, p, u: jax.tree_util.tree_map(lambda x: -x, y), y0, None,
+                          dt=0.01, n_steps=10, method="euler_maruyama", sigma=0.5,
+                          key=jax.random.PRNGKey(0), record=False)
+    assert all(float(jnp.abs(x).sum()) > 0 for x in jax.tree_util.tree_leaves(sol.final_state))

@@ -99,3 +99,20 @@ def test_sharded_over_four_devices_equals_one_device(tmp_path):
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["n"] == 4
     np.testing.assert_allclose(out["all"], out["one"], rtol=1e-6, atol=1e-6)
+
+
+def test_compiled_memory_does_not_grow_with_duration():
+    # XLA's own accounting of the compiled fitness program: buffers are sized by
+    # the chunk, not by the number of steps (only the melody lookup grows, as
+    # log(duration)), so 20x the duration needs about the same memory.
+    g = jnp.zeros((2, 72))
+
+    def temp_bytes(duration):
+        task = ob.CorrelationTask(duration=duration, n_samples=1)
+        data = ob.make_dataset(jax.random.PRNGKey(0), task)
+        compiled = ob._fitness_local.lower(g, data, task).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    small, large = temp_bytes(100.0), temp_bytes(2000.0)
+    assert large < 1.6 * small
+    assert large < 16 * 2**20

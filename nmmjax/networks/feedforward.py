@@ -156,7 +156,12 @@ def _couple(blocks, s, layers, offs, batch):
         src = s[offs[l]:offs[l + 1]]  # (n_in, *batch)
         # Align the weights' batch axes with the state's trailing batch axes.
         w = w.reshape(w.shape[:2] + (1,) * (len(batch) - (w.ndim - 2)) + w.shape[2:])
-        parts.append(jnp.broadcast_to(jnp.sum(w * src[None], axis=1), (layers[l + 1],) + batch))
+        # Unrolled over the (few) sources: elementwise work that XLA fuses and
+        # vectorises along the batch, instead of a small-axis reduction.
+        acc = w[:, 0] * src[0]
+        for j in range(1, w.shape[1]):
+            acc = acc + w[:, j] * src[j]
+        parts.append(jnp.broadcast_to(acc, (layers[l + 1],) + batch))
     return jnp.concatenate(parts, axis=0)
 
 

@@ -1,0 +1,201 @@
+"""Benchmark `jr_fitness`: the original study's fitness workload.
+
+12-node (3, 6, 3) JR network, dt = 1 ms, 1000 s simulated, Heun,
+3 situations x 2 samples per individual, population 160.
+
+- ours: nmmjax.objectives.correlation_fitness, float32, whole population
+  batched, on-line correlations (no trajectory), population sharded over two
+  host devices (the machine's two cores);
+- reference: the original method in numba (benchmarks/jr_reference_numba.py),
+  float64, serial per individual (one core), and the original's
+  parallelisation (2 processes on the 2 cores).
+
+    python -m benchmarks.jr_fitness [--duration 1000] [--population 160]
+"""
+
+from __future__ import annotations
+
+import os
+
+# Two host devices (one per core); 512-bit vectors help XLA on AVX-512 CPUs.
+os.environ.setdefault(
+    "XLA_FLAGS",
+    "--xla_force_host_platform_device_count=2 --xla_cpu_prefer_vector_width=512",
+)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import multiprocessing as mp  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks import common  # noqa: E402
+from nmmjax import objectives as ob  # noqa: E402
+from nmmjax import signals  # noqa: E402
+
+# Rough float-op count per node-step of the float32 Heun step (2 right-hand
+# sides: 3 tanh-sigmoids at ~20 flops each, ~30 other flops, ~24 flops of
+# coupling; plus ~20 for the Heun combination and noise).
+FLOPS_PER_NODE_STEP = 2 * (3 * 20 + 30 + 24) + 20
+
+
+def _ref_worker(args):
+    from benchmarks import jr_reference_numba as ref
+
+    w_exc, w_inh, dataset, pairs, dt, tr, seed = args
+    t = time.perf_counter()
+    f = ref.fitness_one(w_exc, w_inh, dataset, pairs, dt, tr, seed)
+    return time.perf_counter() - t, f.tolist()
+
+
+def _dense(genome):
+    from nmmjax.networks import feedforward as ff
+
+    We, Wi = ff.dense_weights(ff.weights_from_genome(jax.numpy.asarray(genome), (3, 6, 3)))
+    return np.asarray(We, np.float64), np.asarray(Wi, np.float64)
+
+
+def memory_probe(duration: float, population: int) -> None:
+    """Run one evaluation and print peak RSS (child-process entry point)."""
+    task = ob.CorrelationTask(duration=duration)
+    data = ob.make_dataset(jax.random.PRNGKey(0), task)
+    g = jax.random.uniform(jax.random.PRNGKey(1), (population, 72), maxval=0.5)
+    jax.block_until_ready(ob.correlation_fitness(g, data, task))
+    # VmHWM: this process's peak resident memory (ru_maxrss would include the
+    # parent's at fork time).
+    status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+    print(json.dumps({"duration": duration, "population": population,
+                      "peak_rss_mb": int(status) / 1024}))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=float, default=1000.0)
+    ap.add_argument("--population", type=int, default=160)
+    ap.add_argument("--ref-duration", type=float, default=None,
+                    help="simulated seconds for the reference (default: --duration)")
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--memory-probe", type=float, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.memory_probe is not None:
+        return memory_probe(args.memory_probe, args.population)
+
+    D, P = args.duration, args.population
+    task = ob.CorrelationTask(duration=D, transient=10.0, n_samples=2, dt=1e-3)
+    data = ob.make_dataset(jax.random.PRNGKey(0), task)
+    genomes = jax.random.uniform(jax.random.PRNGKey(1), (P, 72), maxval=0.5)
+    n_dev = len(jax.devices())
+
+    # ---- ours ----
+    t = time.perf_counter()
+    res = ob.correlation_fitness(genomes, data, task)
+    jax.block_until_ready(res)
+    compile_s = time.perf_counter() - t
+    ours_total, runs = common.median_time(
+        lambda: jax.block_until_ready(ob.correlation_fitness(genomes, data, task)),
+        repeats=1 if D >= 500 else 3)
+    compile_s = max(compile_s - ours_total, 0.0)  # the first call also ran once
+    ours_s = ours_total / P
+    n_steps = round(D / task.dt)
+    node_steps = P * 6 * 12 * n_steps
+    nsps = node_steps / ours_total
+
+    # Where the time goes: short runs with parts switched off.
+    short = task._replace(duration=20.0, transient=1.0)
+    d_short = ob.make_dataset(jax.random.PRNGKey(0), short)
+
+    def per_step_us(tk, g, devices=None):
+        jax.block_until_ready(ob.correlation_fitness(g, d_short, tk, devices=devices))
+        s, _ = common.median_time(lambda: jax.block_until_ready(
+            ob.correlation_fitness(g, d_short, tk, devices=devices)), repeats=3)
+        return 1e6 * s / round(tk.duration / tk.dt)
+
+    ablation = {
+        "full_2dev_us_per_step": per_step_us(short, genomes),
+        "full_1dev_us_per_step": per_step_us(short, genomes, devices=jax.devices()[:1]),
+        "no_noise_2dev_us_per_step": per_step_us(
+            short._replace(method="heun", column=short.column._replace(sigma_p=0.0)), genomes),
+        "population_2_us_per_step": per_step_us(short, genomes[:2]),
+    }
+
+    # ---- reference (numba, float64) ----
+    ref_D = args.ref_duration or D
+    n_ref = round(ref_D / task.dt)
+    mel = np.asarray(signals.sample_melody(data.melodies, task.dt, n_ref), np.float64)
+    dataset = [[np.ascontiguousarray(mel[:, 2 * k + s, :].T) for s in range(2)]
+               for k in range(3)]
+    We, Wi = _dense(genomes[0])
+    pairs = task.situations
+    tr = round(task.transient / task.dt)
+    # compile (numba) on a short input
+    _ref_worker((We, Wi, [[x[:, :20000] for x in d] for d in dataset], pairs, task.dt,
+                 1000, 0))
+    ref_serial, ref_f = _ref_worker((We, Wi, dataset, pairs, task.dt, tr, 0))
+    ref_serial *= D / ref_D
+    # The original's parallelisation: a process pool over the 2 cores.
+    ctx = mp.get_context("spawn")  # fork is unsafe after JAX started threads
+    W2 = [_dense(genomes[i]) for i in range(2)]
+    with ctx.Pool(2) as pool:
+        pool.map(_ref_worker, [(w[0], w[1], [[x[:, :20000] for x in d] for d in dataset],
+                                pairs, task.dt, 1000, 0) for w in W2])
+        t = time.perf_counter()
+        pool.map(_ref_worker, [(w[0], w[1], dataset, pairs, task.dt, tr, i)
+                               for i, w in enumerate(W2)])
+        ref_pool = (time.perf_counter() - t) / 2 * D / ref_D
+
+    # ---- memory: does peak RSS grow with the simulated duration? ----
+    memory = None
+    if not args.no_memory:
+        memory = []
+        for d in (250.0, 2000.0, 4000.0):
+            out = subprocess.run(
+                [sys.executable, "-m", "benchmarks.jr_fitness", "--memory-probe", str(d),
+                 "--population", "16"], capture_output=True, text=True, check=True)
+            memory.append(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    peak_gflops = 2 * 2 * 16 * 2 * 2.5  # 2 cores x 2 FMA units x 16 f32 lanes x 2 x ~2.5 GHz
+    result = {
+        "workload": f"(3,6,3) JR network, dt=1 ms, {D:g} s, stochastic Heun, 3 situations x "
+                    f"2 samples, population {P}",
+        "ours": f"nmmjax float32, batched, on-line correlations, {n_dev} host devices",
+        "ours_s": ours_s,
+        "ours_population_s": ours_total,
+        "ours_compile_s": compile_s,
+        "reference": "original method in numba, float64, serial per individual (1 core)",
+        "reference_s": ref_serial,
+        "reference_duration_s": ref_D,
+        "reference_pool2_s": ref_pool,
+        "ratio": ours_s / ref_serial,
+        "ratio_vs_pool2": ours_s / ref_pool,
+        "node_steps_per_s": nsps,
+        "est_gflops": nsps * FLOPS_PER_NODE_STEP / 1e9,
+        "peak_gflops_est": peak_gflops,
+        "ablation": ablation,
+        "memory": memory,
+        "ours_fitness_ind0": np.asarray(res.per_situation[0]).tolist(),
+        "reference_fitness_ind0": ref_f,
+    }
+    path = common.write("jr_fitness", result)
+    rows = [
+        ("nmmjax (per individual)", f"{ours_s:.3f}", "1.000"),
+        ("numba original, serial", f"{ref_serial:.2f}", f"{ref_serial / ours_s:.0f}x slower"),
+        ("numba original, Pool(2)", f"{ref_pool:.2f}", f"{ref_pool / ours_s:.0f}x slower"),
+    ]
+    print(common.table(rows, ("jr_fitness", "s / individual", "vs ours")))
+    print(f"ratio ours/reference = {result['ratio']:.4f} (vs Pool(2): "
+          f"{result['ratio_vs_pool2']:.4f}); {nsps:.3g} node-steps/s ~ "
+          f"{result['est_gflops']:.0f} GFLOP/s of ~{peak_gflops:.0f} peak; compile "
+          f"{compile_s:.1f} s")
+    print("ablation (us per step, population", P, "):",
+          {k: round(v, 1) for k, v in ablation.items()})
+    if memory:
+        print("peak RSS:", memory)
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()
