@@ -60,8 +60,14 @@ class RunContext:
         plt.close(fig)
 
 
-def parse_args(name: str, argv: list[str] | None, resumable: bool) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog=f"python -m experiments.{name}")
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line naming the option, no traceback
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parse_args(name: str, argv: list[str] | None, resumable: bool,
+               options: dict | None = None) -> argparse.Namespace:
+    ap = _Parser(prog=f"python -m experiments.{name}")
     ap.add_argument("--quick", action="store_true", help="small, fast version (CI/demo)")
     ap.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
     ap.add_argument("--out", type=Path, default=Path("results"), help="results root")
@@ -69,6 +75,8 @@ def parse_args(name: str, argv: list[str] | None, resumable: bool) -> argparse.N
     ap.add_argument("--force", action="store_true", help="replace an existing run")
     if resumable:
         ap.add_argument("--resume", action="store_true", help="continue from a checkpoint")
+    for field, spec in (options or {}).items():
+        ap.add_argument("--" + field.replace("_", "-"), dest=field, default=None, **spec)
     return ap.parse_args(argv)
 
 
@@ -79,23 +87,34 @@ def main(
     quick_config: Any,
     argv: list[str] | None = None,
     resumable: bool = False,
+    options: dict | None = None,
 ) -> Path:
     """Parse the command line, run the experiment, write its results.
 
+    Args:
+        options: config fields settable from the command line, as
+            ``{field: argparse kwargs}`` (e.g. ``{"strategy": {"choices": [...]}}``);
+            given values also name the default run id.
+
     Returns the final results folder.
     """
-    args = parse_args(name, argv, resumable)
+    args = parse_args(name, argv, resumable, options)
     config = quick_config if args.quick else full_config
-    run_id = args.run_id or f"{'quick' if args.quick else 'full'}-seed{args.seed}"
+    chosen = {f: getattr(args, f) for f in (options or {}) if getattr(args, f) is not None}
+    if chosen:
+        config = dataclasses.replace(config, **chosen)
+    tag = "".join(f"-{v}" for v in chosen.values())
+    run_id = args.run_id or f"{'quick' if args.quick else 'full'}{tag}-seed{args.seed}"
+    resume = getattr(args, "resume", False)
     try:
-        run_dir = io.open_run(args.out, name, run_id, force=args.force)
+        run_dir = io.open_run(args.out, name, run_id, force=args.force, resume=resume)
     except (io.RunExistsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     command = " ".join(["python -m experiments." + name] + (argv if argv is not None
                                                              else sys.argv[1:]))
     ctx = RunContext(name=name, out=run_dir.path, seed=args.seed, quick=args.quick,
-                     resume=getattr(args, "resume", False), command=command)
+                     resume=resume, command=command)
     t0 = time.perf_counter()
     try:
         io.save_json(ctx.out / "config.json", {
@@ -108,7 +127,8 @@ def main(
         io.save_json(ctx.out / "metrics.json", metrics)
         final = run_dir.commit()
     except BaseException:
-        run_dir.abort()
+        # A resumable run keeps its partial folder (checkpoints) for --resume.
+        run_dir.abort(keep=resumable)
         raise
     print(f"{name}: done in {metrics['wall_s']:.1f} s -> {final}")
     for k, v in metrics.items():

@@ -509,9 +509,14 @@ def simulate(
             accs = tuple(r.batch(o) for r, o in zip(reds, red_obs))
             return y, obs, accs
 
+        # Under reverse-mode AD only chunk boundaries are stored; each chunk is
+        # recomputed in the backward pass (memory O(chunk), not O(n_steps)).
+        # Without AD this wrapper costs nothing.
+        chunk_blocks = jax.checkpoint(lambda y, nc0: blocks(y, nc0, per_chunk))
+
         def chunk_body(carry, c):
             y, total = carry
-            y, obs, accs = blocks(y, n0 + c * per_chunk * block, per_chunk)
+            y, obs, accs = chunk_blocks(y, n0 + c * per_chunk * block)
             total = tuple(r.merge(a, b) for r, a, b in zip(reds, total, accs)) if active else ()
             return (y, total), obs
 

@@ -90,15 +90,20 @@ def _atomic_write(path: Path, data: bytes) -> None:
 class RunDir:
     """A results folder being written.
 
-    Use :func:`open_run`; write files under :attr:`path`; call :meth:`commit`
-    at the end to move it to :attr:`final`.
+    Use :func:`open_run`; write files under :attr:`path` (a hidden
+    ``.<run-id>.partial`` sibling, kept if the run dies so ``resume`` can pick
+    it up); call :meth:`commit` at the end to move it to :attr:`final`.
     """
 
-    def __init__(self, final: Path, force: bool):
+    def __init__(self, final: Path, force: bool, resume: bool):
         self.final = final
         self.force = force
         final.parent.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.partial-"))
+        self.path = final.parent / f".{final.name}.partial"
+        self.resumed = resume and self.path.is_dir()
+        if self.path.exists() and not self.resumed:
+            shutil.rmtree(self.path)
+        self.path.mkdir(exist_ok=True)
 
     def commit(self) -> Path:
         if self.final.exists():
@@ -108,15 +113,18 @@ class RunDir:
         os.replace(self.path, self.final)
         return self.final
 
-    def abort(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+    def abort(self, keep: bool = False) -> None:
+        """Remove the partial folder (``keep=True``: leave it for ``resume``)."""
+        if not keep:
+            shutil.rmtree(self.path, ignore_errors=True)
 
 
-def open_run(root: str | Path, experiment: str, run_id: str, force: bool = False) -> RunDir:
-    """Start a run in ``root/experiment/run_id``.
+def open_run(root: str | Path, experiment: str, run_id: str, force: bool = False,
+             resume: bool = False) -> RunDir:
+    """Start (or, with ``resume``, continue) a run in ``root/experiment/run_id``.
 
     Raises:
-        RunExistsError: the run exists and ``force`` is False.
+        RunExistsError: the finished run exists and ``force`` is False.
     """
     if not run_id or "/" in run_id or run_id.startswith("."):
         raise ValueError(f"`run_id` must be a plain folder name, got {run_id!r}.")
@@ -126,4 +134,4 @@ def open_run(root: str | Path, experiment: str, run_id: str, force: bool = False
             f"results already exist at {final}; pass --force to replace them "
             "or --run-id NAME to keep both."
         )
-    return RunDir(final, force)
+    return RunDir(final, force, resume)

@@ -126,6 +126,24 @@ def situation_fitness(corr: jax.Array, pair: tuple[int, int]) -> jax.Array:
     return cc0 + (cc0 - cc1) + (cc0 - cc2) - penalty
 
 
+def smooth_situation_fitness(corr: jax.Array, pair: tuple[int, int],
+                             temperature: float = 0.05, eps: float = 1e-3) -> jax.Array:
+    """Differentiable version of :func:`situation_fitness`.
+
+    ``|x|`` becomes ``sqrt(x^2 + eps^2)``, the larger of ``cc1, cc2`` a
+    log-sum-exp at ``temperature``, and the step penalty
+    ``2 [cc0 <= max]`` the sigmoid ``2 s((max - cc0) / temperature)``; all tend
+    to the exact forms as ``temperature, eps -> 0``.
+    """
+    p, q = pair
+    (u,) = {0, 1, 2} - {p, q}
+    c = jnp.sqrt(corr**2 + eps**2)
+    cc0, cc1, cc2 = c[p, q], c[p, u], c[u, q]
+    m = temperature * jnp.logaddexp(cc1 / temperature, cc2 / temperature)
+    penalty = 2.0 * jax.nn.sigmoid((m - cc0) / temperature)
+    return cc0 + (cc0 - cc1) + (cc0 - cc2) - penalty
+
+
 def output_moments(genomes: jax.Array, data: Dataset, task: CorrelationTask,
                    nodes: tuple[int, ...] | None = None):
     """Simulate every individual on every sample; on-line moments of outputs.
@@ -191,6 +209,23 @@ def _fitness_local(genomes, data, task):
     corr = jnp.moveaxis(corr, (0, 1), (3, 4))  # (K, S, P, 3, 3)
     corr = jnp.moveaxis(corr, 2, 0)  # (P, K, S, 3, 3)
     return CorrelationFitness(jnp.min(f, axis=1), f, corr, diverged)
+
+
+def smooth_correlation_fitness(genomes: jax.Array, data: Dataset, task: CorrelationTask,
+                               temperature: float = 0.05) -> jax.Array:
+    """Differentiable fitness ``(P,)``: a soft minimum over situations of the
+    smooth ``f_k`` averaged over samples (maximise; use ``-`` as a loss)."""
+    _, cov, finite = output_moments(genomes, data, task)
+    corr = analysis.corr_from_cov(cov)
+    k, n_s = len(task.situations), task.n_samples
+    corr = corr.reshape((3, 3, k, n_s, genomes.shape[0]))
+    f = jnp.stack(
+        [jnp.mean(smooth_situation_fitness(corr[:, :, i], pair, temperature), axis=0)
+         for i, pair in enumerate(task.situations)],
+        axis=-1,
+    )  # (P, K)
+    soft_min = -temperature * jax.nn.logsumexp(-f / temperature, axis=1)
+    return jnp.where(jnp.all(finite, axis=0), soft_min, jnp.nan)
 
 
 def correlation_fitness(genomes: jax.Array, data: Dataset,

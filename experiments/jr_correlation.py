@@ -1,0 +1,253 @@
+"""Correlation learning in a feedforward Jansen-Rit network (seed A).
+
+A (3, 6, 3) network of JR columns must, with ONE weight set, reproduce in its
+outputs which two of its three inputs are correlated, in each of the three
+situations (correlated pair (1,2), (0,2) or (0,1)). Fitness of situation k:
+``f_k = cc0 + (cc0 - cc1) + (cc0 - cc2) - 2 [cc0 <= cc1 or cc0 <= cc2]``
+(max 3) on output correlations; an individual scores ``min_k f_k``.
+
+Weights are searched with evosax (``--strategy ga|cma_es|<any evosax name>``)
+or with gradients through the simulation (``--strategy gradient``, optax on a
+smooth version of the fitness). Training inputs are fixed; the reported
+fitness is measured on fresh test inputs, longer than the training ones.
+
+    python -m experiments.jr_correlation --quick [--strategy cma_es] [--resume]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments import _runner
+from nmmjax import analysis, engine, evolve, gradient, plotting, signals
+from nmmjax import objectives as ob
+from nmmjax.models import jansen_rit as jr
+from nmmjax.networks import feedforward as ff
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    strategy: str = "cma_es"        # ga | cma_es | gradient | any evosax algorithm
+    population: int = 160
+    generations: int = 200
+    train_duration: float = 60.0    # s simulated per training evaluation (with transient)
+    transient: float = 5.0          # s
+    n_train_samples: int = 2        # input samples per situation (training)
+    test_duration: float = 600.0    # s per test simulation
+    n_test_samples: int = 3
+    w_max: float = 30.0             # genes in [0, w_max]
+    sigma_p: float = 1.0            # input noise (pulses/s sqrt(s))
+    chunk: int = 5                  # generations per compiled chunk / checkpoint
+    grad_restarts: int = 8          # gradient: independent starts
+    grad_steps: int = 150
+    grad_lr: float = 0.5
+    plot_seconds: float = 60.0
+
+
+QUICK = Config(population=32, generations=10, train_duration=12.0, transient=2.0,
+               n_train_samples=1, test_duration=40.0, n_test_samples=1, chunk=5,
+               grad_restarts=4, grad_steps=8, plot_seconds=30.0)
+
+OPTIONS = {"strategy": {"help": "ga | cma_es | gradient | any evosax algorithm name"}}
+
+
+def _task(cfg: Config, duration: float, n_samples: int) -> ob.CorrelationTask:
+    column = jr.JansenRitParams.with_connectivity(133.5, sigma_p=cfg.sigma_p)
+    return ob.CorrelationTask(duration=duration, transient=cfg.transient, n_samples=n_samples,
+                              column=column, w_max=cfg.w_max)
+
+
+def search(cfg: Config, ctx: _runner.RunContext, task, data):
+    """Run the chosen optimiser; return (best genome, history dict, evaluations)."""
+    key = jax.random.fold_in(ctx.key, 2)
+    if cfg.strategy == "gradient":
+        def loss(x, k):
+            return -ob.smooth_correlation_fitness(x, data, task)
+
+        x0 = jax.random.uniform(key, (cfg.grad_restarts, ff.n_genes(task.layers)),
+                                maxval=cfg.w_max)
+        import optax
+
+        res = gradient.run(loss, x0, steps=cfg.grad_steps, key=key,
+                           optimizer=optax.adam(cfg.grad_lr), bounds=(0.0, cfg.w_max))
+        cands = res.best_x
+        exact = ob.correlation_fitness(cands, data, task)
+        i = int(jnp.nanargmax(exact.min_fitness))
+        hist = {"smooth_fitness": -res.history["loss"], "n_nonfinite": res.history["n_nonfinite"]}
+        init_best = float(np.nanmax(-res.history["loss"][0]))
+        return cands[i], hist, res.evaluations * cfg.grad_restarts, init_best
+
+    def fitness_fn(pop, k):
+        return ob._fitness_local(pop, data, task).per_situation  # (P, K), maximised
+
+    res = evolve.run(fitness_fn, num_dims=ff.n_genes(task.layers), bounds=(0.0, cfg.w_max),
+                     key=key, strategy=cfg.strategy, population_size=cfg.population,
+                     generations=cfg.generations, chunk=cfg.chunk,
+                     checkpoint_path=ctx.out / "checkpoint.npz", resume=ctx.resume)
+    return res.best_genome, res.history, res.evaluations, float(res.history["best"][0])
+
+
+def test_statistics(genome, cfg, key):
+    """Correlations of all nodes on fresh test inputs."""
+    task = _task(cfg, cfg.test_duration, cfg.n_test_samples)
+    data = ob.make_dataset(key, task)
+    fit = ob.correlation_fitness(genome[None], data, task)
+    _, cov, _ = ob.output_moments(genome[None], data, task, nodes=tuple(range(12)))
+    corr = np.asarray(analysis.corr_from_cov(cov))[..., 0]  # (12, 12, S)
+    return task, data, fit, corr
+
+
+def traces(genome, task, data, seconds, dt_rec=0.004):
+    """v of every node for the first ``seconds`` of each test sample."""
+    n = round(seconds / task.dt)
+    rec = round(dt_rec / task.dt)
+    n -= n % rec
+    S = data.melodies.times.shape[0]
+    params = ff.NetworkParams(task.column, ff.weights_from_genome(genome[None], task.layers),
+                              task.p_background)
+    mel = data.melodies
+    sol = engine.simulate(
+        ff.dfun, ff.initial_state(task.layers, (S, 1)), params, dt=task.dt, n_steps=n,
+        method=task.method, inputs=lambda t: jnp.swapaxes(signals.melody_value(mel, t), 0, 1)[
+            ..., None], diffusion=ff.diffusion, noise_shape=(12, S, 1), key=data.noise_key,
+        record_every=rec, observe=lambda y, t: jr.output(y)[..., 0])
+    return np.asarray(sol.ts), np.asarray(sol.ys)  # (n_t,), (n_t, 12, S)
+
+
+def draw_network(ax, genome, layers, w_max):
+    w = ff.weights_from_genome(jnp.asarray(genome), layers)
+    pos = {}
+    for l, n in enumerate(layers):
+        for i in range(n):
+            pos[sum(layers[:l]) + i] = (l, (i - (n - 1) / 2))
+    off = np.concatenate([[0], np.cumsum(layers)])
+    for blocks, color, shift in ((w.exc, "C3", -0.04), (w.inh, "C0", 0.04)):
+        for l, b in enumerate(blocks):
+            b = np.asarray(b)
+            for i in range(b.shape[0]):
+                for j in range(b.shape[1]):
+                    (x0, y0), (x1, y1) = pos[off[l] + j], pos[off[l + 1] + i]
+                    ax.plot([x0, x1], [y0 + shift, y1 + shift], color=color,
+                            lw=3 * b[i, j] / w_max, alpha=0.7)
+    for k, (x, y) in pos.items():
+        ax.plot(x, y, "o", ms=14, color="w", mec="k")
+        ax.text(x, y, str(k), ha="center", va="center", fontsize=7)
+    ax.plot([], [], color="C3", label="excitatory")
+    ax.plot([], [], color="C0", label="inhibitory")
+    ax.legend(fontsize=7, frameon=False, loc="lower center", ncol=2)
+    ax.set_axis_off()
+
+
+def run(cfg: Config, ctx: _runner.RunContext) -> dict:
+    if cfg.strategy != "gradient":
+        evolve.make_strategy(cfg.strategy, 4, 2)  # a clear error for a bad name, early
+    train_task = _task(cfg, cfg.train_duration, cfg.n_train_samples)
+    train_data = ob.make_dataset(jax.random.fold_in(ctx.key, 1), train_task)
+    best, hist, n_eval, init_best = search(cfg, ctx, train_task, train_data)
+    train_fit = ob.correlation_fitness(best[None], train_data, train_task)
+    task, data, fit, corr = test_statistics(best, cfg, jax.random.fold_in(ctx.key, 3))
+
+    f_test = np.asarray(fit.per_situation[0])
+    target, nontarget = [], []
+    for k, (p, q) in enumerate(task.situations):
+        (u,) = {0, 1, 2} - {p, q}
+        c = np.abs(np.asarray(fit.corr[0, k]))  # (S, 3, 3)
+        target.append(float(c[:, p, q].mean()))
+        nontarget.append(float(max(c[:, p, u].max(), c[:, q, u].max())))
+
+    # ---- figures ----
+    fig, ax = plotting.new_figure(1, 2, width=5.5)
+    if "best_per_objective" in hist:
+        g = np.arange(1, len(hist["best"]) + 1)
+        for k in range(3):
+            ax[0, 0].plot(g, hist["best_per_objective"][:, k], color=f"C{k}",
+                          label=f"best f_{k}")
+            ax[0, 0].plot(g, hist["mean_per_objective"][:, k], ":", color=f"C{k}")
+        ax[0, 0].plot(g, hist["best_so_far"], "k", lw=2, label="best min_k f_k (so far)")
+        ax[0, 1].plot(g, hist["n_nonfinite"], "k.")
+        ax[0, 1].set_ylabel("diverged individuals")
+        ax[0, 0].set_xlabel("generation")
+        ax[0, 1].set_xlabel("generation")
+    else:
+        sm = hist["smooth_fitness"]
+        ax[0, 0].plot(sm, lw=0.8)
+        ax[0, 0].set_xlabel("gradient step")
+        ax[0, 1].plot(np.max(sm, axis=1), "k")
+        ax[0, 1].set_ylabel("best smooth fitness")
+    ax[0, 0].set_ylabel("fitness (train)")
+    ax[0, 0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    ctx.save_figure(fig, "fitness")
+
+    fig, ax = plotting.new_figure(1, 1, width=5, height=4)
+    draw_network(ax[0, 0], np.asarray(best), task.layers, cfg.w_max)
+    ax[0, 0].set_title(f"best network ({cfg.strategy}); line width = weight / {cfg.w_max:g}")
+    ctx.save_figure(fig, "network")
+
+    ts, vs = traces(best, task, data, cfg.plot_seconds)
+    fig, ax = plotting.new_figure(3, 1, width=9, height=2.2)
+    for k, pair in enumerate(task.situations):
+        s = k * task.n_samples
+        plotting.traces(ax[k, 0], ts, vs[:, 9:12, s], [f"out {i}" for i in range(3)])
+        ax[k, 0].set_title(f"situation {k}: inputs {pair} correlated; "
+                           f"f_k = {f_test[k]:.3f}", fontsize=9)
+    fig.tight_layout()
+    ctx.save_figure(fig, "dynamics")
+
+    n_in = round(min(cfg.test_duration, 200.0) / task.dt)
+    u = np.asarray(signals.sample_melody(data.melodies, task.dt, n_in))  # (n, S, 3)
+    fig, ax = plotting.new_figure(3, 3, width=2.8, height=2.6)
+    for k, pair in enumerate(task.situations):
+        s = k * task.n_samples
+        mats = (("inputs", np.corrcoef(u[:, s].T)), ("first layer", corr[0:3, 0:3, s]),
+                ("outputs", corr[9:12, 9:12, s]))
+        for j, (title, m) in enumerate(mats):
+            im = ax[k, j].imshow(np.abs(m), vmin=0, vmax=1, cmap="viridis")
+            for a in range(3):
+                for b in range(3):
+                    ax[k, j].text(b, a, f"{m[a, b]:.2f}", ha="center", va="center",
+                                  fontsize=7, color="w" if abs(m[a, b]) < 0.6 else "k")
+            ax[k, j].set_title(f"{title}, pair {pair}", fontsize=8)
+            ax[k, j].set_xticks(range(3))
+            ax[k, j].set_yticks(range(3))
+    fig.colorbar(im, ax=ax.ravel().tolist(), shrink=0.6, label="|rho|")
+    ctx.save_figure(fig, "correlations")
+
+    fs = 1.0 / (ts[1] - ts[0])
+    f, psd = analysis.power_spectrum(jnp.asarray(vs[:, :, 0]), 1.0 / fs, axis=0,
+                                     nperseg=int(8 * fs))
+    fig, ax = plotting.new_figure(1, 1, width=6)
+    plotting.spectra(ax[0, 0], np.asarray(f), np.asarray(psd)[:, [0, 4, 9, 10, 11]],
+                     ["input 0", "hidden 4", "out 0", "out 1", "out 2"])
+    ctx.save_figure(fig, "spectra")
+
+    ctx.save_arrays(best_genome=np.asarray(best), corr_test=corr, traces_t=ts,
+                    traces_v=vs[:, :, ::task.n_samples],
+                    **{f"history_{k}": np.asarray(v) for k, v in hist.items()})
+    return {
+        "strategy": cfg.strategy,
+        "min_fitness": float(f_test.min()),
+        "fitness_per_situation": f_test.tolist(),
+        "target_corr": target,
+        "nontarget_corr_max": float(max(nontarget)),
+        "train_min_fitness": float(np.asarray(train_fit.min_fitness)[0]),
+        "initial_best_fitness": init_best,
+        "generations": cfg.generations if cfg.strategy != "gradient" else cfg.grad_steps,
+        "evaluations": int(n_eval),
+        "train_duration_s": cfg.train_duration,
+        "test_duration_s": cfg.test_duration,
+        "best_genome": np.asarray(best).tolist(),
+    }
+
+
+def main(argv=None):
+    return _runner.main("jr_correlation", run, Config(), QUICK, argv, resumable=True,
+                        options=OPTIONS)
+
+
+if __name__ == "__main__":
+    main()

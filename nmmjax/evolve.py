@@ -1,0 +1,372 @@
+"""Evolutionary search with evosax strategies behind one :func:`run`.
+
+- Fitness is MAXIMISED here (evosax minimises; the sign flip lives only in
+  this module). A fitness function may return one value per individual
+  ``(P,)`` or several objectives ``(P, K)``; the strategy then sees their
+  minimum (``aggregate="min"``: one solution must serve every objective) or
+  mean.
+- Genes live in a box ``[low, high]``. Strategies search a normalised cube
+  ``[0, 1]^D``; candidates are clipped into it before evaluation, population
+  strategies keep the clipped individuals, and distribution strategies are
+  told a fitness penalised by the squared distance outside the cube.
+- NaN/inf fitness (a diverging simulation) ranks worst, is counted per
+  generation in the history, and never becomes the best.
+- Generations run inside ``lax.scan`` in chunks; the population axis is
+  sharded over ``jax.devices()`` when there are several.
+- A checkpoint is written every ``checkpoint_every`` chunks; ``resume=True``
+  continues from it and ends bitwise equal to an uninterrupted run (the key of
+  generation ``g`` is ``fold_in(key, g)``).
+
+Strategy names: any key of ``evosax.algorithms.algorithms`` (``"SimpleGA"``,
+``"CMA_ES"``, ``"Sep_CMA_ES"``, ``"DifferentialEvolution"``, ``"PSO"``,
+``"xNES"``, ...), or the aliases ``"ga"`` and ``"cma_es"``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nmmjax import _validate as V
+from nmmjax import io, parallel
+
+ALIASES = {"ga": "SimpleGA", "cma_es": "CMA_ES", "cmaes": "CMA_ES", "de": "DifferentialEvolution"}
+#: Default step sizes in the normalised cube (evosax's defaults assume unit scale).
+DEFAULT_STD = 0.1
+_BOUND_PENALTY = 1e3
+
+
+class EvolveResult(NamedTuple):
+    """Outcome of :func:`run`.
+
+    Attributes:
+        best_genome: ``(D,)`` best individual ever evaluated (within bounds).
+        best_fitness: its aggregated fitness (maximised).
+        best_objectives: ``(K,)`` its objectives.
+        history: dict of arrays over generations: ``best`` and ``mean``
+            (aggregated fitness of the generation; mean over finite values),
+            ``best_so_far``, ``best_per_objective`` and ``mean_per_objective``
+            ``(G, K)``, ``n_nonfinite``.
+        state: the strategy's final state.
+        generations: number of generations run.
+        evaluations: fitness evaluations (individuals) spent.
+    """
+
+    best_genome: jax.Array
+    best_fitness: jax.Array
+    best_objectives: jax.Array
+    history: dict
+    state: Any
+    generations: int
+    evaluations: int
+
+
+def strategy_names() -> list[str]:
+    from evosax.algorithms import algorithms
+
+    return sorted(algorithms)
+
+
+def make_strategy(strategy: str, population_size: int, num_dims: int, **kwargs):
+    """Instantiate an evosax strategy by name (see module doc)."""
+    from evosax.algorithms import algorithms
+
+    if not isinstance(strategy, str):
+        raise TypeError(f"`strategy` must be a name, got {type(strategy).__name__}.")
+    name = ALIASES.get(strategy.lower(), strategy)
+    if name not in algorithms:
+        raise ValueError(
+            f"`strategy`={strategy!r} is not an evosax algorithm; choose one of "
+            f"{sorted(ALIASES)} or {strategy_names()}."
+        )
+    cls = algorithms[name]
+    if name == "SimpleGA" and "std_schedule" not in kwargs:
+        import optax
+
+        kwargs["std_schedule"] = optax.constant_schedule(DEFAULT_STD)
+    return name, cls(population_size=population_size, solution=jnp.zeros(num_dims), **kwargs)
+
+
+def _is_population_based(es) -> bool:
+    from evosax.algorithms.population_based.base import PopulationBasedAlgorithm
+
+    return isinstance(es, PopulationBasedAlgorithm)
+
+
+def _aggregate(f, how):
+    f2 = f if f.ndim == 2 else f[:, None]
+    agg = jnp.min(f2, axis=1) if how == "min" else jnp.mean(f2, axis=1)
+    return f2, agg
+
+
+def run(
+    fitness_fn: Callable[[jax.Array, jax.Array], jax.Array],
+    *,
+    num_dims: int,
+    bounds: tuple,
+    key: jax.Array,
+    strategy: str = "SimpleGA",
+    population_size: int = 64,
+    generations: int = 100,
+    strategy_kwargs: dict | None = None,
+    strategy_params: dict | None = None,
+    init_mean: jax.Array | None = None,
+    aggregate: str = "min",
+    chunk: int = 10,
+    checkpoint_path: str | Path | None = None,
+    checkpoint_every: int = 1,
+    resume: bool = False,
+    progress: bool = True,
+    devices=None,
+) -> EvolveResult:
+    """Maximise ``fitness_fn`` over genomes in ``bounds``.
+
+    Args:
+        fitness_fn: pure, jittable ``(population (P, D), key) -> (P,)`` or
+            ``(P, K)`` fitness (maximised; NaN/inf allowed and ranked worst).
+        num_dims: genome length ``D``.
+        bounds: ``(low, high)``, scalars or ``(D,)`` arrays, ``low < high``.
+        key: PRNG key of the whole run.
+        strategy: evosax algorithm name.
+        population_size: individuals per generation.
+        generations: generations to run.
+        strategy_kwargs: extra constructor arguments (e.g. ``std_schedule``).
+        strategy_params: overrides of ``es.default_params`` (e.g.
+            ``{"std_init": 0.2}`` for CMA-ES; units of the normalised cube).
+        init_mean: ``(D,)`` start of distribution strategies (genes; default:
+            the box centre).
+        aggregate: ``"min"`` or ``"mean"`` over objectives.
+        chunk: generations per compiled ``lax.scan`` (and checkpoint grain).
+        checkpoint_path: ``.npz`` file for checkpoints (``None``: none).
+        checkpoint_every: chunks between checkpoints.
+        resume: continue from ``checkpoint_path`` if it exists.
+        progress: show a progress bar.
+        devices: devices for the population axis (default: all).
+    """
+    num_dims = V.nonneg_int(num_dims, "num_dims", minimum=1)
+    population_size = V.nonneg_int(population_size, "population_size", minimum=2)
+    generations = V.nonneg_int(generations, "generations", minimum=1)
+    chunk = min(V.nonneg_int(chunk, "chunk", minimum=1), generations)
+    checkpoint_every = V.nonneg_int(checkpoint_every, "checkpoint_every", minimum=1)
+    if aggregate not in ("min", "mean"):
+        raise ValueError(f"`aggregate` must be 'min' or 'mean', got {aggregate!r}.")
+    if not callable(fitness_fn):
+        raise TypeError("`fitness_fn` must be callable (population, key) -> fitness.")
+    try:
+        low, high = bounds
+    except (TypeError, ValueError):
+        raise ValueError("`bounds` must be a pair (low, high).") from None
+    low = np.broadcast_to(np.asarray(low, np.float32), (num_dims,))
+    high = np.broadcast_to(np.asarray(high, np.float32), (num_dims,))
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(low < high)):
+        raise ValueError("`bounds` must be finite with low < high for every gene.")
+    if resume and checkpoint_path is None:
+        raise ValueError("`resume=True` needs a `checkpoint_path`.")
+    if init_mean is not None:
+        init_mean = np.asarray(init_mean, np.float32)
+        if init_mean.shape != (num_dims,) or np.any(init_mean < low) or np.any(init_mean > high):
+            raise ValueError(f"`init_mean` must be a ({num_dims},) array inside `bounds`.")
+
+    name, es = make_strategy(strategy, population_size, num_dims, **(strategy_kwargs or {}))
+    params = es.default_params
+    if name != "SimpleGA" and hasattr(params, "std_init") and not (
+            strategy_params and "std_init" in strategy_params):
+        params = params.replace(std_init=DEFAULT_STD * 3)
+    if strategy_params:
+        bad = set(strategy_params) - set(params.__dataclass_fields__)
+        if bad:
+            raise ValueError(f"`strategy_params` has unknown fields {sorted(bad)}; "
+                             f"{name} has {sorted(params.__dataclass_fields__)}.")
+        params = params.replace(**strategy_params)
+    pop_based = _is_population_based(es)
+    lo, span = jnp.asarray(low), jnp.asarray(high - low)
+    to_genes = lambda u: lo + span * jnp.clip(u, 0.0, 1.0)
+    devices = tuple(jax.devices() if devices is None else devices)
+
+    def evaluate(u, k):
+        genes = to_genes(u)
+        if len(devices) > 1:
+            f = parallel.map_population(fitness_fn, genes, k, devices=devices)
+        else:
+            f = fitness_fn(genes, k)
+        f2, agg = _aggregate(jnp.asarray(f, jnp.float32), aggregate)
+        return f2, agg
+
+    key_init, key_run = jax.random.split(key)
+
+    # ---- initial state ----
+    def init_state():
+        if pop_based:
+            k_pop, k_eval, k_es = jax.random.split(key_init, 3)
+            u0 = jax.random.uniform(k_pop, (population_size, num_dims))
+            f2, agg = evaluate(u0, k_eval)
+            bad = ~jnp.isfinite(agg)
+            loss = jnp.where(bad, jnp.finfo(jnp.float32).max, -agg)
+            state = es.init(k_es, u0, loss, params)
+            best = _best_of(u0, f2, agg, None)
+            return state, best
+        mean = 0.5 * jnp.ones(num_dims) if init_mean is None else (init_mean - low) / (high - low)
+        state = es.init(key_init, jnp.asarray(mean, jnp.float32), params)
+        best = (jnp.full(num_dims, 0.5), jnp.float32(-jnp.inf),
+                jnp.full((_n_objectives(),), -jnp.inf, jnp.float32))
+        return state, best
+
+    def _n_objectives():
+        shape = jax.eval_shape(fitness_fn, jax.ShapeDtypeStruct((2, num_dims), jnp.float32),
+                               jax.random.PRNGKey(0)).shape
+        return 1 if len(shape) == 1 else shape[1]
+
+    def _best_of(u, f2, agg, best):
+        safe = jnp.where(jnp.isfinite(agg), agg, -jnp.inf)
+        i = jnp.argmax(safe)
+        cand = (jnp.clip(u[i], 0.0, 1.0), safe[i], f2[i])
+        if best is None:
+            return cand
+        better = cand[1] > best[1]
+        return jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), cand, best)
+
+    def generation(carry, g):
+        state, best = carry
+        k_ask, k_eval, k_tell = jax.random.split(jax.random.fold_in(key_run, g), 3)
+        u, state = es.ask(k_ask, state, params)
+        uc = jnp.clip(u, 0.0, 1.0)
+        f2, agg = evaluate(uc, k_eval)
+        bad = ~jnp.isfinite(agg)
+        loss = jnp.where(bad, jnp.finfo(jnp.float32).max, -agg)
+        if pop_based:
+            told = uc
+        else:
+            told = u
+            loss = loss + _BOUND_PENALTY * jnp.sum((u - uc) ** 2, axis=1)
+        state, _ = es.tell(k_tell, told, loss, state, params)
+        best = _best_of(uc, f2, agg, best)
+        ok = ~bad
+        n_ok = jnp.maximum(jnp.sum(ok), 1)
+        f2_ok = jnp.where(ok[:, None], f2, 0.0)
+        hist = {
+            "best": jnp.max(jnp.where(ok, agg, -jnp.inf)),
+            "mean": jnp.sum(jnp.where(ok, agg, 0.0)) / n_ok,
+            "best_so_far": best[1],
+            "best_per_objective": jnp.max(jnp.where(ok[:, None], f2, -jnp.inf), axis=0),
+            "mean_per_objective": jnp.sum(f2_ok, axis=0) / n_ok,
+            "n_nonfinite": jnp.sum(bad),
+        }
+        return (state, best), hist
+
+    @jax.jit
+    def run_chunk(carry, g0):
+        return jax.lax.scan(generation, carry, g0 + jnp.arange(chunk))
+
+    @jax.jit
+    def run_rest(carry, gs):
+        return jax.lax.scan(generation, carry, gs)
+
+    fingerprint = json.dumps({
+        "strategy": name, "population_size": population_size, "num_dims": num_dims,
+        "generations": generations, "chunk": chunk, "aggregate": aggregate,
+        "key": np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype,
+                          jax.dtypes.prng_key) else key).tolist(),
+        "low": low.tolist(), "high": high.tolist(),
+    }, sort_keys=True)
+
+    history: list[dict] = []
+    g_done = 0
+    loaded = None
+    if resume and Path(checkpoint_path).exists():
+        template = jax.eval_shape(init_state)
+        loaded = load_checkpoint(checkpoint_path, template, fingerprint)
+    if loaded is not None:
+        carry, history, g_done = loaded
+    else:
+        carry = init_state()
+
+    n_full = generations // chunk
+    rest = generations - n_full * chunk
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=generations, initial=g_done, desc=f"evolve {name}", leave=False,
+                   dynamic_ncols=True)
+    try:
+        c = g_done // chunk
+        while g_done < generations:
+            if c < n_full:
+                carry, h = run_chunk(carry, jnp.int32(g_done))
+                step = chunk
+            else:
+                gs = jnp.arange(g_done, g_done + rest)
+                carry, h = run_rest(carry, gs)
+                step = rest
+            h = jax.tree_util.tree_map(np.asarray, h)
+            history.append(h)
+            g_done += step
+            c += 1
+            if bar is not None:
+                bar.update(step)
+                bar.set_postfix(best=float(carry[1][1]), nonfinite=int(h["n_nonfinite"].sum()))
+            if checkpoint_path is not None and (c % checkpoint_every == 0 or g_done == generations):
+                save_checkpoint(checkpoint_path, carry, history, g_done, fingerprint)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    hist = {k: np.concatenate([h[k] for h in history]) for k in history[0]}
+    state, best = carry
+    n_eval = generations * population_size + (population_size if pop_based else 0)
+    return EvolveResult(
+        best_genome=to_genes(best[0]), best_fitness=best[1], best_objectives=best[2],
+        history=hist, state=state, generations=generations, evaluations=n_eval,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Checkpoints (npz, no pickle)
+# --------------------------------------------------------------------------- #
+
+
+def save_checkpoint(path, carry, history, g_done, fingerprint) -> None:
+    leaves = jax.tree_util.tree_leaves(carry)
+    arrays = {f"leaf_{i:05d}": np.asarray(x) for i, x in enumerate(leaves)}
+    hist = {k: np.concatenate([h[k] for h in history]) for k in history[0]}
+    arrays.update({f"hist_{k}": v for k, v in hist.items()})
+    arrays["meta"] = np.frombuffer(
+        json.dumps({"fingerprint": fingerprint, "g_done": g_done,
+                    "chunks": [len(h["best"]) for h in history]}).encode(), np.uint8)
+    io.save_arrays(Path(path), **arrays)
+
+
+def load_checkpoint(path, template, fingerprint):
+    """Restore ``(carry, history, g_done)``; ``ValueError`` if it belongs to
+    another run."""
+    z = io.load_arrays(path)
+    meta = json.loads(bytes(z["meta"]).decode())
+    if meta["fingerprint"] != fingerprint:
+        raise ValueError(
+            f"checkpoint {path} was written by a run with other settings; "
+            "remove it or start without resume."
+        )
+    leaves, treedef = jax.tree_util.tree_flatten(template)
+    restored = [jnp.asarray(z[f"leaf_{i:05d}"], dtype=t.dtype).reshape(t.shape)
+                for i, t in enumerate(leaves)]
+    carry = jax.tree_util.tree_unflatten(treedef, restored)
+    hist_keys = [k[5:] for k in z if k.startswith("hist_")]
+    bounds = np.cumsum([0] + meta["chunks"])
+    history = [{k: z["hist_" + k][a:b] for k in hist_keys} for a, b in zip(bounds[:-1], bounds[1:])]
+    return carry, history, int(meta["g_done"])
+
+
+def sphere_fitness(population, key):
+    """Test function: ``-sum((x - 0.3)^2)`` per individual (max 0 at 0.3)."""
+    del key
+    return -jnp.sum((population - 0.3) ** 2, axis=1)
+
+
+__all__ = ["run", "EvolveResult", "make_strategy", "strategy_names", "sphere_fitness",
+           "save_checkpoint", "load_checkpoint"]

@@ -1,0 +1,142 @@
+"""evosax behind nmmjax.evolve.run: maximisation, bounds, NaN handling,
+multi-objective aggregation, checkpoint/resume after SIGKILL, sharding."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nmmjax import evolve
+
+
+def _run(**kw):
+    base = dict(num_dims=5, bounds=(0.0, 1.0), key=jax.random.PRNGKey(0), population_size=16,
+                generations=60, chunk=20, progress=False)
+    base.update(kw)
+    return evolve.run(evolve.sphere_fitness, **base)
+
+
+@pytest.mark.parametrize("strategy,tol", [("cma_es", 1e-4), ("ga", 0.05),
+                                          ("DifferentialEvolution", 0.05)])
+def test_strategies_maximise_the_sphere(strategy, tol):
+    r = _run(strategy=strategy)
+    assert float(r.best_fitness) > -tol
+    np.testing.assert_allclose(np.asarray(r.best_genome), 0.3, atol=np.sqrt(tol) + 1e-3)
+    h = r.history
+    assert h["best"].shape == (60,)
+    assert np.all(np.diff(h["best_so_far"]) >= 0)
+    assert h["best_so_far"][-1] > h["best"][0]
+
+
+def test_bounds_are_respected_when_the_optimum_is_outside():
+    # Optimum at 0.3 lies outside [0.5, 2]: the answer must sit on the bound.
+    r = _run(strategy="cma_es", bounds=(0.5, 2.0))
+    g = np.asarray(r.best_genome)
+    assert np.all(g >= 0.5) and np.all(g <= 2.0)
+    np.testing.assert_allclose(g, 0.5, atol=1e-2)
+
+
+def test_nonfinite_fitness_is_ranked_worst_and_counted():
+    def fit(pop, key):
+        f = evolve.sphere_fitness(pop, key)
+        return jnp.where(pop[:, 0] > 0.6, jnp.nan, f)
+
+    r = evolve.run(fit, num_dims=3, bounds=(0.0, 1.0), key=jax.random.PRNGKey(1),
+                   strategy="ga", population_size=16, generations=30, chunk=10, progress=False)
+    assert r.history["n_nonfinite"].sum() > 0
+    assert np.isfinite(float(r.best_fitness))
+    assert float(r.best_genome[0]) <= 0.6
+    assert np.all(np.isfinite(r.history["mean"]))
+
+
+def test_min_aggregate_over_objectives():
+    # Two objectives pull towards 0.2 and 0.6: max of the min is at 0.4.
+    def fit(pop, key):
+        return jnp.stack([-jnp.sum((pop - 0.2) ** 2, 1), -jnp.sum((pop - 0.6) ** 2, 1)], 1)
+
+    r = evolve.run(fit, num_dims=2, bounds=(0.0, 1.0), key=jax.random.PRNGKey(2),
+                   strategy="cma_es", population_size=16, generations=80, chunk=40,
+                   progress=False)
+    np.testing.assert_allclose(np.asarray(r.best_genome), 0.4, atol=0.02)
+    assert r.best_objectives.shape == (2,)
+    assert r.history["best_per_objective"].shape == (80, 2)
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(strategy="nope"), "strategy"),
+    (dict(bounds=(1.0, 0.0)), "bounds"),
+    (dict(strategy="cma_es", strategy_params={"bogus": 1}), "strategy_params"),
+    (dict(generations=0), "generations"),
+    (dict(resume=True), "checkpoint_path"),
+])
+def test_bad_arguments(kw, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        _run(**kw)
+
+
+_SLOW_RUN = """
+import sys, time, jax, jax.numpy as jnp, numpy as np
+from nmmjax import evolve
+
+def fit(pop, key):
+    jax.debug.callback(lambda: time.sleep({sleep}))
+    return evolve.sphere_fitness(pop, key)
+
+r = evolve.run(fit, num_dims=4, bounds=(0.0, 1.0), key=jax.random.PRNGKey(7),
+               strategy="{strategy}", population_size=8, generations=40, chunk=2,
+               checkpoint_path=sys.argv[1], resume={resume}, progress=False)
+np.save(sys.argv[2], np.concatenate([np.asarray(r.best_genome),
+                                     np.asarray(r.history["best"])]))
+"""
+
+
+@pytest.mark.parametrize("strategy", ["cma_es", "ga"])
+def test_resume_after_sigkill_is_bitwise_equal(tmp_path, strategy):
+    env = dict(os.environ)
+    ckpt, out = tmp_path / "ck.npz", tmp_path / "killed.npy"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_RUN.format(sleep=0.05, strategy=strategy, resume=False),
+         str(ckpt), str(out)], env=env)
+    t0 = time.time()
+    while not ckpt.exists() and proc.poll() is None and time.time() - t0 < 120:
+        time.sleep(0.05)
+    time.sleep(0.3)  # let it get a little further, then kill it hard
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert ckpt.exists() and not out.exists()
+    # Resume in a fresh process, and compare with an uninterrupted run.
+    for resume, target, path in ((True, out, ckpt), (False, tmp_path / "ref.npy",
+                                                      tmp_path / "ref.npz")):
+        subprocess.run([sys.executable, "-c",
+                        _SLOW_RUN.format(sleep=0.0, strategy=strategy, resume=resume),
+                        str(path), str(target)], env=env, check=True, timeout=300)
+    np.testing.assert_array_equal(np.load(out), np.load(tmp_path / "ref.npy"))
+
+
+def test_population_sharded_over_four_devices_equals_one_device():
+    script = textwrap.dedent("""
+        import json, jax, numpy as np
+        from nmmjax import evolve
+        out = {"n": len(jax.devices())}
+        for name, devs in (("one", jax.devices()[:1]), ("all", jax.devices())):
+            r = evolve.run(evolve.sphere_fitness, num_dims=3, bounds=(0.0, 1.0),
+                           key=jax.random.PRNGKey(3), strategy="cma_es", population_size=10,
+                           generations=20, chunk=10, progress=False, devices=devs)
+            out[name] = np.asarray(r.best_genome).tolist() + [float(r.best_fitness)]
+        print(json.dumps(out))
+    """)
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["n"] == 4
+    np.testing.assert_allclose(out["all"], out["one"], rtol=1e-6, atol=1e-7)
