@@ -34,6 +34,8 @@ test-all: $(TEST_STAMP)
 demo: $(TEST_STAMP)
 	XLA_FLAGS=--xla_force_host_platform_device_count=$(HOST_DEVICES) \
 	  $(BIN)/python -m experiments.jr_column --quick --force
+	XLA_FLAGS=--xla_force_host_platform_device_count=$(HOST_DEVICES) \
+	  $(BIN)/python -m experiments.jr_correlation --quick --force
 
 # Side-by-side benchmarks; writes benchmarks/out/*.json.
 bench: $(BENCH_STAMP)

@@ -39,7 +39,9 @@ class Config:
     n_train_samples: int = 2        # input samples per situation (training)
     test_duration: float = 600.0    # s per test simulation
     n_test_samples: int = 3
-    w_max: float = 30.0             # genes in [0, w_max]
+    w_max_exc: float = 30.0         # excitatory weights in [0, w_max_exc]
+    w_max_inh: float = 5.0          # inhibitory weights in [0, w_max_inh]
+    init_fraction: float = 0.2      # start: weights up to this fraction of their bound
     sigma_p: float = 1.0            # input noise (pulses/s sqrt(s))
     chunk: int = 5                  # generations per compiled chunk / checkpoint
     grad_restarts: int = 8          # gradient: independent starts
@@ -58,7 +60,14 @@ OPTIONS = {"strategy": {"help": "ga | cma_es | gradient | any evosax algorithm n
 def _task(cfg: Config, duration: float, n_samples: int) -> ob.CorrelationTask:
     column = jr.JansenRitParams.with_connectivity(133.5, sigma_p=cfg.sigma_p)
     return ob.CorrelationTask(duration=duration, transient=cfg.transient, n_samples=n_samples,
-                              column=column, w_max=cfg.w_max)
+                              column=column, w_max=max(cfg.w_max_exc, cfg.w_max_inh))
+
+
+def bounds(cfg: Config, layers=(3, 6, 3)) -> tuple[np.ndarray, np.ndarray]:
+    """Per-gene bounds: excitatory genes first, then inhibitory (see feedforward)."""
+    n = ff.n_genes(layers) // 2
+    high = np.concatenate([np.full(n, cfg.w_max_exc), np.full(n, cfg.w_max_inh)])
+    return np.zeros_like(high), high.astype(np.float32)
 
 
 def search(cfg: Config, ctx: _runner.RunContext, task, data):
@@ -68,12 +77,13 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
         def loss(x, k):
             return -ob.smooth_correlation_fitness(x, data, task)
 
-        x0 = jax.random.uniform(key, (cfg.grad_restarts, ff.n_genes(task.layers)),
-                                maxval=cfg.w_max)
+        low, high = bounds(cfg, task.layers)
+        x0 = cfg.init_fraction * high * jax.random.uniform(
+            key, (cfg.grad_restarts, ff.n_genes(task.layers)))
         import optax
 
         res = gradient.run(loss, x0, steps=cfg.grad_steps, key=key,
-                           optimizer=optax.adam(cfg.grad_lr), bounds=(0.0, cfg.w_max))
+                           optimizer=optax.adam(cfg.grad_lr), bounds=(low, high))
         cands = res.best_x
         exact = ob.correlation_fitness(cands, data, task)
         i = int(jnp.nanargmax(exact.min_fitness))
@@ -84,9 +94,14 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
     def fitness_fn(pop, k):
         return ob._fitness_local(pop, data, task).per_situation  # (P, K), maximised
 
-    res = evolve.run(fitness_fn, num_dims=ff.n_genes(task.layers), bounds=(0.0, cfg.w_max),
-                     key=key, strategy=cfg.strategy, population_size=cfg.population,
+    low, high = bounds(cfg, task.layers)
+    k_init = jax.random.fold_in(key, 1)
+    init_pop = cfg.init_fraction * high * np.asarray(
+        jax.random.uniform(k_init, (cfg.population, len(high))))
+    res = evolve.run(fitness_fn, num_dims=len(high), bounds=(low, high), key=key,
+                     strategy=cfg.strategy, population_size=cfg.population,
                      generations=cfg.generations, chunk=cfg.chunk,
+                     init_mean=0.5 * cfg.init_fraction * high, init_population=init_pop,
                      checkpoint_path=ctx.out / "checkpoint.npz", resume=ctx.resume)
     return res.best_genome, res.history, res.evaluations, float(res.history["best"][0])
 
@@ -118,8 +133,8 @@ def traces(genome, task, data, seconds, dt_rec=0.004):
     return np.asarray(sol.ts), np.asarray(sol.ys)  # (n_t,), (n_t, 12, S)
 
 
-def draw_network(ax, genome, layers, w_max):
-    w = ff.weights_from_genome(jnp.asarray(genome), layers)
+def draw_network(ax, genome, layers, high):
+    w = ff.weights_from_genome(jnp.asarray(genome / high), layers)
     pos = {}
     for l, n in enumerate(layers):
         for i in range(n):
@@ -132,7 +147,7 @@ def draw_network(ax, genome, layers, w_max):
                 for j in range(b.shape[1]):
                     (x0, y0), (x1, y1) = pos[off[l] + j], pos[off[l + 1] + i]
                     ax.plot([x0, x1], [y0 + shift, y1 + shift], color=color,
-                            lw=3 * b[i, j] / w_max, alpha=0.7)
+                            lw=3 * b[i, j], alpha=0.7)
     for k, (x, y) in pos.items():
         ax.plot(x, y, "o", ms=14, color="w", mec="k")
         ax.text(x, y, str(k), ha="center", va="center", fontsize=7)
@@ -184,8 +199,8 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     ctx.save_figure(fig, "fitness")
 
     fig, ax = plotting.new_figure(1, 1, width=5, height=4)
-    draw_network(ax[0, 0], np.asarray(best), task.layers, cfg.w_max)
-    ax[0, 0].set_title(f"best network ({cfg.strategy}); line width = weight / {cfg.w_max:g}")
+    draw_network(ax[0, 0], np.asarray(best), task.layers, bounds(cfg, task.layers)[1])
+    ax[0, 0].set_title(f"best network ({cfg.strategy}); line width = weight / bound")
     ctx.save_figure(fig, "network")
 
     ts, vs = traces(best, task, data, cfg.plot_seconds)

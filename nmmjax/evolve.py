@@ -117,6 +117,7 @@ def run(
     strategy_kwargs: dict | None = None,
     strategy_params: dict | None = None,
     init_mean: jax.Array | None = None,
+    init_population: jax.Array | None = None,
     aggregate: str = "min",
     chunk: int = 10,
     checkpoint_path: str | Path | None = None,
@@ -141,6 +142,8 @@ def run(
             ``{"std_init": 0.2}`` for CMA-ES; units of the normalised cube).
         init_mean: ``(D,)`` start of distribution strategies (genes; default:
             the box centre).
+        init_population: ``(P, D)`` first population of population-based
+            strategies (genes; default: uniform in the box).
         aggregate: ``"min"`` or ``"mean"`` over objectives.
         chunk: generations per compiled ``lax.scan`` (and checkpoint grain).
         checkpoint_path: ``.npz`` file for checkpoints (``None``: none).
@@ -173,6 +176,14 @@ def run(
         if init_mean.shape != (num_dims,) or np.any(init_mean < low) or np.any(init_mean > high):
             raise ValueError(f"`init_mean` must be a ({num_dims},) array inside `bounds`.")
 
+    if init_population is not None:
+        init_population = np.asarray(init_population, np.float32)
+        if (init_population.shape != (population_size, num_dims)
+                or np.any(init_population < low) or np.any(init_population > high)):
+            raise ValueError(
+                f"`init_population` must be a ({population_size}, {num_dims}) array inside "
+                "`bounds`."
+            )
     name, es = make_strategy(strategy, population_size, num_dims, **(strategy_kwargs or {}))
     params = es.default_params
     if name != "SimpleGA" and hasattr(params, "std_init") and not (
@@ -204,7 +215,10 @@ def run(
     def init_state():
         if pop_based:
             k_pop, k_eval, k_es = jax.random.split(key_init, 3)
-            u0 = jax.random.uniform(k_pop, (population_size, num_dims))
+            if init_population is None:
+                u0 = jax.random.uniform(k_pop, (population_size, num_dims))
+            else:
+                u0 = jnp.asarray((init_population - low) / (high - low))
             f2, agg = evaluate(u0, k_eval)
             bad = ~jnp.isfinite(agg)
             loss = jnp.where(bad, jnp.finfo(jnp.float32).max, -agg)

@@ -21,7 +21,7 @@ def test_nonfinite_steps_are_skipped():
     r = gradient.run(loss, jnp.array([[0.9, 0.9]]), steps=5, key=jax.random.PRNGKey(0),
                      progress=False)
     assert r.history["n_nonfinite"].sum() == 5
-    np.testing.assert_array_equal(np.asarray(r.x), [[0.9, 0.9]])
+    np.testing.assert_array_equal(np.asarray(r.x), np.float32([[0.9, 0.9]]))
 
 
 def test_smooth_fitness_tends_to_the_exact_one():

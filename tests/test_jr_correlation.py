@@ -1,0 +1,71 @@
+"""The correlation-learning study, quick mode: it improves on its initial
+population, writes its results, and resumes after SIGKILL to the same end."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from experiments import jr_correlation
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_ga_improves_and_writes_results(tmp_path):
+    out = jr_correlation.main(["--quick", "--strategy", "ga", "--out", str(tmp_path)])
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["strategy"] == "ga" and m["generations"] == jr_correlation.QUICK.generations
+    # The best found beats the best of the first generation (training fitness).
+    assert m["train_min_fitness"] > m["initial_best_fitness"]
+    for key in ("min_fitness", "fitness_per_situation", "target_corr", "nontarget_corr_max",
+                "wall_s"):
+        assert key in m
+    assert len(m["fitness_per_situation"]) == 3 and len(m["target_corr"]) == 3
+    for fig in ("fitness", "network", "dynamics", "correlations", "spectra"):
+        assert (out / f"{fig}.png").is_file()
+    assert (out / "arrays.npz").is_file()
+
+
+def test_bad_strategy_is_a_one_line_error(tmp_path, capsys):
+    with pytest.raises(ValueError, match="strategy"):
+        jr_correlation.main(["--quick", "--strategy", "nope", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit) as e:
+        jr_correlation.main(["--quick", "--generations", "3"])
+    assert e.value.code == 2
+    assert "unrecognized arguments: --generations" in capsys.readouterr().err
+
+
+def _cmd(out, *extra):
+    return [sys.executable, "-m", "experiments.jr_correlation", "--quick", "--strategy",
+            "cma_es", "--out", str(out), *extra]
+
+
+def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    partial = tmp_path / "jr_correlation" / ".quick-cma_es-seed0.partial"
+    proc = subprocess.Popen(_cmd(tmp_path), cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    t0 = time.time()
+    while not (partial / "checkpoint.npz").exists() and time.time() - t0 < 300:
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if proc.returncode == 0:
+        pytest.skip("the run finished before it could be killed")
+    assert (partial / "checkpoint.npz").exists()
+    subprocess.run(_cmd(tmp_path, "--resume"), cwd=ROOT, env=env, check=True, timeout=600,
+                   stderr=subprocess.DEVNULL)
+    ref = tmp_path / "ref"
+    subprocess.run(_cmd(ref), cwd=ROOT, env=env, check=True, timeout=600,
+                   stderr=subprocess.DEVNULL)
+    a = json.loads((tmp_path / "jr_correlation/quick-cma_es-seed0/metrics.json").read_text())
+    b = json.loads((ref / "jr_correlation/quick-cma_es-seed0/metrics.json").read_text())
+    assert a["best_genome"] == b["best_genome"]
+    assert a["min_fitness"] == b["min_fitness"]
+    assert not partial.exists()
