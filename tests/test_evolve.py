@@ -1,7 +1,6 @@
 """evosax behind nmmjax.evolve.run: maximisation, bounds, NaN handling,
 multi-objective aggregation, checkpoint/resume after SIGKILL, sharding."""
 
-import json
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import run_on_host_devices
 
 from nmmjax import evolve
 
@@ -133,10 +133,6 @@ def test_population_sharded_over_four_devices_equals_one_device():
             out[name] = np.asarray(r.best_genome).tolist() + [float(r.best_fitness)]
         print(json.dumps(out))
     """)
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
-    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert res.returncode == 0, res.stderr[-2000:]
-    out = json.loads(res.stdout.strip().splitlines()[-1])
+    out = run_on_host_devices(script, 4)
     assert out["n"] == 4
     np.testing.assert_allclose(out["all"], out["one"], rtol=1e-6, atol=1e-7)

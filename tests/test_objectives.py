@@ -1,16 +1,13 @@
 """Correlation-task fitness: the f_k formula, divergence reporting,
 determinism, and sharded == single-device evaluation."""
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import run_on_host_devices
 
 from nmmjax import objectives as ob
 
@@ -92,11 +89,7 @@ def test_sharded_over_four_devices_equals_one_device(tmp_path):
         out["n"] = len(jax.devices())
         print(json.dumps(out))
     """)
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
-    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert res.returncode == 0, res.stderr[-2000:]
-    out = json.loads(res.stdout.strip().splitlines()[-1])
+    out = run_on_host_devices(script, 4)
     assert out["n"] == 4
     np.testing.assert_allclose(out["all"], out["one"], rtol=1e-6, atol=1e-6)
 
