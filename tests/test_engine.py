@@ -217,3 +217,23 @@ def test_scalar_sigma_applies_to_every_leaf_of_a_pytree_state():
                           dt=0.01, n_steps=10, method="euler_maruyama", sigma=0.5,
                           key=jax.random.PRNGKey(0), record=False)
     assert all(float(jnp.abs(x).sum()) > 0 for x in jax.tree_util.tree_leaves(sol.final_state))
+
+
+def test_hybrid_step_hook_lif_rate_matches_closed_form():
+    # A threshold/reset step passed as `step=`: the engine's hook for spiking
+    # models. Leaky integrate-and-fire, tau u' = -u + R I, reset to 0 at theta,
+    # no refractory period: rate = 1 / (tau ln(RI / (RI - theta))).
+    tau, theta, RI, dt = 0.02, 1.0, 1.5, 1e-5
+
+    def step(y, t, p, x):
+        u, count = y
+        u = u + dt / tau * (-u + RI)
+        spike = u >= theta
+        return (jnp.where(spike, 0.0, u), count + spike.astype(jnp.int32))
+
+    with jax.enable_x64(True):
+        sol = engine.simulate(None, (jnp.float64(0.0), jnp.int32(0)), None, dt=dt,
+                              n_steps=100_000, method="euler", step=step, record=False)
+    rate = int(sol.final_state[1]) / 1.0
+    expected = 1.0 / (tau * np.log(RI / (RI - theta)))
+    assert abs(rate - expected) <= 1.0 + 0.01 * expected
