@@ -44,6 +44,8 @@ class Config:
     init_fraction: float = 0.2      # start: weights up to this fraction of their bound
     sigma_p: float = 1.0            # input noise (pulses/s sqrt(s))
     chunk: int = 5                  # generations per compiled chunk / checkpoint
+    mutation_std: float = 0.1       # GA mutation / CMA-ES initial step, in units of the bounds
+    crossover_rate: float = 0.5     # GA uniform crossover probability per gene
     grad_restarts: int = 8          # gradient: independent starts
     grad_steps: int = 150
     grad_lr: float = 0.5
@@ -98,8 +100,18 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
     k_init = jax.random.fold_in(key, 1)
     init_pop = cfg.init_fraction * high * np.asarray(
         jax.random.uniform(k_init, (cfg.population, len(high))))
+    import optax
+
+    name, _ = evolve.make_strategy(cfg.strategy, 4, 2)
+    kwargs, sparams = {}, {}
+    if name == "SimpleGA":
+        kwargs["std_schedule"] = optax.constant_schedule(cfg.mutation_std)
+        sparams["crossover_rate"] = cfg.crossover_rate
+    elif name in ("CMA_ES", "Sep_CMA_ES"):
+        sparams["std_init"] = cfg.mutation_std
     res = evolve.run(fitness_fn, num_dims=len(high), bounds=(low, high), key=key,
                      strategy=cfg.strategy, population_size=cfg.population,
+                     strategy_kwargs=kwargs, strategy_params=sparams,
                      generations=cfg.generations, chunk=cfg.chunk,
                      init_mean=0.5 * cfg.init_fraction * high, init_population=init_pop,
                      checkpoint_path=ctx.out / "checkpoint.npz", resume=ctx.resume)
