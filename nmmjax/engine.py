@@ -325,8 +325,9 @@ def simulate(
         record_every: decimation factor, >= 1.
         transient_steps: steps run first with nothing recorded or reduced.
         reducers: on-line statistics (:class:`MeanCov`, :class:`Mean`, or any
-            object with ``observe/init/update/merge/finalize``), fed every
-            recorded sample (``record_every`` applies).
+            object with ``observe/init/batch/merge/finalize``: ``batch`` reduces a
+            chunk's stacked observations, ``merge`` combines accumulators), fed
+            every recorded sample (``record_every`` applies).
         step: a ready ``step(y, t, params, x)`` (hybrid/spiking models).
         chunk_records: records per outer chunk (memory/precision trade-off; does
             not change the result beyond float rounding of reducer merges).
