@@ -206,7 +206,8 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         ax[0, 1].plot(np.max(sm, axis=1), "k")
         ax[0, 1].set_ylabel("best smooth fitness")
     ax[0, 0].set_ylabel("fitness (train)")
-    ax[0, 0].legend(fontsize=7, frameon=False)
+    if ax[0, 0].get_legend_handles_labels()[1]:
+        ax[0, 0].legend(fontsize=7, frameon=False)
     fig.tight_layout()
     ctx.save_figure(fig, "fitness")
 
