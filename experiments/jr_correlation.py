@@ -21,9 +21,10 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from experiments import _runner
-from nmmjax import analysis, engine, evolve, gradient, plotting, signals
+from nmmjax import analysis, evolve, gradient, plotting, signals
 from nmmjax import objectives as ob
 from nmmjax.models import jansen_rit as jr
 from nmmjax.networks import feedforward as ff
@@ -82,8 +83,6 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
         low, high = bounds(cfg, task.layers)
         x0 = cfg.init_fraction * high * jax.random.uniform(
             key, (cfg.grad_restarts, ff.n_genes(task.layers)))
-        import optax
-
         res = gradient.run(loss, x0, steps=cfg.grad_steps, key=key,
                            optimizer=optax.adam(cfg.grad_lr), bounds=(low, high))
         cands = res.best_x
@@ -94,15 +93,13 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
         return cands[i], hist, res.evaluations * cfg.grad_restarts, init_best
 
     def fitness_fn(pop, k):
-        return ob._fitness_local(pop, data, task).per_situation  # (P, K), maximised
+        return ob.population_fitness(pop, data, task).per_situation  # (P, K), maximised
 
     low, high = bounds(cfg, task.layers)
     k_init = jax.random.fold_in(key, 1)
     init_pop = cfg.init_fraction * high * np.asarray(
         jax.random.uniform(k_init, (cfg.population, len(high))))
-    import optax
-
-    name, _ = evolve.make_strategy(cfg.strategy, 4, 2)
+    name = evolve.resolve_strategy(cfg.strategy)
     kwargs, sparams = {}, {}
     if name == "SimpleGA":
         kwargs["std_schedule"] = optax.constant_schedule(cfg.mutation_std)
@@ -119,29 +116,29 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
 
 
 def test_statistics(genome, cfg, key):
-    """Correlations of all nodes on fresh test inputs."""
+    """One run on fresh test inputs: correlations of all nodes ``(12, 12, S)``
+    and the fitness ``f_k`` of each situation (from the output block)."""
     task = _task(cfg, cfg.test_duration, cfg.n_test_samples)
     data = ob.make_dataset(key, task)
-    fit = ob.correlation_fitness(genome[None], data, task)
-    _, cov, _ = ob.output_moments(genome[None], data, task, nodes=tuple(range(12)))
+    _, cov, finite = ob.output_moments(genome[None], data, task, nodes=tuple(range(12)))
+    if not bool(jnp.all(finite)):
+        raise FloatingPointError("the best network diverged (NaN/inf) on the test inputs")
     corr = np.asarray(analysis.corr_from_cov(cov))[..., 0]  # (12, 12, S)
-    return task, data, fit, corr
+    out = corr[9:12, 9:12]  # (3, 3, S), samples grouped by situation
+    n_s = task.n_samples
+    f = np.array([np.mean(np.asarray(ob.situation_fitness(
+        jnp.asarray(out[:, :, k * n_s:(k + 1) * n_s]), pair)))
+        for k, pair in enumerate(task.situations)])
+    return task, data, f, corr
 
 
 def traces(genome, task, data, seconds, dt_rec=0.004):
     """v of every node for the first ``seconds`` of each test sample."""
-    n = round(seconds / task.dt)
     rec = round(dt_rec / task.dt)
+    n = round(seconds / task.dt)
     n -= n % rec
-    S = data.melodies.times.shape[0]
-    params = ff.NetworkParams(task.column, ff.weights_from_genome(genome[None], task.layers),
-                              task.p_background)
-    mel = data.melodies
-    sol = engine.simulate(
-        ff.dfun, ff.initial_state(task.layers, (S, 1)), params, dt=task.dt, n_steps=n,
-        method=task.method, inputs=lambda t: jnp.swapaxes(signals.melody_value(mel, t), 0, 1)[
-            ..., None], diffusion=ff.diffusion, noise_shape=(12, S, 1), key=data.noise_key,
-        record_every=rec, observe=lambda y, t: jr.output(y)[..., 0])
+    sol = ob.simulate_network(genome[None], data, task, duration=n * task.dt, transient=0.0,
+                              record_every=rec, observe=lambda y, t: jr.output(y)[..., 0])
     return np.asarray(sol.ts), np.asarray(sol.ys)  # (n_t,), (n_t, 12, S)
 
 
@@ -171,20 +168,19 @@ def draw_network(ax, genome, layers, high):
 
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     if cfg.strategy != "gradient":
-        evolve.make_strategy(cfg.strategy, 4, 2)  # a clear error for a bad name, early
+        evolve.resolve_strategy(cfg.strategy)  # a clear error for a bad name, early
     train_task = _task(cfg, cfg.train_duration, cfg.n_train_samples)
     train_data = ob.make_dataset(jax.random.fold_in(ctx.key, 1), train_task)
     best, hist, n_eval, init_best = search(cfg, ctx, train_task, train_data)
     train_fit = ob.correlation_fitness(best[None], train_data, train_task)
-    task, data, fit, corr = test_statistics(best, cfg, jax.random.fold_in(ctx.key, 3))
+    task, data, f_test, corr = test_statistics(best, cfg, jax.random.fold_in(ctx.key, 3))
 
-    f_test = np.asarray(fit.per_situation[0])
     target, nontarget = [], []
     for k, (p, q) in enumerate(task.situations):
         (u,) = {0, 1, 2} - {p, q}
-        c = np.abs(np.asarray(fit.corr[0, k]))  # (S, 3, 3)
-        target.append(float(c[:, p, q].mean()))
-        nontarget.append(float(max(c[:, p, u].max(), c[:, q, u].max())))
+        c = np.abs(corr[9:12, 9:12, k * task.n_samples:(k + 1) * task.n_samples])
+        target.append(float(c[p, q].mean()))
+        nontarget.append(float(max(c[p, u].max(), c[q, u].max())))
 
     # ---- figures ----
     fig, ax = plotting.new_figure(1, 2, width=5.5)

@@ -482,27 +482,23 @@ def simulate(
             xs = chunk_xs(nc0, nb * block)
             xs = _tmap(lambda a: a.reshape((nb, block) + a.shape[1:]), xs)
 
-            def block_body(carry, inp):
-                y, accs = carry
+            def block_body(y, inp):
                 k, x = inp
                 nb0 = nc0 + k * block
-
-                def step_body(y, inp2):
-                    j, xj = inp2
-                    return one_step(y, nb0 + j, xj), None
-
                 if block == 1:  # no inner loop for per-step recording
                     y = one_step(y, nb0, _tmap(lambda a: a[0], x))
                 else:
-                    y, _ = jax.lax.scan(step_body, y, (jnp.arange(block, dtype=jnp.int32), x))
+                    y, _ = jax.lax.scan(
+                        lambda y, jx: (one_step(y, nb0 + jx[0], jx[1]), None),
+                        y, (jnp.arange(block, dtype=jnp.int32), x))
                 if not active:
-                    return (y, accs), None
+                    return y, None
                 t = t0 + (nb0 + block).astype(fdtype) * dt
                 obs = observe(y, t) if record else None
-                return (y, accs), (obs, tuple(r.observe(y, t) for r in reds))
+                return y, (obs, tuple(r.observe(y, t) for r in reds))
 
             ks = jnp.arange(nb, dtype=jnp.int32)
-            (y, _), out = jax.lax.scan(block_body, (y, ()), (ks, xs))
+            y, out = jax.lax.scan(block_body, y, (ks, xs))
             if not active:
                 return y, None, ()
             obs, red_obs = out

@@ -37,8 +37,10 @@ from nmmjax import _validate as V
 from nmmjax import io, parallel
 
 ALIASES = {"ga": "SimpleGA", "cma_es": "CMA_ES", "cmaes": "CMA_ES", "de": "DifferentialEvolution"}
-#: Default step sizes in the normalised cube (evosax's defaults assume unit scale).
+#: Default step sizes in the normalised cube (evosax's defaults assume unit
+#: scale): GA mutation std, and the initial std of distribution strategies.
 DEFAULT_STD = 0.1
+DEFAULT_STD_INIT = 0.3
 _BOUND_PENALTY = 1e3
 
 
@@ -73,8 +75,8 @@ def strategy_names() -> list[str]:
     return sorted(algorithms)
 
 
-def make_strategy(strategy: str, population_size: int, num_dims: int, **kwargs):
-    """Instantiate an evosax strategy by name (see module doc)."""
+def resolve_strategy(strategy: str) -> str:
+    """The evosax name of ``strategy`` (an alias or a name); ``ValueError`` if none."""
     from evosax.algorithms import algorithms
 
     if not isinstance(strategy, str):
@@ -85,6 +87,14 @@ def make_strategy(strategy: str, population_size: int, num_dims: int, **kwargs):
             f"`strategy`={strategy!r} is not an evosax algorithm; choose one of "
             f"{sorted(ALIASES)} or {strategy_names()}."
         )
+    return name
+
+
+def make_strategy(strategy: str, population_size: int, num_dims: int, **kwargs):
+    """Instantiate an evosax strategy by name (see module doc)."""
+    from evosax.algorithms import algorithms
+
+    name = resolve_strategy(strategy)
     cls = algorithms[name]
     if name == "SimpleGA" and "std_schedule" not in kwargs:
         import optax
@@ -188,7 +198,7 @@ def run(
     params = es.default_params
     if name != "SimpleGA" and hasattr(params, "std_init") and not (
             strategy_params and "std_init" in strategy_params):
-        params = params.replace(std_init=DEFAULT_STD * 3)
+        params = params.replace(std_init=DEFAULT_STD_INIT)
     if strategy_params:
         bad = set(strategy_params) - set(params.__dataclass_fields__)
         if bad:
@@ -201,13 +211,8 @@ def run(
     devices = tuple(jax.devices() if devices is None else devices)
 
     def evaluate(u, k):
-        genes = to_genes(u)
-        if len(devices) > 1:
-            f = parallel.map_population(fitness_fn, genes, k, devices=devices)
-        else:
-            f = fitness_fn(genes, k)
-        f2, agg = _aggregate(jnp.asarray(f, jnp.float32), aggregate)
-        return f2, agg
+        f = parallel.map_population(fitness_fn, to_genes(u), k, devices=devices)
+        return _aggregate(jnp.asarray(f, jnp.float32), aggregate)
 
     key_init, key_run = jax.random.split(key)
 
@@ -274,11 +279,7 @@ def run(
         return (state, best), hist
 
     @jax.jit
-    def run_chunk(carry, g0):
-        return jax.lax.scan(generation, carry, g0 + jnp.arange(chunk))
-
-    @jax.jit
-    def run_rest(carry, gs):
+    def run_generations(carry, gs):  # compiled once per chunk length
         return jax.lax.scan(generation, carry, gs)
 
     fingerprint = json.dumps({
@@ -300,8 +301,6 @@ def run(
     else:
         carry = init_state()
 
-    n_full = generations // chunk
-    rest = generations - n_full * chunk
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -309,23 +308,18 @@ def run(
         bar = tqdm(total=generations, initial=g_done, desc=f"evolve {name}", leave=False,
                    dynamic_ncols=True)
     try:
-        c = g_done // chunk
         while g_done < generations:
-            if c < n_full:
-                carry, h = run_chunk(carry, jnp.int32(g_done))
-                step = chunk
-            else:
-                gs = jnp.arange(g_done, g_done + rest)
-                carry, h = run_rest(carry, gs)
-                step = rest
-            h = jax.tree_util.tree_map(np.asarray, h)
-            history.append(h)
+            # Chunks always start at multiples of `chunk`, resumed or not, so a
+            # resumed run executes the same compiled programs as an uninterrupted one.
+            step = min(chunk, generations - g_done)
+            carry, h = run_generations(carry, jnp.arange(g_done, g_done + step))
+            history.append(jax.tree_util.tree_map(np.asarray, h))
             g_done += step
-            c += 1
             if bar is not None:
                 bar.update(step)
                 bar.set_postfix(best=float(carry[1][1]), nonfinite=int(h["n_nonfinite"].sum()))
-            if checkpoint_path is not None and (c % checkpoint_every == 0 or g_done == generations):
+            if checkpoint_path is not None and (
+                    (g_done // chunk) % checkpoint_every == 0 or g_done == generations):
                 save_checkpoint(checkpoint_path, carry, history, g_done, fingerprint)
     finally:
         if bar is not None:
@@ -351,8 +345,7 @@ def save_checkpoint(path, carry, history, g_done, fingerprint) -> None:
     hist = {k: np.concatenate([h[k] for h in history]) for k in history[0]}
     arrays.update({f"hist_{k}": v for k, v in hist.items()})
     arrays["meta"] = np.frombuffer(
-        json.dumps({"fingerprint": fingerprint, "g_done": g_done,
-                    "chunks": [len(h["best"]) for h in history]}).encode(), np.uint8)
+        json.dumps({"fingerprint": fingerprint, "g_done": g_done}).encode(), np.uint8)
     io.save_arrays(Path(path), **arrays)
 
 
@@ -370,9 +363,7 @@ def load_checkpoint(path, template, fingerprint):
     restored = [jnp.asarray(z[f"leaf_{i:05d}"], dtype=t.dtype).reshape(t.shape)
                 for i, t in enumerate(leaves)]
     carry = jax.tree_util.tree_unflatten(treedef, restored)
-    hist_keys = [k[5:] for k in z if k.startswith("hist_")]
-    bounds = np.cumsum([0] + meta["chunks"])
-    history = [{k: z["hist_" + k][a:b] for k in hist_keys} for a, b in zip(bounds[:-1], bounds[1:])]
+    history = [{k[5:]: v for k, v in z.items() if k.startswith("hist_")}]
     return carry, history, int(meta["g_done"])
 
 
@@ -382,5 +373,6 @@ def sphere_fitness(population, key):
     return -jnp.sum((population - 0.3) ** 2, axis=1)
 
 
-__all__ = ["run", "EvolveResult", "make_strategy", "strategy_names", "sphere_fitness",
+__all__ = ["run", "EvolveResult", "make_strategy", "resolve_strategy", "strategy_names",
+           "sphere_fitness",
            "save_checkpoint", "load_checkpoint"]

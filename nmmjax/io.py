@@ -100,8 +100,7 @@ class RunDir:
         self.force = force
         final.parent.mkdir(parents=True, exist_ok=True)
         self.path = final.parent / f".{final.name}.partial"
-        self.resumed = resume and self.path.is_dir()
-        if self.path.exists() and not self.resumed:
+        if self.path.exists() and not (resume and self.path.is_dir()):
             shutil.rmtree(self.path)
         self.path.mkdir(exist_ok=True)
 

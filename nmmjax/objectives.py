@@ -144,9 +144,46 @@ def smooth_situation_fitness(corr: jax.Array, pair: tuple[int, int],
     return cc0 + (cc0 - cc1) + (cc0 - cc2) - penalty
 
 
+def simulate_network(genomes: jax.Array, data: Dataset, task: CorrelationTask,
+                     duration: float | None = None, transient: float | None = None,
+                     **engine_kwargs) -> engine.Solution:
+    """Every individual on every sample of ``data``: the task's network run.
+
+    Args:
+        genomes: ``(P, n_genes)``.
+        duration, transient: override the task's (s).
+        engine_kwargs: passed to :func:`nmmjax.engine.simulate` (``observe``,
+            ``record``, ``record_every``, ``reducers``...).
+
+    States are ``(n_nodes, S, P)``; inputs and noise ``(.., S, 1)`` are shared
+    by all individuals.
+    """
+    layers = tuple(task.layers)
+    n_nodes = sum(layers)
+    params = ff.NetworkParams(task.column, ff.weights_from_genome(genomes, layers),
+                              task.p_background)
+    n_samples_total = data.melodies.times.shape[0]
+    y0 = ff.initial_state(layers, (n_samples_total, genomes.shape[0]))
+    mel = data.melodies
+
+    def drive(t):  # (n_in, S, 1): shared by every individual
+        return jnp.swapaxes(signals.melody_value(mel, t), 0, 1)[..., None]
+
+    if task.method in engine.SDE_METHODS:
+        engine_kwargs.update(diffusion=ff.diffusion, noise_shape=(n_nodes, n_samples_total, 1),
+                             key=data.noise_key)
+    duration = task.duration if duration is None else duration
+    transient = task.transient if transient is None else transient
+    return engine.simulate(
+        ff.dfun, y0, params, dt=task.dt, n_steps=round(duration / task.dt),
+        method=task.method, transient_steps=round(transient / task.dt), inputs=drive,
+        **engine_kwargs,
+    )
+
+
 def output_moments(genomes: jax.Array, data: Dataset, task: CorrelationTask,
                    nodes: tuple[int, ...] | None = None):
-    """Simulate every individual on every sample; on-line moments of outputs.
+    """On-line mean and covariance of node outputs ``v`` (after the transient).
 
     Args:
         genomes: ``(P, n_genes)``.
@@ -162,29 +199,9 @@ def output_moments(genomes: jax.Array, data: Dataset, task: CorrelationTask,
     if nodes is None:
         nodes = tuple(range(n_nodes - layers[-1], n_nodes))
     nodes_a = np.asarray(nodes)
-    weights = ff.weights_from_genome(genomes, layers)  # blocks (n_out, n_in, P)
-    params = ff.NetworkParams(task.column, weights, task.p_background)
-    n_samples_total = data.melodies.times.shape[0]
-    n_pop = genomes.shape[0]
-    y0 = ff.initial_state(layers, (n_samples_total, n_pop))
-    n_steps = round(task.duration / task.dt)
-    n_tr = round(task.transient / task.dt)
-    mel = data.melodies
-
-    def drive(t):  # (n_in, S, 1): shared by every individual
-        return jnp.swapaxes(signals.melody_value(mel, t), 0, 1)[..., None]
-
-    def observe(y, t):
-        return jr.output(y)[nodes_a]
-
-    kw = {}
-    if task.method in engine.SDE_METHODS:
-        kw = dict(diffusion=ff.diffusion, noise_shape=(n_nodes, n_samples_total, 1),
-                  key=data.noise_key)
-    sol = engine.simulate(
-        ff.dfun, y0, params, dt=task.dt, n_steps=n_steps, method=task.method,
-        transient_steps=n_tr, inputs=drive, record=False, record_every=task.record_every,
-        reducers=(engine.MeanCov(observe),), **kw,
+    sol = simulate_network(
+        genomes, data, task, record=False, record_every=task.record_every,
+        reducers=(engine.MeanCov(lambda y, t: jr.output(y)[nodes_a]),),
     )
     mean, cov = sol.reductions[0]
     finite = jnp.all(jnp.isfinite(cov), axis=(0, 1)) & jnp.all(
@@ -193,17 +210,24 @@ def output_moments(genomes: jax.Array, data: Dataset, task: CorrelationTask,
     return mean, cov, finite
 
 
-@partial(jax.jit, static_argnames=("task",))
-def _fitness_local(genomes, data, task):
-    _, cov, finite = output_moments(genomes, data, task)
+def _situation_scores(cov, task, score):
+    """``score(corr (3, 3, n_samples, P), pair)`` averaged over samples, per
+    situation: ``(P, K)``; also the correlations ``(3, 3, K, n_samples, P)``."""
     corr = analysis.corr_from_cov(cov)  # (3, 3, S, P)
     k, n_s = len(task.situations), task.n_samples
-    corr = corr.reshape((3, 3, k, n_s, genomes.shape[0]))
-    f = jnp.stack(
-        [jnp.mean(situation_fitness(corr[:, :, i], pair), axis=0)
-         for i, pair in enumerate(task.situations)],
-        axis=-1,
-    )  # (P, K)
+    corr = corr.reshape((3, 3, k, n_s, cov.shape[-1]))
+    f = jnp.stack([jnp.mean(score(corr[:, :, i], pair), axis=0)
+                   for i, pair in enumerate(task.situations)], axis=-1)
+    return f, corr
+
+
+@partial(jax.jit, static_argnames=("task",))
+def population_fitness(genomes: jax.Array, data: Dataset,
+                       task: CorrelationTask) -> CorrelationFitness:
+    """:func:`correlation_fitness` without argument checks or sharding: a pure,
+    jitted function for use inside other transformations (e.g. evolution)."""
+    _, cov, finite = output_moments(genomes, data, task)
+    f, corr = _situation_scores(cov, task, situation_fitness)  # (P, K)
     diverged = ~jnp.all(finite, axis=0)
     f = jnp.where(diverged[:, None], jnp.nan, f)
     corr = jnp.moveaxis(corr, (0, 1), (3, 4))  # (K, S, P, 3, 3)
@@ -216,14 +240,8 @@ def smooth_correlation_fitness(genomes: jax.Array, data: Dataset, task: Correlat
     """Differentiable fitness ``(P,)``: a soft minimum over situations of the
     smooth ``f_k`` averaged over samples (maximise; use ``-`` as a loss)."""
     _, cov, finite = output_moments(genomes, data, task)
-    corr = analysis.corr_from_cov(cov)
-    k, n_s = len(task.situations), task.n_samples
-    corr = corr.reshape((3, 3, k, n_s, genomes.shape[0]))
-    f = jnp.stack(
-        [jnp.mean(smooth_situation_fitness(corr[:, :, i], pair, temperature), axis=0)
-         for i, pair in enumerate(task.situations)],
-        axis=-1,
-    )  # (P, K)
+    f, _ = _situation_scores(
+        cov, task, lambda c, pair: smooth_situation_fitness(c, pair, temperature))
     soft_min = -temperature * jax.nn.logsumexp(-f / temperature, axis=1)
     return jnp.where(jnp.all(finite, axis=0), soft_min, jnp.nan)
 
@@ -254,4 +272,4 @@ def correlation_fitness(genomes: jax.Array, data: Dataset,
 @lru_cache(maxsize=32)
 def _fitness_fn(task):
     # One function object per task, so compiled (sharded) versions are reused.
-    return partial(_fitness_local, task=task)
+    return partial(population_fitness, task=task)

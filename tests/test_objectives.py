@@ -103,7 +103,7 @@ def test_compiled_memory_does_not_grow_with_duration():
     def temp_bytes(duration):
         task = ob.CorrelationTask(duration=duration, n_samples=1)
         data = ob.make_dataset(jax.random.PRNGKey(0), task)
-        compiled = ob._fitness_local.lower(g, data, task).compile()
+        compiled = ob.population_fitness.lower(g, data, task).compile()
         return compiled.memory_analysis().temp_size_in_bytes
 
     small, large = temp_bytes(100.0), temp_bytes(2000.0)
