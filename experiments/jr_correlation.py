@@ -38,12 +38,14 @@ class Config:
     train_duration: float = 60.0    # s simulated per training evaluation (with transient)
     transient: float = 5.0          # s
     n_train_samples: int = 2        # input samples per situation (training)
-    test_duration: float = 600.0    # s per test simulation
+    test_duration: float = 2000.0   # s per test simulation (as the original's evaluations)
     n_test_samples: int = 3
     w_max_exc: float = 30.0         # excitatory weights in [0, w_max_exc]
     w_max_inh: float = 5.0          # inhibitory weights in [0, w_max_inh]
     init_fraction: float = 0.2      # start: weights up to this fraction of their bound
-    sigma_p: float = 1.0            # input noise (pulses/s sqrt(s))
+    # Input noise (pulses/s sqrt(s)). The original added N(0, 2) to p on every 1 ms
+    # step; white noise with the same spectral density has 2 * sqrt(1e-3) = 0.063.
+    sigma_p: float = 0.063
     chunk: int = 5                  # generations per compiled chunk / checkpoint
     mutation_std: float = 0.1       # GA mutation / CMA-ES initial step, in units of the bounds
     crossover_rate: float = 0.5     # GA uniform crossover probability per gene

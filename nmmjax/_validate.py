@@ -82,5 +82,23 @@ def positive_tree(tree: Any, name: str, fields: tuple[str, ...]) -> None:
             raise ValueError(f"`{name}.{field}` must be > 0, got {np.asarray(leaf)!r}.")
 
 
+def model_params(params: Any, types, name: str, positive: tuple[str, ...] = (),
+                 nonneg: tuple[str, ...] = ()) -> None:
+    """Check a model's parameter NamedTuple: its type (one of ``types``), finite
+    values, the ``positive`` fields > 0 and the ``nonneg`` fields >= 0 (fields
+    the NamedTuple lacks are skipped)."""
+    types = types if isinstance(types, tuple) else (types,)
+    if not isinstance(params, types):
+        names = " or ".join(t.__name__ for t in types)
+        raise TypeError(f"`{name}` must be a {names}, got {type(params).__name__}.")
+    finite_tree(params, name)
+    fields = params._fields
+    positive_tree(params, name, tuple(f for f in positive if f in fields))
+    for field in (f for f in nonneg if f in fields):
+        leaf = getattr(params, field)
+        if is_concrete(leaf) and np.any(np.asarray(leaf) < 0):
+            raise ValueError(f"`{name}.{field}` must be >= 0, got {np.asarray(leaf)!r}.")
+
+
 def shape_of(x: Any) -> tuple[int, ...]:
     return tuple(np.shape(x))

@@ -1,4 +1,6 @@
-"""Measurements on simulated signals: correlations, spectra, peak frequencies.
+"""Measurements on simulated signals and models: correlations, spectra, peak
+frequencies, firing rates and f-I curves, and phase-plane analysis (nullclines,
+fixed points, Jacobian stability, trajectories, one-parameter bifurcation scans).
 
 Time runs along ``axis`` (default 0, the layout :func:`nmmjax.engine.simulate`
 records in). Everything is jit- and vmap-friendly.
@@ -6,9 +8,16 @@ records in). Everything is jit- and vmap-friendly.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from nmmjax import _validate as V
+from nmmjax import engine
 
 
 def corr_from_cov(cov: jax.Array) -> jax.Array:
@@ -115,3 +124,299 @@ def all_finite(tree) -> jax.Array:
     """True when every leaf of ``tree`` is finite (for divergence reports)."""
     leaves = jax.tree_util.tree_leaves(tree)
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
+
+
+# --------------------------------------------------------------------------- #
+# Spiking: firing rates and f-I curves
+# --------------------------------------------------------------------------- #
+
+
+def firing_rate(count, first, last, window, time_unit: float = 1e-3):
+    """Steady firing rate (Hz) from :class:`nmmjax.engine.SpikeTimes` results.
+
+    With two or more spikes, ``(count - 1) / (last - first)``: the inverse mean
+    inter-spike interval, free of the bias of counting spikes in a window that
+    cuts a period. Otherwise ``count / window``. ``time_unit``: seconds per
+    model time unit (1e-3 for ms).
+    """
+    count = jnp.asarray(count)
+    span = jnp.where(count >= 2, last - first, 1.0)
+    rate = jnp.where(count >= 2, (count - 1) / span, count / window)
+    return rate / time_unit
+
+
+def fi_curve(dfun, reset, params, y0, currents, *, dt: float, duration: float,
+             transient: float = 0.0, method: str = "rk4", time_unit: float = 1e-3):
+    """Firing rate (Hz) for each constant input current, ``jax.vmap``-ed.
+
+    Args:
+        dfun: sub-threshold vector field ``dfun(y, t, params, I)``.
+        reset: ``reset(y, params)`` (integrate-and-fire) or ``None`` (spikes are
+            upward crossings of ``params.v_th``); see
+            :func:`nmmjax.engine.make_spiking_step`.
+        y0: initial model state (unbatched).
+        currents: ``(n,)`` input currents (the model's current unit).
+        dt, duration, transient: step, measured window and discarded initial
+            time (model time unit, e.g. ms).
+
+    Returns:
+        ``(n,)`` rates in Hz (see :func:`firing_rate`).
+    """
+    dt = V.positive_float(dt, "dt")
+    n_meas = V.n_steps_for(duration, dt, "duration")
+    n_tr = 0 if transient == 0 else V.n_steps_for(transient, dt, "transient")
+    currents = jnp.asarray(currents, jnp.result_type(float))
+    if currents.ndim != 1:
+        raise ValueError(f"`currents` must be 1-D, got shape {currents.shape}.")
+    V.finite_tree((y0, params, currents), "fi_curve arguments")
+    return _fi_fn(dfun, reset, method, dt, n_tr, n_meas, time_unit)(params, y0, currents)
+
+
+@lru_cache(maxsize=64)
+def _fi_fn(dfun, reset, method, dt, n_tr, n_meas, time_unit):
+    # One compiled function per model and protocol: repeated f-I scans (e.g.
+    # rheobase refinement) with new currents or parameters do not recompile.
+    step = engine.make_spiking_step(dfun, method, dt, reset)
+    stats = engine.SpikeTimes(lambda s, t: s.spike)
+
+    def one(params, y0, I):
+        sol = engine.simulate(None, engine.spiking_state(y0), params, dt=dt,
+                              n_steps=n_tr + n_meas, transient_steps=n_tr, step=step,
+                              method=method, inputs=lambda t: I, record=False,
+                              reducers=(stats,))
+        return firing_rate(*sol.reductions[0], window=n_meas * dt, time_unit=time_unit)
+
+    return jax.jit(jax.vmap(one, in_axes=(None, None, 0)))
+
+
+def rheobase(dfun, reset, params, y0, low: float, high: float, *, dt: float,
+             duration: float, transient: float = 0.0, method: str = "rk4",
+             n_grid: int = 16, rounds: int = 3) -> float:
+    """Smallest constant current that makes the model fire repeatedly, found by
+    refining a grid over ``[low, high]`` ``rounds`` times (resolution
+    ``(high - low) / (n_grid - 1) ** rounds``). ``low`` must not fire and
+    ``high`` must; other arguments as in :func:`fi_curve`."""
+    for _ in range(rounds):
+        grid = np.linspace(low, high, n_grid)
+        r = np.asarray(fi_curve(dfun, reset, params, y0, grid, dt=dt, duration=duration,
+                                transient=transient, method=method))
+        if r[0] > 0 or r[-1] == 0:
+            raise ValueError(f"`low`={low} must be silent and `high`={high} must fire "
+                             f"(rates {r[0]:.3g}, {r[-1]:.3g} Hz).")
+        i = int(np.argmax(r > 0))
+        low, high = grid[i - 1], grid[i]
+    return float(high)
+
+
+# --------------------------------------------------------------------------- #
+# Phase plane, fixed points, stability, bifurcation scans
+# --------------------------------------------------------------------------- #
+
+
+def vector_field_grid(dfun, params, v, w, state_type, u=None):
+    """Both derivatives of a 2-D model on the grid ``v x w``.
+
+    Args:
+        state_type: the model's two-field state NamedTuple (e.g. ``PlanarState``).
+        v, w: 1-D grids of the first and second state variable.
+
+    Returns:
+        ``(dv, dw)`` each of shape ``(len(w), len(v))`` (rows follow ``w``), ready
+        for ``plt.contour(v, w, dv, [0])`` / ``plt.streamplot``.
+    """
+    vv, ww = jnp.meshgrid(jnp.asarray(v), jnp.asarray(w))
+    d = dfun(state_type(vv, ww), 0.0, params, u)
+    return tuple(d)
+
+
+def _zero_crossings(f, x, y):
+    """Points where grid values ``f (len(y), len(x))`` change sign along either
+    axis, linearly interpolated: ``(k, 2)`` array of ``(x, y)``."""
+    f, x, y = np.asarray(f, np.float64), np.asarray(x, np.float64), np.asarray(y, np.float64)
+    pts = []
+    # along y (each column)
+    i, j = np.nonzero(np.sign(f[:-1]) * np.sign(f[1:]) < 0)
+    a = f[i, j] / (f[i, j] - f[i + 1, j])
+    pts.append(np.stack([x[j], y[i] + a * (y[i + 1] - y[i])], 1))
+    # along x (each row)
+    i, j = np.nonzero(np.sign(f[:, :-1]) * np.sign(f[:, 1:]) < 0)
+    a = f[i, j] / (f[i, j] - f[i, j + 1])
+    pts.append(np.stack([x[j] + a * (x[j + 1] - x[j]), y[i]], 1))
+    pts = np.concatenate(pts)
+    return pts[np.lexsort((pts[:, 1], pts[:, 0]))]
+
+
+def nullclines(dfun, params, v, w, state_type, u=None) -> dict:
+    """Nullclines of a 2-D model as point sets on the grid ``v x w``.
+
+    Returns ``{"v": (k, 2), "w": (m, 2)}``: points ``(v, w)`` where ``v' = 0``
+    and where ``w' = 0``, found as sign changes of the derivative along both
+    grid axes and interpolated linearly (accuracy ~ the grid spacing squared).
+    """
+    dv, dw = vector_field_grid(dfun, params, v, w, state_type, u)
+    return {"v": _zero_crossings(dv, v, w), "w": _zero_crossings(dw, v, w)}
+
+
+def jacobian(dfun, y, params, u=None) -> jax.Array:
+    """Jacobian ``d dfun / d y`` at state ``y`` as an ``(n, n)`` matrix (state
+    leaves flattened in pytree order)."""
+    x, unravel = ravel_pytree(y)
+    f = lambda x: ravel_pytree(dfun(unravel(x), 0.0, params, u))[0]
+    return jax.jacfwd(f)(x)
+
+
+def stability(eigenvalues, tol: float = 1e-7) -> str:
+    """Type of a fixed point from its Jacobian eigenvalues: ``"stable node"``,
+    ``"stable focus"``, ``"unstable node"``, ``"unstable focus"``, ``"saddle"``,
+    ``"saddle-focus"`` (n > 2: an unstable complex pair besides stable
+    directions) or ``"non-hyperbolic"`` (a real part within ``tol`` of zero)."""
+    ev = np.asarray(eigenvalues)
+    re = ev.real
+    scale = max(1.0, float(np.max(np.abs(ev))))
+    if np.any(np.abs(re) <= tol * scale):
+        return "non-hyperbolic"
+    if np.any(re > 0) and np.any(re < 0):
+        # In more than 2-D an unstable complex pair with stable directions.
+        return "saddle-focus" if np.any(np.abs(ev[re > 0].imag) > tol * scale) else "saddle"
+    kind = "focus" if np.any(np.abs(ev.imag) > tol * scale) else "node"
+    return ("stable " if np.all(re < 0) else "unstable ") + kind
+
+
+def fixed_points(dfun, params, guesses, u=None, *, iters: int = 60, tol: float = 1e-5):
+    """Equilibria of ``dfun`` by Newton's method from many starting points.
+
+    Args:
+        guesses: state pytree with a leading axis of starting points.
+        iters: Newton iterations (damped: the step is capped to 10x the
+            spread of the guesses' coordinates).
+        tol: a root is kept when the last Newton step is below
+            ``tol * (1 + max|y|)``.
+
+    Returns:
+        ``(roots, eigenvalues, kinds)``: the distinct roots as a state pytree
+        with a leading axis (sorted by the first coordinate), their Jacobian
+        eigenvalues ``(k, n)`` (NumPy) and :func:`stability` types.
+    """
+    guesses = jax.tree_util.tree_map(jnp.asarray, guesses)
+    x0 = jax.vmap(lambda g: ravel_pytree(g)[0])(guesses)
+    _, unravel = ravel_pytree(jax.tree_util.tree_map(lambda a: a[0], guesses))
+    f = lambda x: ravel_pytree(dfun(unravel(x), 0.0, params, u))[0]
+    cap = 10.0 * (jnp.max(x0, 0) - jnp.min(x0, 0) + 1.0)
+
+    def newton(x):
+        def body(carry, _):
+            x, _ = carry
+            dx = jnp.clip(jnp.nan_to_num(jnp.linalg.solve(jax.jacfwd(f)(x), f(x))), -cap, cap)
+            return (x - dx, jnp.max(jnp.abs(dx))), None
+        (x, last), _ = jax.lax.scan(body, (x, jnp.inf), None, length=iters)
+        return x, last, jnp.max(jnp.abs(f(x)))
+
+    xs, last, res = jax.jit(jax.vmap(newton))(x0)
+    xs, last, res = (np.asarray(a, np.float64) for a in (xs, last, res))
+    # Converged: the Newton step has shrunk to round-off of x (residuals of a
+    # stiff field are large in float32 even at the root, so they are not used).
+    scale = 1.0 + np.max(np.abs(xs), axis=1)
+    ok = np.isfinite(res) & np.isfinite(last) & (last <= tol * scale)
+    roots = []
+    for x in xs[ok][np.argsort(xs[ok][:, 0])]:
+        if not any(np.max(np.abs(x - r)) <= 1e-3 * (1.0 + np.max(np.abs(r))) for r in roots):
+            roots.append(x)
+    dtype = x0.dtype
+    if not roots:
+        return jax.tree_util.tree_map(lambda a: a[:0], guesses), np.zeros((0, x0.shape[1])), []
+    stacked = jax.vmap(unravel)(jnp.asarray(np.stack(roots), dtype))
+    eig = [np.linalg.eigvals(np.asarray(jacobian(dfun, unravel(jnp.asarray(r, dtype)), params, u),
+                                        np.float64)) for r in roots]
+    return stacked, np.stack(eig), [stability(e) for e in eig]
+
+
+def trajectories(dfun, params, y0s, *, dt: float, n_steps: int, u=None,
+                 method: str = "rk4", record_every: int = 1):
+    """Trajectories from a batch of initial states (``jax.vmap`` over the
+    leading axis of ``y0s``). Returns ``(ts (n_rec,), ys (batch, n_rec, ...))``."""
+    inputs = None if u is None else (lambda t: u)
+
+    def one(y0):
+        sol = engine.simulate(dfun, y0, params, dt=dt, n_steps=n_steps, method=method,
+                              inputs=inputs, record_every=record_every)
+        return sol.ys
+
+    ys = jax.jit(jax.vmap(one))(y0s)
+    ts = dt * record_every * np.arange(1, n_steps // record_every + 1)
+    return ts, ys
+
+
+class BifurcationScan(NamedTuple):
+    """Result of :func:`bifurcation_scan` (NumPy).
+
+    Attributes:
+        values: ``(n,)`` scanned values.
+        fixed_points: list (per value) of ``(k, n_obs)`` observables at equilibria.
+        kinds: list (per value) of :func:`stability` types.
+        sim_min, sim_max: ``(n, n_obs)`` range of the observable over the
+            simulated window after the transient (``max - min`` > 0 on a cycle).
+    """
+
+    values: np.ndarray
+    fixed_points: list
+    kinds: list
+    sim_min: np.ndarray
+    sim_max: np.ndarray
+
+
+def bifurcation_scan(dfun, params, values, y0, *, vary: str = "u", observe=None,
+                     guesses=None, fixed_points_at=None, dt: float, n_steps: int,
+                     transient_steps: int, method: str = "rk4") -> BifurcationScan:
+    """One-parameter bifurcation scan: equilibria with their stability, and the
+    extremes of a simulated observable, for each value of a parameter.
+
+    Args:
+        vary: ``"u"`` to scan the constant input, or the name of a field of
+            ``params`` (replaced by each value).
+        values: ``(n,)`` parameter values.
+        y0: initial state of the simulations (unbatched).
+        observe: ``y -> (n_obs,)`` or scalar observable (default: ``y.v``).
+        guesses: stacked starting points for :func:`fixed_points`, or
+        fixed_points_at: ``value -> stacked equilibrium states`` when they are
+            known more directly (e.g. :func:`nmmjax.models.jansen_rit.fixed_points`);
+            their stability is still computed from the Jacobian.
+        dt, n_steps, transient_steps, method: the simulations (vmapped).
+    """
+    values = np.asarray(values, np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"`values` must be a non-empty 1-D array, got shape {values.shape}.")
+    if vary != "u" and vary not in params._fields:
+        raise ValueError(f"`vary` must be 'u' or a field of {type(params).__name__} "
+                         f"{params._fields}, got {vary!r}.")
+    if (guesses is None) == (fixed_points_at is None):
+        raise TypeError("give exactly one of `guesses` or `fixed_points_at`.")
+    observe = observe or (lambda y: y.v)
+    obs = lambda y: jnp.atleast_1d(observe(y))
+
+    def setting(x):
+        return (params, x) if vary == "u" else (params._replace(**{vary: x}), None)
+
+    def sim(x):
+        p, u = setting(x)
+        inputs = None if u is None else (lambda t: u)
+        sol = engine.simulate(dfun, y0, p, dt=dt, n_steps=n_steps, method=method,
+                              inputs=inputs, transient_steps=transient_steps, record=False,
+                              reducers=(engine.MinMax(lambda y, t: obs(y)),))
+        return sol.reductions[0]
+
+    lo, hi = jax.jit(jax.vmap(sim))(jnp.asarray(values, jnp.result_type(float)))
+    fps, kinds = [], []
+    for x in values:
+        p, u = setting(x)
+        if fixed_points_at is not None:
+            roots = fixed_points_at(x)
+            n = jax.tree_util.tree_leaves(roots)[0].shape[0]
+            eig = [np.linalg.eigvals(np.asarray(jacobian(
+                dfun, jax.tree_util.tree_map(lambda a, i=i: a[i], roots), p, u), np.float64))
+                for i in range(n)]
+            k = [stability(e) for e in eig]
+        else:
+            roots, _, k = fixed_points(dfun, p, guesses, u)
+        fps.append(np.asarray(jax.vmap(obs)(roots)))
+        kinds.append(k)
+    return BifurcationScan(values, fps, kinds, np.asarray(lo), np.asarray(hi))

@@ -25,9 +25,12 @@ keeps O(1) memory in its duration; ``record_every`` decimates what is kept.
 Inputs given as a function of ``t`` cost no memory; inputs given as an array are
 sampled on the step grid and held constant over each step.
 
-Hybrid (spiking) models pass their own ``step(y, t, params, x) -> y`` to
-:func:`simulate` instead of ``dfun``: ``x`` is a :class:`StepInput`, and
-threshold/reset/refractory logic lives in that step.
+Hybrid (spiking) models pass a ``step(y, t, params, x) -> y`` to :func:`simulate`
+instead of ``dfun`` (``x`` is a :class:`StepInput`); :func:`make_spiking_step`
+builds the one threshold/reset/refractory step used by every spiking model.
+
+Time is in the model's unit: seconds for neural masses, milliseconds for the
+single-neuron models (``dt`` and ``t`` follow the model).
 """
 
 from __future__ import annotations
@@ -165,6 +168,59 @@ class Mean(NamedTuple):
         return shift + sx / jnp.maximum(n, 1).astype(sx.dtype)
 
 
+class SpikeTimes(NamedTuple):
+    """Spike count and first/last spike time of spiking units.
+
+    Attributes:
+        spikes: ``(y, t) -> bool array`` (e.g. ``lambda s, t: s.spike`` for a
+            :class:`SpikingState`); any shape.
+
+    Finalised result: ``(count int32, first, last)`` arrays of that shape
+    (times NaN without spikes). Feed every step (``record_every=1``) so that no
+    spike is missed; a spike is stamped with the time at the end of its step.
+    """
+
+    spikes: Callable[[PyTree, Array], Array]
+
+    def observe(self, y, t):
+        s = self.spikes(y, t)
+        return jnp.where(s, jnp.asarray(t, jnp.result_type(float)), jnp.nan)
+
+    def init(self, obs: Array):
+        nan = jnp.full_like(obs, jnp.nan)
+        return (jnp.zeros(obs.shape, jnp.int32), nan, nan)
+
+    def batch(self, xs):
+        hit = ~jnp.isnan(xs)
+        return (jnp.sum(hit, axis=0, dtype=jnp.int32), jnp.nanmin(xs, axis=0),
+                jnp.nanmax(xs, axis=0))
+
+    def merge(self, a, b):
+        return (a[0] + b[0], jnp.fmin(a[1], b[1]), jnp.fmax(a[2], b[2]))
+
+    def finalize(self, acc):
+        return acc
+
+
+class MinMax(NamedTuple):
+    """Running minimum and maximum of an observable (any shape).
+    Result: ``(min, max)`` arrays (e.g. oscillation extremes)."""
+
+    observe: Callable[[PyTree, Array], Array]
+
+    def init(self, obs: Array):
+        return (jnp.full_like(obs, jnp.inf), jnp.full_like(obs, -jnp.inf))
+
+    def batch(self, xs):
+        return (jnp.min(xs, axis=0), jnp.max(xs, axis=0))
+
+    def merge(self, a, b):
+        return (jnp.minimum(a[0], b[0]), jnp.maximum(a[1], b[1]))
+
+    def finalize(self, acc):
+        return acc
+
+
 # --------------------------------------------------------------------------- #
 # Steps
 # --------------------------------------------------------------------------- #
@@ -253,6 +309,68 @@ def make_step(
     return step
 
 
+class SpikingState(NamedTuple):
+    """State of a hybrid (spiking) model for :func:`make_spiking_step`.
+
+    Attributes:
+        y: the model's state, a NamedTuple with a membrane potential field ``v``.
+        refractory: ``int32`` steps left in the refractory period.
+        spike: ``bool``, a spike was emitted during the last step.
+    """
+
+    y: PyTree
+    refractory: Array
+    spike: Array
+
+
+def spiking_state(y: PyTree) -> SpikingState:
+    """Wrap a model state ``y`` (with field ``v``) for :func:`make_spiking_step`."""
+    shape = jnp.shape(y.v)
+    return SpikingState(y, jnp.zeros(shape, jnp.int32), jnp.zeros(shape, bool))
+
+
+def make_spiking_step(
+    dfun: DFun,
+    method: str,
+    dt: float,
+    reset: Callable[[PyTree, PyTree], PyTree] | None = None,
+    diffusion: Callable[[PyTree, PyTree], PyTree] | None = None,
+) -> Callable[[SpikingState, Array, PyTree, StepInput], SpikingState]:
+    """The one threshold / reset / refractory step, for :func:`simulate`'s ``step=``.
+
+    The state is a :class:`SpikingState`; ``params`` needs ``v_th`` (threshold
+    or spike cut-off, same unit as ``v``) and, with ``reset``, ``v_reset`` and
+    ``t_ref`` (refractory period, same time unit as ``dt``).
+
+    Args:
+        dfun: sub-threshold vector field of the model.
+        method, dt, diffusion: as in :func:`make_step`.
+        reset: ``reset(y, params) -> y`` applied where ``v >= v_th`` (integrate-
+            and-fire family). During the ``round(t_ref / dt)`` steps that
+            follow, ``v`` is held at ``v_reset`` while the other variables
+            evolve. ``None``: no reset, a spike is an upward crossing of
+            ``v_th`` (Hodgkin-Huxley, FitzHugh-Nagumo...).
+
+    A spike is registered at the end of the step in which it happens.
+    """
+    base = make_step(dfun, method, dt, diffusion)
+
+    def step(s, t, params, x):
+        y = base(s.y, t, params, x)
+        if reset is None:
+            spike = (s.y.v < params.v_th) & (y.v >= params.v_th)
+            return SpikingState(y, s.refractory, spike)
+        held = s.refractory > 0
+        y = y._replace(v=jnp.where(held, params.v_reset, y.v))
+        spike = (y.v >= params.v_th) & ~held
+        y = _tmap(lambda a, b: jnp.where(spike, a, b), reset(y, params), y)
+        n_ref = jnp.round(jnp.asarray(params.t_ref) / dt).astype(jnp.int32)
+        refractory = jnp.where(spike, n_ref, jnp.maximum(s.refractory - 1, 0))
+        return SpikingState(y, refractory, spike)
+
+    return step
+
+
 # --------------------------------------------------------------------------- #
 # The scan
 # --------------------------------------------------------------------------- #
@@ -328,7 +446,8 @@ def simulate(
             object with ``observe/init/batch/merge/finalize``: ``batch`` reduces a
             chunk's stacked observations, ``merge`` combines accumulators), fed
             every recorded sample (``record_every`` applies).
-        step: a ready ``step(y, t, params, x)`` (hybrid/spiking models).
+        step: a ready ``step(y, t, params, x)`` (hybrid/spiking models); give
+            the ``method`` it was built with (inputs are evaluated at its stages).
         chunk_records: records per outer chunk (memory/precision trade-off; does
             not change the result beyond float rounding of reducer merges).
 

@@ -48,7 +48,7 @@ class CorrelationTask(NamedTuple):
     record_every: int = 1
     n_samples: int = 2
     situations: tuple = signals.SITUATIONS
-    column: jr.JansenRitParams = jr.JansenRitParams.with_connectivity(133.5, sigma_p=1.0)
+    column: jr.JansenRitParams = jr.JansenRitParams.with_connectivity(133.5, sigma_p=0.063)
     p_background: float = 180.0
     method: str = "stochastic_heun"
     w_max: float = 1.0
@@ -103,11 +103,17 @@ def check_task(task: CorrelationTask) -> None:
     V.positive_float(task.w_max, "task.w_max")
 
 
-def make_dataset(key: jax.Array, task: CorrelationTask) -> Dataset:
-    """Fresh input melodies and noise key for every (situation, sample)."""
+def make_dataset(key: jax.Array, task: CorrelationTask, candidates: int = 1) -> Dataset:
+    """Fresh input melodies and noise key for every (situation, sample).
+
+    ``candidates > 1`` keeps, per sample, the least chance-correlated of that
+    many draws (see :func:`nmmjax.signals.situation_melodies`): for training
+    sets, not for test sets.
+    """
     check_task(task)
     k_mel, k_noise = jax.random.split(key)
-    mel = signals.situation_melodies(k_mel, task.duration, task.n_samples, task.situations)
+    mel = signals.situation_melodies(k_mel, task.duration, task.n_samples, task.situations,
+                                     candidates=candidates)
     return Dataset(melodies=mel, noise_key=k_noise)
 
 

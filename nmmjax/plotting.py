@@ -47,15 +47,56 @@ def spectra(ax, freqs, psd, labels=None, fmax=40.0, band=(8.0, 13.0)):
     return ax
 
 
-def bifurcation(ax, p, v_min, v_max, fixed_points=None, xlabel="p (pulses/s)"):
-    """Extrema of the output after the transient vs a parameter; equilibria."""
+def bifurcation(ax, p, v_min, v_max, fixed_points=None, kinds=None, xlabel="p (pulses/s)"):
+    """Extrema of the output after the transient vs a parameter; equilibria
+    (with ``kinds``, stable ones filled and unstable ones open)."""
     ax.plot(p, v_max, ".", ms=4, color="C3", label="max v")
     ax.plot(p, v_min, ".", ms=4, color="C0", label="min v")
     if fixed_points is not None:
-        for pi, fps in zip(p, fixed_points):
-            ax.plot([pi] * len(fps), fps, "k_", ms=5)
-        ax.plot([], [], "k_", label="equilibria")
+        for i, (pi, fps) in enumerate(zip(p, fixed_points)):
+            fps = np.ravel(fps)
+            if kinds is None:
+                ax.plot([pi] * len(fps), fps, "k_", ms=5)
+                continue
+            for f, k in zip(fps, kinds[i]):
+                stable = k.startswith("stable")
+                ax.plot(pi, f, "o", ms=3, mec="k", mfc="k" if stable else "w")
+        if kinds is None:
+            ax.plot([], [], "k_", label="equilibria")
+        else:
+            ax.plot([], [], "o", ms=3, mec="k", mfc="k", label="stable equilibrium")
+            ax.plot([], [], "o", ms=3, mec="k", mfc="w", label="unstable equilibrium")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("v (mV)")
     ax.legend(fontsize=7, frameon=False)
+    return ax
+
+
+def phase_plane(ax, v, w, dv, dw, points=None, kinds=None, trajectories=(),
+                labels=("v", "w")):
+    """Vector field (stream lines) on the grid ``v x w`` with ``dv, dw`` of
+    shape ``(len(w), len(v))``, both nullclines (zero contours), equilibria
+    ``points (k, 2)`` marked by stability ``kinds``, and trajectories (each an
+    ``(n, 2)`` array)."""
+    v, w = np.asarray(v), np.asarray(w)
+    dv, dw = np.asarray(dv), np.asarray(dw)
+    ax.streamplot(v, w, dv, dw, color="0.75", density=0.9, linewidth=0.6, arrowsize=0.7)
+    ax.contour(v, w, dv, [0.0], colors="C3", linewidths=1.2)
+    ax.contour(v, w, dw, [0.0], colors="C0", linewidths=1.2)
+    ax.plot([], [], "C3", label=f"{labels[0]}-nullcline")
+    ax.plot([], [], "C0", label=f"{labels[1]}-nullcline")
+    for tr in trajectories:
+        tr = np.asarray(tr)
+        ax.plot(tr[:, 0], tr[:, 1], "k", lw=0.9)
+        ax.plot(tr[0, 0], tr[0, 1], "k.", ms=4)
+    if points is not None:
+        for (pv, pw), k in zip(np.asarray(points), kinds):
+            ax.plot(pv, pw, "o", ms=6, mec="k", mfc="k" if k.startswith("stable") else "w",
+                    zorder=5)
+            ax.annotate(k, (pv, pw), xytext=(4, 4), textcoords="offset points", fontsize=6)
+    ax.set_xlim(v[0], v[-1])
+    ax.set_ylim(w[0], w[-1])
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
     return ax

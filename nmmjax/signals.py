@@ -124,21 +124,43 @@ def sample_melody(m: Melody, dt: float, n_steps: int, t0: float = 0.0) -> jax.Ar
 
 
 def situation_melodies(key: jax.Array, duration: float, n_samples: int,
-                       situations=SITUATIONS, **kwargs) -> Melody:
+                       situations=SITUATIONS, candidates: int = 1, **kwargs) -> Melody:
     """Melodies for every (situation, sample): batch ``(n_situations * n_samples,)``.
 
     Sample ``s`` of situation ``k`` is at index ``k * n_samples + s``.
+
+    Args:
+        candidates: draws per (situation, sample); the one whose uncorrelated
+            node is least correlated with the pair (largest ``|rho|`` of the
+            signals, sampled every 0.1 s) is kept. Short independent melodies
+            are correlated by chance (``|rho|`` up to ~0.5 over 60 s); a
+            training set drawn with ``candidates > 1`` does not reward
+            networks for reproducing such accidents. 1: plain draws.
+        kwargs: passed to :func:`make_melody`.
     """
     n_samples = V.nonneg_int(n_samples, "n_samples", minimum=1)
+    candidates = V.nonneg_int(candidates, "candidates", minimum=1)
     keys = jax.random.split(key, len(situations) * n_samples)
-    ms = [
-        make_melody(keys[k * n_samples + s], duration, correlated=pair, **kwargs)
-        for k, pair in enumerate(situations)
-        for s in range(n_samples)
-    ]
+    ms = []
+    for k, pair in enumerate(situations):
+        for s in range(n_samples):
+            kk = keys[k * n_samples + s]
+            draws = [make_melody(c, duration, correlated=pair, **kwargs)
+                     for c in (jax.random.split(kk, candidates) if candidates > 1 else [kk])]
+            ms.append(draws[int(np.argmin([_chance_correlation(m, pair, duration)
+                                           for m in draws]))] if candidates > 1 else draws[0])
     return Melody(
         times=jnp.stack([m.times for m in ms]),
         amps=jnp.stack([m.amps for m in ms]),
         offset=ms[0].offset,
         ramp=ms[0].ramp,
     )
+
+
+def _chance_correlation(m: Melody, pair, duration: float) -> float:
+    """Largest ``|rho|`` between a node outside ``pair`` and the pair's nodes."""
+    n = max(2, int(duration / 0.1))
+    x = np.asarray(sample_melody(m, duration / n, n))  # (n, n_inputs)
+    c = np.abs(np.corrcoef(x.T))
+    others = sorted(set(range(x.shape[1])) - set(pair))
+    return float(c[np.ix_(others, list(pair))].max())

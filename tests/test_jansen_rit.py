@@ -93,3 +93,54 @@ def test_bad_duration_raises():
         jr.simulate_column(duration=-1.0)
     with pytest.raises(ValueError, match="duration"):
         jr.simulate_column(duration=0.00015, dt=1e-4)
+
+
+def _equilibria(P):
+    def at(p):
+        states = [jr.equilibrium(P, p, v) for v in jr.fixed_points(P, p)]
+        return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *states)
+    return at
+
+
+def test_bifurcation_points_match_grimbert_faugeras():
+    # Grimbert & Faugeras (2006): with the standard parameters the lower
+    # saddle-node (fold) lies near p = 113.5 and the Hopf point near p = 315.7.
+    P = jr.JansenRitParams()
+    ps = np.arange(100.0, 130.0, 0.5)
+    n_fp = np.array([len(jr.fixed_points(P, p)) for p in ps])
+    fold = ps[np.argmax(n_fp == 1)]
+    assert np.all(n_fp[ps < 110] == 3) and 110.0 <= fold <= 117.0
+    with jax.enable_x64(True):
+        def growth(p):
+            y = jr.equilibrium(P, p, jr.fixed_points(P, p)[-1])
+            return np.linalg.eigvals(np.asarray(analysis.jacobian(
+                jr.dfun, y, P._replace(p=float(p))))).real.max()
+        assert growth(314.0) > 0 > growth(317.0)
+
+
+def test_bifurcation_scan_of_the_column_vs_input():
+    P = jr.JansenRitParams()._replace(p=0.0)
+    ps = np.array([50.0, 200.0, 400.0])
+    scan = analysis.bifurcation_scan(
+        jr.dfun, P, ps, jr.initial_state(), observe=jr.output, fixed_points_at=_equilibria(P),
+        dt=1e-4, n_steps=30000, transient_steps=20000, method="heun")
+    amp = (scan.sim_max - scan.sim_min)[:, 0]
+    # low input: three equilibria (stable, saddle, stable) and no oscillation
+    assert scan.kinds[0] == ["stable focus", "saddle", "stable focus"] and amp[0] < 1e-3
+    # alpha range: one unstable equilibrium and a limit cycle of several mV
+    assert len(scan.kinds[1]) == 1 and scan.kinds[1][0] in ("saddle-focus", "unstable focus")
+    assert amp[1] > 2.0
+    # high input: stable again, the run settles on it
+    assert scan.kinds[2] == ["stable focus"] and amp[2] < 0.5
+    assert abs(scan.fixed_points[2][0, 0] - scan.sim_max[2, 0]) < 0.3
+
+
+def test_bifurcation_scan_over_a_parameter_field_with_newton():
+    # vary a field (the inhibitory gain B) and find equilibria by Newton
+    P = jr.JansenRitParams(p=50.0)
+    guesses = jax.vmap(lambda v: jr.equilibrium(P, 50.0, v))(jnp.linspace(-5.0, 10.0, 16))
+    scan = analysis.bifurcation_scan(
+        jr.dfun, P, np.array([22.0]), jr.initial_state(), vary="B", observe=jr.output,
+        guesses=guesses, dt=1e-4, n_steps=2000, transient_steps=1000, method="heun")
+    np.testing.assert_allclose(np.sort(scan.fixed_points[0][:, 0]), jr.fixed_points(P, 50.0),
+                               atol=1e-3)

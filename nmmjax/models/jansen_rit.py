@@ -27,6 +27,7 @@ import numpy as np
 
 from nmmjax import _validate as V
 from nmmjax import engine
+from nmmjax._numerics import bracket_roots
 
 
 class JansenRitParams(NamedTuple):
@@ -172,19 +173,19 @@ def fixed_points(params: JansenRitParams, p: float, v_range=(-20.0, 40.0), n_gri
         y0 = P.A / P.a * S(v)
         return P.A / P.a * (p + P.C2 * S(P.C1 * y0)) - P.B / P.b * P.C4 * S(P.C3 * y0) - v
 
-    vs = np.linspace(*v_range, n_grid)
-    gs = g(vs)
-    roots = []
-    for i in np.nonzero(np.sign(gs[:-1]) * np.sign(gs[1:]) <= 0)[0]:
-        lo, hi = vs[i], vs[i + 1]
-        for _ in range(80):
-            mid = 0.5 * (lo + hi)
-            if np.sign(g(mid)) == np.sign(g(lo)):
-                lo = mid
-            else:
-                hi = mid
-        roots.append(0.5 * (lo + hi))
-    return np.unique(np.round(np.array(roots), 9))
+    return bracket_roots(g, *v_range, n_grid=n_grid)
+
+
+def equilibrium(params: JansenRitParams, p, v) -> JRState:
+    """The full state of the equilibrium with output ``v`` at input ``p`` (``v``
+    from :func:`fixed_points`): ``z = 0`` and ``y`` as above. Traceable."""
+    P = params
+    S = lambda x: sigmoid(jnp.asarray(x, jnp.result_type(float)), P.e0, P.v0, P.r)
+    y0 = P.A / P.a * S(v)
+    y1 = P.A / P.a * (p + P.C2 * S(P.C1 * y0))
+    y2 = P.B / P.b * P.C4 * S(P.C3 * y0)
+    zero = jnp.zeros_like(y0)
+    return JRState(y0, y1, y2, zero, zero, zero)
 
 
 def simulate_column(
