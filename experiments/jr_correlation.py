@@ -32,22 +32,25 @@ from nmmjax.networks import feedforward as ff
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    strategy: str = "cma_es"        # ga | cma_es | gradient | any evosax algorithm
+    strategy: str = "ga"            # ga | cma_es | gradient | any evosax algorithm
     population: int = 160
-    generations: int = 200
+    generations: int = 400
     train_duration: float = 60.0    # s simulated per training evaluation (with transient)
     transient: float = 5.0          # s
     n_train_samples: int = 2        # input samples per situation (training)
+    train_candidates: int = 16      # training melodies: least chance-correlated of this many
+    objective: str = "exact"        # search score per situation: "exact" f_k | "margin" (no step)
+    aggregate: str = "mean"         # over situations during the search: "mean" | "min"
     test_duration: float = 2000.0   # s per test simulation (as the original's evaluations)
     n_test_samples: int = 3
     w_max_exc: float = 30.0         # excitatory weights in [0, w_max_exc]
     w_max_inh: float = 5.0          # inhibitory weights in [0, w_max_inh]
-    init_fraction: float = 0.2      # start: weights up to this fraction of their bound
+    init_fraction: float = 1.0      # start: weights up to this fraction of their bound
     # Input noise (pulses/s sqrt(s)). The original added N(0, 2) to p on every 1 ms
     # step; white noise with the same spectral density has 2 * sqrt(1e-3) = 0.063.
     sigma_p: float = 0.063
     chunk: int = 5                  # generations per compiled chunk / checkpoint
-    mutation_std: float = 0.1       # GA mutation / CMA-ES initial step, in units of the bounds
+    mutation_std: float = 0.2       # GA mutation / CMA-ES initial step, in units of the bounds
     crossover_rate: float = 0.5     # GA uniform crossover probability per gene
     grad_restarts: int = 8          # gradient: independent starts
     grad_steps: int = 150
@@ -59,7 +62,12 @@ QUICK = Config(population=32, generations=10, train_duration=12.0, transient=2.0
                n_train_samples=1, test_duration=40.0, n_test_samples=1, chunk=5,
                grad_restarts=4, grad_steps=8, plot_seconds=30.0)
 
-OPTIONS = {"strategy": {"help": "ga | cma_es | gradient | any evosax algorithm name"}}
+OPTIONS = {
+    "strategy": {"help": "ga | cma_es | gradient | any evosax algorithm name"},
+    "objective": {"choices": ("exact", "margin"),
+                  "help": "search score per situation: exact f_k or margin (f_k without its step)"},
+    "aggregate": {"choices": ("mean", "min"), "help": "over situations during the search"},
+}
 
 
 def _task(cfg: Config, duration: float, n_samples: int) -> ob.CorrelationTask:
@@ -80,7 +88,8 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
     key = jax.random.fold_in(ctx.key, 2)
     if cfg.strategy == "gradient":
         def loss(x, k):
-            return -ob.smooth_correlation_fitness(x, data, task)
+            return -ob.smooth_correlation_fitness(x, data, task, objective=cfg.objective,
+                                                  aggregate=cfg.aggregate)
 
         low, high = bounds(cfg, task.layers)
         x0 = cfg.init_fraction * high * jax.random.uniform(
@@ -92,10 +101,12 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
         i = int(jnp.nanargmax(exact.min_fitness))
         hist = {"smooth_fitness": -res.history["loss"], "n_nonfinite": res.history["n_nonfinite"]}
         init_best = float(np.nanmax(-res.history["loss"][0]))
-        return cands[i], hist, res.evaluations * cfg.grad_restarts, init_best
+        final = float(np.nanmax(-res.history["loss"][-1]))
+        return cands[i], hist, res.evaluations * cfg.grad_restarts, init_best, final
 
     def fitness_fn(pop, k):
-        return ob.population_fitness(pop, data, task).per_situation  # (P, K), maximised
+        r = ob.population_fitness(pop, data, task)
+        return r.margin if cfg.objective == "margin" else r.per_situation  # (P, K), maximised
 
     low, high = bounds(cfg, task.layers)
     k_init = jax.random.fold_in(key, 1)
@@ -113,8 +124,10 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
                      strategy_kwargs=kwargs, strategy_params=sparams,
                      generations=cfg.generations, chunk=cfg.chunk,
                      init_mean=0.5 * cfg.init_fraction * high, init_population=init_pop,
+                     aggregate=cfg.aggregate,
                      checkpoint_path=ctx.out / "checkpoint.npz", resume=ctx.resume)
-    return res.best_genome, res.history, res.evaluations, float(res.history["best"][0])
+    return (res.best_genome, res.history, res.evaluations, float(res.history["best"][0]),
+            float(res.best_fitness))
 
 
 def test_statistics(genome, cfg, key):
@@ -171,9 +184,12 @@ def draw_network(ax, genome, layers, high):
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     if cfg.strategy != "gradient":
         evolve.resolve_strategy(cfg.strategy)  # a clear error for a bad name, early
+    if cfg.objective not in ("exact", "margin"):
+        raise ValueError(f"`objective` must be 'exact' or 'margin', got {cfg.objective!r}.")
     train_task = _task(cfg, cfg.train_duration, cfg.n_train_samples)
-    train_data = ob.make_dataset(jax.random.fold_in(ctx.key, 1), train_task)
-    best, hist, n_eval, init_best = search(cfg, ctx, train_task, train_data)
+    train_data = ob.make_dataset(jax.random.fold_in(ctx.key, 1), train_task,
+                                 candidates=cfg.train_candidates)
+    best, hist, n_eval, init_best, final_best = search(cfg, ctx, train_task, train_data)
     train_fit = ob.correlation_fitness(best[None], train_data, train_task)
     task, data, f_test, corr = test_statistics(best, cfg, jax.random.fold_in(ctx.key, 3))
 
@@ -229,7 +245,8 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     fig, ax = plotting.new_figure(3, 3, width=2.8, height=2.6)
     for k, pair in enumerate(task.situations):
         s = k * task.n_samples
-        mats = (("inputs", np.corrcoef(u[:, s].T)), ("first layer", corr[0:3, 0:3, s]),
+        u_corr = np.asarray(analysis.corr_from_traces(jnp.asarray(u[:, s])))
+        mats = (("inputs", u_corr), ("first layer", corr[0:3, 0:3, s]),
                 ("outputs", corr[9:12, 9:12, s]))
         for j, (title, m) in enumerate(mats):
             im = ax[k, j].imshow(np.abs(m), vmin=0, vmax=1, cmap="viridis")
@@ -261,7 +278,10 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         "target_corr": target,
         "nontarget_corr_max": float(max(nontarget)),
         "train_min_fitness": float(np.asarray(train_fit.min_fitness)[0]),
-        "initial_best_fitness": init_best,
+        "search_objective": ("smooth " if cfg.strategy == "gradient" else "")
+        + f"{cfg.aggregate} over situations of {cfg.objective}",
+        "initial_best_search_score": init_best,
+        "final_best_search_score": final_best,
         "generations": cfg.generations if cfg.strategy != "gradient" else cfg.grad_steps,
         "evaluations": int(n_eval),
         "train_duration_s": cfg.train_duration,

@@ -306,6 +306,7 @@ def make_step(
                 k2 = f(_add(_axpy(dt, k1, y), g), t, params, x, 1.0)
                 return _tmap(lambda yi, a, b, gi: yi + half * (a + b) + gi, y, k1, k2, g)
 
+    step.method = method  # lets simulate() evaluate inputs at this method's stages
     return step
 
 
@@ -368,6 +369,7 @@ def make_spiking_step(
         refractory = jnp.where(spike, n_ref, jnp.maximum(s.refractory - 1, 0))
         return SpikingState(y, refractory, spike)
 
+    step.method = method
     return step
 
 
@@ -399,7 +401,7 @@ def simulate(
     *,
     dt: float,
     n_steps: int,
-    method: str = "heun",
+    method: str | None = None,
     t0: float = 0.0,
     inputs: PyTree | Callable[[Array], PyTree] | None = None,
     sigma: PyTree | None = None,
@@ -424,7 +426,8 @@ def simulate(
         params: parameter pytree passed through to ``dfun``.
         dt: step (s), > 0.
         n_steps: total number of steps, including ``transient_steps``.
-        method: ``"euler" | "heun" | "rk4" | "euler_maruyama" | "stochastic_heun"``.
+        method: ``"euler" | "heun" | "rk4" | "euler_maruyama" | "stochastic_heun"``
+            (default ``"heun"``, or the method a given ``step`` was built with).
         t0: time (s) of ``y0``.
         inputs: ``None``; a function ``t -> u``; or a pytree of arrays with a
             leading ``n_steps`` axis, element ``n`` held over ``[t_n, t_n + dt)``.
@@ -446,8 +449,9 @@ def simulate(
             object with ``observe/init/batch/merge/finalize``: ``batch`` reduces a
             chunk's stacked observations, ``merge`` combines accumulators), fed
             every recorded sample (``record_every`` applies).
-        step: a ready ``step(y, t, params, x)`` (hybrid/spiking models); give
-            the ``method`` it was built with (inputs are evaluated at its stages).
+        step: a ready ``step(y, t, params, x)`` (hybrid/spiking models), e.g.
+            from :func:`make_spiking_step`; inputs are evaluated at the stages
+            of its ``method`` (a hand-written step: give ``method``).
         chunk_records: records per outer chunk (memory/precision trade-off; does
             not change the result beyond float rounding of reducer merges).
 
@@ -469,10 +473,16 @@ def simulate(
             f"`n_steps - transient_steps`={n_rec_steps} must be a multiple of "
             f"`record_every`={record_every}."
         )
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {METHODS}, got {method!r}.")
     if (dfun is None) == (step is None):
         raise TypeError("give exactly one of `dfun` (a vector field) or `step`.")
+    built = getattr(step, "method", None)
+    if method is None:
+        method = built or "heun"
+    elif built is not None and built != method:
+        raise ValueError(f"`method`={method!r} differs from the method {built!r} that `step` "
+                         "was built with; leave `method` out or build the step with it.")
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {METHODS}, got {method!r}.")
     if dfun is not None and not callable(dfun):
         raise TypeError(f"`dfun` must be callable, got {type(dfun).__name__}.")
     V.finite_tree(y0, "y0")

@@ -78,12 +78,15 @@ class CorrelationFitness(NamedTuple):
         per_situation: ``(P, K)`` fitness ``f_k`` averaged over samples.
         corr: ``(P, K, n_samples, 3, 3)`` output correlation matrices.
         diverged: ``(P,)`` True where any simulation produced NaN/inf.
+        margin: ``(P, K)`` :func:`situation_margin` averaged over samples (NaN
+            if diverged): ``f_k`` without its step penalty, a search surrogate.
     """
 
     min_fitness: jax.Array
     per_situation: jax.Array
     corr: jax.Array
     diverged: jax.Array
+    margin: jax.Array
 
 
 def check_task(task: CorrelationTask) -> None:
@@ -130,6 +133,20 @@ def situation_fitness(corr: jax.Array, pair: tuple[int, int]) -> jax.Array:
     cc0, cc1, cc2 = c[p, q], c[p, u], c[u, q]
     penalty = jnp.where((cc0 <= cc1) | (cc0 <= cc2), 2.0, 0.0)
     return cc0 + (cc0 - cc1) + (cc0 - cc2) - penalty
+
+
+def situation_margin(corr: jax.Array, pair: tuple[int, int]) -> jax.Array:
+    """``3 cc0 - cc1 - cc2``: :func:`situation_fitness` without the step penalty
+    ``-2 [cc0 <= cc1 or cc0 <= cc2]`` (equal to it wherever the penalty is off).
+
+    A search surrogate: random networks mix their inputs, every output pair
+    is about equally correlated and the penalty makes ``f_k`` a flat, noisy
+    plateau near -1..-2; the margin still rises as outputs separate.
+    """
+    p, q = pair
+    (u,) = {0, 1, 2} - {p, q}
+    c = jnp.abs(corr)
+    return 3.0 * c[p, q] - c[p, u] - c[u, q]
 
 
 def smooth_situation_fitness(corr: jax.Array, pair: tuple[int, int],
@@ -234,22 +251,42 @@ def population_fitness(genomes: jax.Array, data: Dataset,
     jitted function for use inside other transformations (e.g. evolution)."""
     _, cov, finite = output_moments(genomes, data, task)
     f, corr = _situation_scores(cov, task, situation_fitness)  # (P, K)
+    margin, _ = _situation_scores(cov, task, situation_margin)
     diverged = ~jnp.all(finite, axis=0)
     f = jnp.where(diverged[:, None], jnp.nan, f)
+    margin = jnp.where(diverged[:, None], jnp.nan, margin)
     corr = jnp.moveaxis(corr, (0, 1), (3, 4))  # (K, S, P, 3, 3)
     corr = jnp.moveaxis(corr, 2, 0)  # (P, K, S, 3, 3)
-    return CorrelationFitness(jnp.min(f, axis=1), f, corr, diverged)
+    return CorrelationFitness(jnp.min(f, axis=1), f, corr, diverged, margin)
 
 
 def smooth_correlation_fitness(genomes: jax.Array, data: Dataset, task: CorrelationTask,
-                               temperature: float = 0.05) -> jax.Array:
-    """Differentiable fitness ``(P,)``: a soft minimum over situations of the
-    smooth ``f_k`` averaged over samples (maximise; use ``-`` as a loss)."""
+                               temperature: float = 0.05, objective: str = "exact",
+                               aggregate: str = "min") -> jax.Array:
+    """Differentiable fitness ``(P,)`` (maximise; use ``-`` as a loss).
+
+    Args:
+        objective: ``"exact"``: the smooth ``f_k``
+            (:func:`smooth_situation_fitness`); ``"margin"``: the smooth
+            :func:`situation_margin` (``|x|`` as ``sqrt(x^2 + eps^2)``).
+        aggregate: over situations, ``"min"`` (a soft minimum at
+            ``temperature``) or ``"mean"``.
+    """
+    if objective == "exact":
+        score = lambda c, pair: smooth_situation_fitness(c, pair, temperature)
+    elif objective == "margin":
+        score = lambda c, pair: situation_margin(jnp.sqrt(c**2 + 1e-6), pair)
+    else:
+        raise ValueError(f"`objective` must be 'exact' or 'margin', got {objective!r}.")
     _, cov, finite = output_moments(genomes, data, task)
-    f, _ = _situation_scores(
-        cov, task, lambda c, pair: smooth_situation_fitness(c, pair, temperature))
-    soft_min = -temperature * jax.nn.logsumexp(-f / temperature, axis=1)
-    return jnp.where(jnp.all(finite, axis=0), soft_min, jnp.nan)
+    f, _ = _situation_scores(cov, task, score)
+    if aggregate == "min":
+        agg = -temperature * jax.nn.logsumexp(-f / temperature, axis=1)
+    elif aggregate == "mean":
+        agg = jnp.mean(f, axis=1)
+    else:
+        raise ValueError(f"`aggregate` must be 'min' or 'mean', got {aggregate!r}.")
+    return jnp.where(jnp.all(finite, axis=0), agg, jnp.nan)
 
 
 def correlation_fitness(genomes: jax.Array, data: Dataset,

@@ -161,6 +161,8 @@ def _chance_correlation(m: Melody, pair, duration: float) -> float:
     """Largest ``|rho|`` between a node outside ``pair`` and the pair's nodes."""
     n = max(2, int(duration / 0.1))
     x = np.asarray(sample_melody(m, duration / n, n))  # (n, n_inputs)
-    c = np.abs(np.corrcoef(x.T))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.abs(np.corrcoef(x.T))
+    c = np.nan_to_num(c, nan=1.0)  # a constant signal: a useless draw, never kept
     others = sorted(set(range(x.shape[1])) - set(pair))
     return float(c[np.ix_(others, list(pair))].max())

@@ -158,3 +158,17 @@ def test_fi_curve_is_repeatable_and_vmaps_over_parameters():
     r = np.asarray(jax.vmap(rate)(taus))
     np.testing.assert_allclose(r, np.asarray(jax.vmap(lambda t: N.lif_rate(3.0, p._replace(
         tau_m=t)))(taus)), rtol=0.01)
+
+
+def test_simulate_takes_the_method_from_a_built_step_and_rejects_a_mismatch():
+    p = N.LIFParams()
+    step = engine.make_spiking_step(N.lif_dfun, "rk4", 0.1, N.reset_v)
+    y0 = engine.spiking_state(N.rest_state(p))
+    a = engine.simulate(None, y0, p, dt=0.1, n_steps=50, step=step, inputs=lambda t: 2.0,
+                        record=False)
+    b = engine.simulate(None, y0, p, dt=0.1, n_steps=50, step=step, method="rk4",
+                        inputs=lambda t: 2.0, record=False)
+    assert float(a.final_state.y.v) == float(b.final_state.y.v)
+    with pytest.raises(ValueError, match="built with"):
+        engine.simulate(None, y0, p, dt=0.1, n_steps=50, step=step, method="heun",
+                        inputs=lambda t: 2.0)

@@ -25,6 +25,13 @@ def test_situation_fitness_formula():
     assert float(ob.situation_fitness(jnp.asarray(c), (0, 1))) == pytest.approx(
         0.1 + (0.1 - 0.2) + (0.1 - 0.9) - 2)
     assert float(ob.situation_fitness(jnp.ones((3, 3)), (0, 1))) == pytest.approx(-1.0)
+    # The margin is f_k without the step: equal when the target pair leads,
+    # 2 above it when penalised.
+    c = jnp.asarray(c)
+    assert float(ob.situation_margin(c, (1, 2))) == pytest.approx(
+        float(ob.situation_fitness(c, (1, 2))))
+    assert float(ob.situation_margin(c, (0, 1))) == pytest.approx(
+        float(ob.situation_fitness(c, (0, 1))) + 2)
 
 
 def test_fitness_is_repeatable_and_bounded():

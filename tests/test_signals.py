@@ -47,3 +47,23 @@ def test_same_key_same_melody_and_situations_layout():
 def test_bad_arguments(kw, match):
     with pytest.raises(ValueError, match=match):
         signals.make_melody(jax.random.PRNGKey(0), **kw)
+
+
+def test_candidate_draws_keep_the_least_chance_correlated_melody():
+    from nmmjax.signals import _chance_correlation
+
+    key = jax.random.PRNGKey(3)
+    plain = signals.situation_melodies(key, 60.0, 2)
+    best = signals.situation_melodies(key, 60.0, 2, candidates=16)
+    kept, drawn = [], []
+    for k, pair in enumerate(signals.SITUATIONS):
+        for s in range(2):
+            i = 2 * k + s
+            one = lambda m, i=i: signals.Melody(m.times[i], m.amps[i], m.offset, m.ramp)
+            kept.append(_chance_correlation(one(best), pair, 60.0))
+            drawn.append(_chance_correlation(one(plain), pair, 60.0))
+    # |rho| of independent 60 s melodies is often 0.2-0.5; the kept ones are small
+    assert max(kept) < 0.1 and np.mean(kept) < np.mean(drawn)
+    # the pair still shares its switch times
+    p, q = signals.SITUATIONS[0]
+    np.testing.assert_array_equal(np.asarray(best.times[0, p]), np.asarray(best.times[0, q]))
