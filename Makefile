@@ -36,6 +36,7 @@ demo: $(TEST_STAMP)
 	  $(BIN)/python -m experiments.jr_column --quick --force
 	XLA_FLAGS=--xla_force_host_platform_device_count=$(HOST_DEVICES) \
 	  $(BIN)/python -m experiments.jr_correlation --quick --force
+	$(BIN)/python -m experiments.single_neurons --quick --force
 
 # Side-by-side benchmarks; writes benchmarks/out/*.json.
 bench: $(BENCH_STAMP)

@@ -103,7 +103,7 @@ def main(
     chosen = {f: getattr(args, f) for f in (options or {}) if getattr(args, f) is not None}
     if chosen:
         config = dataclasses.replace(config, **chosen)
-    tag = "".join(f"-{v}" for v in chosen.values())
+    tag = "".join(f"-{v}" if isinstance(v, str) else f"-{f}{v}" for f, v in chosen.items())
     run_id = args.run_id or f"{'quick' if args.quick else 'full'}{tag}-seed{args.seed}"
     resume = getattr(args, "resume", False)
     try:

@@ -32,25 +32,25 @@ from nmmjax.networks import feedforward as ff
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    strategy: str = "ga"            # ga | cma_es | gradient | any evosax algorithm
+    strategy: str = "cma_es"        # ga | cma_es | gradient | any evosax algorithm
     population: int = 160
-    generations: int = 400
+    generations: int = 200
     train_duration: float = 60.0    # s simulated per training evaluation (with transient)
     transient: float = 5.0          # s
     n_train_samples: int = 2        # input samples per situation (training)
     train_candidates: int = 16      # training melodies: least chance-correlated of this many
     objective: str = "exact"        # search score per situation: "exact" f_k | "margin" (no step)
-    aggregate: str = "mean"         # over situations during the search: "mean" | "min"
+    aggregate: str = "min"          # over situations during the search: "min" | "mean"
     test_duration: float = 2000.0   # s per test simulation (as the original's evaluations)
     n_test_samples: int = 3
     w_max_exc: float = 30.0         # excitatory weights in [0, w_max_exc]
     w_max_inh: float = 5.0          # inhibitory weights in [0, w_max_inh]
-    init_fraction: float = 1.0      # start: weights up to this fraction of their bound
+    init_fraction: float = 0.2      # start: weights up to this fraction of their bound
     # Input noise (pulses/s sqrt(s)). The original added N(0, 2) to p on every 1 ms
     # step; white noise with the same spectral density has 2 * sqrt(1e-3) = 0.063.
     sigma_p: float = 0.063
     chunk: int = 5                  # generations per compiled chunk / checkpoint
-    mutation_std: float = 0.2       # GA mutation / CMA-ES initial step, in units of the bounds
+    mutation_std: float = 0.1       # GA mutation / CMA-ES initial step, in units of the bounds
     crossover_rate: float = 0.5     # GA uniform crossover probability per gene
     grad_restarts: int = 8          # gradient: independent starts
     grad_steps: int = 150
@@ -67,6 +67,8 @@ OPTIONS = {
     "objective": {"choices": ("exact", "margin"),
                   "help": "search score per situation: exact f_k or margin (f_k without its step)"},
     "aggregate": {"choices": ("mean", "min"), "help": "over situations during the search"},
+    "generations": {"type": int, "help": "generations (evolution strategies)"},
+    "grad_steps": {"type": int, "help": "Adam steps per start (gradient)"},
 }
 
 

@@ -35,9 +35,9 @@ def test_bad_strategy_is_a_one_line_error(tmp_path, capsys):
     with pytest.raises(ValueError, match="strategy"):
         jr_correlation.main(["--quick", "--strategy", "nope", "--out", str(tmp_path)])
     with pytest.raises(SystemExit) as e:
-        jr_correlation.main(["--quick", "--generations", "3"])
+        jr_correlation.main(["--quick", "--population-size", "3"])
     assert e.value.code == 2
-    assert "unrecognized arguments: --generations" in capsys.readouterr().err
+    assert "unrecognized arguments: --population-size" in capsys.readouterr().err
 
 
 def _cmd(out, *extra):
