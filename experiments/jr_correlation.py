@@ -46,6 +46,7 @@ class Config:
     w_max_exc: float = 30.0         # excitatory weights in [0, w_max_exc]
     w_max_inh: float = 5.0          # inhibitory weights in [0, w_max_inh]
     init_fraction: float = 0.2      # start: weights up to this fraction of their bound
+    init_density: float = 1.0       # start (population strategies): fraction of non-zero weights
     # Input noise (pulses/s sqrt(s)). The original added N(0, 2) to p on every 1 ms
     # step; white noise with the same spectral density has 2 * sqrt(1e-3) = 0.063.
     sigma_p: float = 0.063
@@ -68,6 +69,9 @@ OPTIONS = {
                   "help": "search score per situation: exact f_k or margin (f_k without its step)"},
     "aggregate": {"choices": ("mean", "min"), "help": "over situations during the search"},
     "generations": {"type": int, "help": "generations (evolution strategies)"},
+    "init_density": {"type": float, "help": "fraction of non-zero weights at the start (GA)"},
+    "init_fraction": {"type": float, "help": "start weights up to this fraction of the bounds"},
+    "mutation_std": {"type": float, "help": "GA mutation / CMA-ES initial step (bound units)"},
     "grad_steps": {"type": int, "help": "Adam steps per start (gradient)"},
 }
 
@@ -114,6 +118,11 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
     k_init = jax.random.fold_in(key, 1)
     init_pop = cfg.init_fraction * high * np.asarray(
         jax.random.uniform(k_init, (cfg.population, len(high))))
+    if cfg.init_density < 1.0:
+        # Sparse starts: dense random networks mix every input into every
+        # output, which puts them all on the fitness plateau.
+        init_pop *= np.asarray(jax.random.bernoulli(
+            jax.random.fold_in(k_init, 1), cfg.init_density, init_pop.shape))
     name = evolve.resolve_strategy(cfg.strategy)
     kwargs, sparams = {}, {}
     if name == "SimpleGA":
