@@ -8,7 +8,7 @@ records in). Everything is jit- and vmap-friendly.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 import jax
@@ -290,7 +290,7 @@ def fixed_points(dfun, params, guesses, u=None, *, iters: int = 60, tol: float =
         iters: Newton iterations (damped: the step is capped to 10x the
             spread of the guesses' coordinates).
         tol: a root is kept when the last Newton step is below
-            ``tol * (1 + max|y|)``.
+            ``tol * (1 + max|y|)`` and the residual below ``1e-3 (1 + |J| |y|)``.
 
     Returns:
         ``(roots, eigenvalues, kinds)``: the distinct roots as a state pytree
@@ -298,6 +298,31 @@ def fixed_points(dfun, params, guesses, u=None, *, iters: int = 60, tol: float =
         eigenvalues ``(k, n)`` (NumPy) and :func:`stability` types.
     """
     guesses = jax.tree_util.tree_map(jnp.asarray, guesses)
+    xs, last, res, jac = _newton(dfun, iters, params, u, guesses)
+    xs, last, res, jac = (np.asarray(a, np.float64) for a in (xs, last, res, jac))
+    # Converged: the Newton step has shrunk to round-off of x, and the residual
+    # is small next to the field's own scale |J| |x| (a stiff field's float32
+    # residual at a root is far from 0 in absolute terms).
+    scale = 1.0 + np.max(np.abs(xs), axis=1)
+    field = 1.0 + np.max(np.abs(jac), axis=(1, 2)) * scale
+    ok = np.nonzero(np.isfinite(res) & np.isfinite(last) & np.all(np.isfinite(jac), axis=(1, 2))
+                    & (last <= tol * scale) & (res <= 1e-3 * field))[0]
+    keep = []
+    for i in ok[np.argsort(xs[ok, 0])]:
+        if not any(np.max(np.abs(xs[i] - xs[j])) <= 1e-3 * (1.0 + np.max(np.abs(xs[j])))
+                   for j in keep):
+            keep.append(i)
+    keep = np.asarray(keep, int)
+    _, unravel = ravel_pytree(jax.tree_util.tree_map(lambda a: a[0], guesses))
+    roots = jax.vmap(unravel)(jnp.asarray(xs[keep], jax.tree_util.tree_leaves(guesses)[0].dtype))
+    eig = np.linalg.eigvals(jac[keep]).reshape(len(keep), xs.shape[1])
+    return roots, eig, [stability(e) for e in eig]
+
+
+@partial(jax.jit, static_argnames=("dfun", "iters"))
+def _newton(dfun, iters, params, u, guesses):
+    """Damped Newton from every guess, compiled once per model: final points,
+    last step size, residual and Jacobian, each with a leading guess axis."""
     x0 = jax.vmap(lambda g: ravel_pytree(g)[0])(guesses)
     _, unravel = ravel_pytree(jax.tree_util.tree_map(lambda a: a[0], guesses))
     f = lambda x: ravel_pytree(dfun(unravel(x), 0.0, params, u))[0]
@@ -306,28 +331,18 @@ def fixed_points(dfun, params, guesses, u=None, *, iters: int = 60, tol: float =
     def newton(x):
         def body(carry, _):
             x, _ = carry
-            dx = jnp.clip(jnp.nan_to_num(jnp.linalg.solve(jax.jacfwd(f)(x), f(x))), -cap, cap)
-            return (x - dx, jnp.max(jnp.abs(dx))), None
+            dx = jnp.linalg.solve(jax.jacfwd(f)(x), f(x))  # NaN if the solve failed
+            return (x - jnp.clip(jnp.nan_to_num(dx), -cap, cap), jnp.max(jnp.abs(dx))), None
         (x, last), _ = jax.lax.scan(body, (x, jnp.inf), None, length=iters)
-        return x, last, jnp.max(jnp.abs(f(x)))
+        return x, last, jnp.max(jnp.abs(f(x))), jax.jacfwd(f)(x)
 
-    xs, last, res = jax.jit(jax.vmap(newton))(x0)
-    xs, last, res = (np.asarray(a, np.float64) for a in (xs, last, res))
-    # Converged: the Newton step has shrunk to round-off of x (residuals of a
-    # stiff field are large in float32 even at the root, so they are not used).
-    scale = 1.0 + np.max(np.abs(xs), axis=1)
-    ok = np.isfinite(res) & np.isfinite(last) & (last <= tol * scale)
-    roots = []
-    for x in xs[ok][np.argsort(xs[ok][:, 0])]:
-        if not any(np.max(np.abs(x - r)) <= 1e-3 * (1.0 + np.max(np.abs(r))) for r in roots):
-            roots.append(x)
-    dtype = x0.dtype
-    if not roots:
-        return jax.tree_util.tree_map(lambda a: a[:0], guesses), np.zeros((0, x0.shape[1])), []
-    stacked = jax.vmap(unravel)(jnp.asarray(np.stack(roots), dtype))
-    eig = [np.linalg.eigvals(np.asarray(jacobian(dfun, unravel(jnp.asarray(r, dtype)), params, u),
-                                        np.float64)) for r in roots]
-    return stacked, np.stack(eig), [stability(e) for e in eig]
+    return jax.vmap(newton)(x0)
+
+
+@partial(jax.jit, static_argnames=("dfun",))
+def _jacobians(dfun, params, u, states):
+    """:func:`jacobian` at each of a stack of states: ``(k, n, n)``."""
+    return jax.vmap(lambda y: jacobian(dfun, y, params, u))(states)
 
 
 def trajectories(dfun, params, y0s, *, dt: float, n_steps: int, u=None,
@@ -410,10 +425,7 @@ def bifurcation_scan(dfun, params, values, y0, *, vary: str = "u", observe=None,
         p, u = setting(x)
         if fixed_points_at is not None:
             roots = fixed_points_at(x)
-            n = jax.tree_util.tree_leaves(roots)[0].shape[0]
-            eig = [np.linalg.eigvals(np.asarray(jacobian(
-                dfun, jax.tree_util.tree_map(lambda a, i=i: a[i], roots), p, u), np.float64))
-                for i in range(n)]
+            eig = np.linalg.eigvals(np.asarray(_jacobians(dfun, p, u, roots), np.float64))
             k = [stability(e) for e in eig]
         else:
             roots, _, k = fixed_points(dfun, p, guesses, u)

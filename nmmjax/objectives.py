@@ -233,15 +233,17 @@ def output_moments(genomes: jax.Array, data: Dataset, task: CorrelationTask,
     return mean, cov, finite
 
 
-def _situation_scores(cov, task, score):
-    """``score(corr (3, 3, n_samples, P), pair)`` averaged over samples, per
-    situation: ``(P, K)``; also the correlations ``(3, 3, K, n_samples, P)``."""
+def _correlations(cov, task):
+    """Output correlations grouped by situation: ``(3, 3, K, n_samples, P)``."""
     corr = analysis.corr_from_cov(cov)  # (3, 3, S, P)
-    k, n_s = len(task.situations), task.n_samples
-    corr = corr.reshape((3, 3, k, n_s, cov.shape[-1]))
-    f = jnp.stack([jnp.mean(score(corr[:, :, i], pair), axis=0)
-                   for i, pair in enumerate(task.situations)], axis=-1)
-    return f, corr
+    return corr.reshape((3, 3, len(task.situations), task.n_samples, cov.shape[-1]))
+
+
+def _situation_scores(corr, task, score):
+    """``score(corr (3, 3, n_samples, P), pair)`` averaged over samples, per
+    situation: ``(P, K)``, from :func:`_correlations`."""
+    return jnp.stack([jnp.mean(score(corr[:, :, i], pair), axis=0)
+                      for i, pair in enumerate(task.situations)], axis=-1)
 
 
 @partial(jax.jit, static_argnames=("task",))
@@ -250,8 +252,9 @@ def population_fitness(genomes: jax.Array, data: Dataset,
     """:func:`correlation_fitness` without argument checks or sharding: a pure,
     jitted function for use inside other transformations (e.g. evolution)."""
     _, cov, finite = output_moments(genomes, data, task)
-    f, corr = _situation_scores(cov, task, situation_fitness)  # (P, K)
-    margin, _ = _situation_scores(cov, task, situation_margin)
+    corr = _correlations(cov, task)
+    f = _situation_scores(corr, task, situation_fitness)  # (P, K)
+    margin = _situation_scores(corr, task, situation_margin)
     diverged = ~jnp.all(finite, axis=0)
     f = jnp.where(diverged[:, None], jnp.nan, f)
     margin = jnp.where(diverged[:, None], jnp.nan, margin)
@@ -279,7 +282,7 @@ def smooth_correlation_fitness(genomes: jax.Array, data: Dataset, task: Correlat
     else:
         raise ValueError(f"`objective` must be 'exact' or 'margin', got {objective!r}.")
     _, cov, finite = output_moments(genomes, data, task)
-    f, _ = _situation_scores(cov, task, score)
+    f = _situation_scores(_correlations(cov, task), task, score)
     if aggregate == "min":
         agg = -temperature * jax.nn.logsumexp(-f / temperature, axis=1)
     elif aggregate == "mean":

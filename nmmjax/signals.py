@@ -145,10 +145,12 @@ def situation_melodies(key: jax.Array, duration: float, n_samples: int,
     for k, pair in enumerate(situations):
         for s in range(n_samples):
             kk = keys[k * n_samples + s]
+            if candidates == 1:
+                ms.append(make_melody(kk, duration, correlated=pair, **kwargs))
+                continue
             draws = [make_melody(c, duration, correlated=pair, **kwargs)
-                     for c in (jax.random.split(kk, candidates) if candidates > 1 else [kk])]
-            ms.append(draws[int(np.argmin([_chance_correlation(m, pair, duration)
-                                           for m in draws]))] if candidates > 1 else draws[0])
+                     for c in jax.random.split(kk, candidates)]
+            ms.append(min(draws, key=lambda m, pair=pair: _chance_correlation(m, pair, duration)))
     return Melody(
         times=jnp.stack([m.times for m in ms]),
         amps=jnp.stack([m.amps for m in ms]),

@@ -79,6 +79,14 @@ def test_morris_lecar_type_I_has_node_saddle_and_low_rate_onset():
     assert 1.7 < r[2] / r[1] < 2.2  # sqrt(0.4 / 0.1) = 2
 
 
+def test_newton_runs_that_diverge_are_not_reported_as_equilibria():
+    # Above the SNIC a single (unstable) equilibrium remains; starts that run
+    # off to |v| ~ 1e3 mV (where the solve fails) must not count as roots.
+    guesses = grid(np.linspace(-70, 40, 9), np.linspace(-0.05, 0.6, 9))
+    roots, ev, kinds = analysis.fixed_points(PL.ml_dfun, ML, guesses, 45.0)
+    assert kinds == ["unstable focus"] and -10.0 < float(roots.v[0]) < 20.0
+
+
 def test_nullclines_lie_on_the_closed_form_curves():
     I = 0.5
     v = np.linspace(-2.5, 2.5, 201)
