@@ -1,0 +1,608 @@
+"""Spiking networks: typed populations, synaptic channels, delayed projections.
+
+A network is one flat array of ``N`` neurons of one integrate-and-fire model
+(:mod:`nmmjax.models.neurons`; parameters may differ per neuron), split into
+named, contiguous **populations**, each excitatory or inhibitory (Dale's law:
+every synapse a population makes has the sign of its type). Every neuron has
+the same synaptic **channels**:
+
+- ``"delta"``: an arriving spike makes the potential jump by ``w`` (mV);
+- ``"current"``: ``tau s' = -s``, ``s -> s + w`` at a spike, input current ``s``
+  (nA);
+- ``"conductance"``: ``tau g' = -g``, ``g -> g + w`` (uS), input current
+  ``g (e_rev - v)`` (nA).
+
+(The exponential kernel of :class:`nmmjax.models.synapses.ExpSynapse`, stepped
+with its exact propagator ``exp(-dt/tau)``.)
+
+**Projections** connect a presynaptic population to a postsynaptic population's
+channel through a :class:`~nmmjax.networks.connectivity.Graph`, with weights
+(magnitudes >= 0; the sign comes from the presynaptic type for current and
+delta channels and from ``e_rev`` for conductances) and delays in steps.
+
+One step (``dt`` in ms), the same order as Brian2's:
+
+1. membrane update (``method``) with the channels' current, evaluated at every
+   stage's ``v`` and held conductances; threshold, reset and refractory
+   period by :func:`nmmjax.engine.make_spiking_step`;
+2. channels decay exactly (``exp(-dt/tau)``);
+3. the spikes of this step are delivered: with delay ``d`` steps a spike of
+   step ``n`` is added to the target's channel at the end of step ``n + d``
+   (``d = 0``: it acts from the next step on). Delta channels add their
+   arrivals to ``v``.
+
+Propagation is event-driven: the neurons that spiked are found with two small
+``top_k`` passes (32-neuron words, then bits) and only their rows of the
+padded target table are gathered and scatter-added; a step with more spikes
+than the fast path's ``spike_budget`` processes the rest in a loop, so no
+spike is ever dropped. Delayed spikes go through a ring buffer of
+``max_delay + 1`` slots.
+
+Units: ms, mV, nA, MOhm, nF, uS (as :mod:`nmmjax.models.neurons`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nmmjax import _validate as V
+from nmmjax import engine
+from nmmjax.models import neurons, synapses
+from nmmjax.networks.connectivity import Graph
+
+Array = jax.Array
+
+CHANNEL_KINDS = ("delta", "current", "conductance")
+POPULATION_KINDS = ("exc", "inh")
+_WORD = 32
+
+
+class Population(NamedTuple):
+    """``size`` neurons of type ``kind`` (``"exc"`` or ``"inh"``)."""
+
+    name: str
+    size: int
+    kind: str = "exc"
+
+
+class Channel(NamedTuple):
+    """A synaptic input channel: ``kind`` in :data:`CHANNEL_KINDS`, decay time
+    ``tau`` (ms; unused by ``"delta"``), reversal potential ``e_rev`` (mV;
+    ``"conductance"`` only)."""
+
+    name: str
+    kind: str = "conductance"
+    tau: float = 5.0
+    e_rev: float = 0.0
+
+
+class Projection(NamedTuple):
+    """Synapses from population ``pre`` onto channel ``channel`` of ``post``.
+
+    Attributes:
+        graph: ``(n_pre -> n_post)`` connectivity.
+        weight: magnitude >= 0 (mV for delta, nA for current, uS for
+            conductance channels), a scalar or ``graph.targets.shape`` array.
+        delay: in steps (int >= 0), a scalar or ``graph.targets.shape`` array.
+    """
+
+    pre: str
+    post: str
+    channel: str
+    graph: Graph
+    weight: Any = 1.0
+    delay: Any = 0
+
+
+class NetworkSpec(NamedTuple):
+    """The static (hashable) part of a network."""
+
+    populations: tuple[Population, ...]
+    channels: tuple[Channel, ...]
+    n_slots: int  # ring-buffer slots: max delay + 1
+    spike_budget: int  # spikes per step on the fast path
+    inh_channels: tuple[str, ...] = ()  # channels that inhibitory populations project onto
+
+    @property
+    def n(self) -> int:
+        return sum(p.size for p in self.populations)
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        return tuple(int(x) for x in np.cumsum([0] + [p.size for p in self.populations]))
+
+    def slice(self, name: str) -> slice:
+        """Neuron indices of population ``name`` in the flat array."""
+        for p, o in zip(self.populations, self.offsets):
+            if p.name == name:
+                return slice(o, o + p.size)
+        raise KeyError(f"no population named {name!r}; have {[p.name for p in self.populations]}.")
+
+
+class Synapses(NamedTuple):
+    """All synapses, one padded row per presynaptic neuron (row ``N`` is empty).
+
+    Attributes:
+        targets: ``(N + 1, K)`` int32 flat indices ``channel * N + neuron``;
+            padding is ``C * N``.
+        weights: ``(N + 1, K)`` signed increments (0 in the padding).
+        delays: ``(N + 1, K)`` int32 steps (``(1, 1)`` zeros without delays).
+    """
+
+    targets: Array
+    weights: Array
+    delays: Array
+
+
+class Network(NamedTuple):
+    spec: NetworkSpec
+    synapses: Synapses
+
+
+class NetworkState(NamedTuple):
+    """``neurons``: :class:`~nmmjax.engine.SpikingState` over ``(N,)``;
+    ``channels``: ``(C, N)``; ``buffer``: ``(n_slots, C * N + 1)`` pending
+    delayed increments (the last column absorbs padding; ``(0, 0)`` without
+    delays); ``step``: int32 counter."""
+
+    neurons: engine.SpikingState
+    channels: Array
+    buffer: Array
+    step: Array
+
+
+# --------------------------------------------------------------------------- #
+# Building
+# --------------------------------------------------------------------------- #
+
+
+def _check_name(x, what):
+    if not isinstance(x, str) or not x:
+        raise TypeError(f"{what} must be a non-empty string, got {x!r}.")
+
+
+def network(populations: Sequence[Population], channels: Sequence[Channel],
+            projections: Sequence[Projection], *, spike_budget: int | None = None,
+            dtype=None) -> Network:
+    """Assemble populations, channels and projections into a :class:`Network`.
+
+    Args:
+        populations: in order; neuron ``k`` of population ``p`` gets flat index
+            ``offset(p) + k``.
+        channels: the synaptic channels every neuron has.
+        projections: synapses; several may share pre/post/channel.
+        spike_budget: spikes per step handled by the fast path (default: the
+            expected count at 20 Hz and dt = 0.1 ms, times 1.5, at least 16);
+            more are handled by a slower loop, never dropped.
+    """
+    populations, channels, projections = tuple(populations), tuple(channels), tuple(projections)
+    if not populations:
+        raise ValueError("`populations` must name at least one population.")
+    names = set()
+    for p in populations:
+        if not isinstance(p, Population):
+            raise TypeError(f"`populations` must hold Population, got {type(p).__name__}.")
+        _check_name(p.name, "Population.name")
+        if p.name in names:
+            raise ValueError(f"population name {p.name!r} is used twice.")
+        names.add(p.name)
+        V.nonneg_int(p.size, f"Population({p.name!r}).size", minimum=1)
+        if p.kind not in POPULATION_KINDS:
+            raise ValueError(f"Population({p.name!r}).kind must be one of {POPULATION_KINDS}, "
+                             f"got {p.kind!r}.")
+    if not channels:
+        raise ValueError("`channels` must name at least one synaptic channel.")
+    cnames = [c.name for c in channels]
+    for c in channels:
+        if not isinstance(c, Channel):
+            raise TypeError(f"`channels` must hold Channel, got {type(c).__name__}.")
+        _check_name(c.name, "Channel.name")
+        if c.kind not in CHANNEL_KINDS:
+            raise ValueError(f"Channel({c.name!r}).kind must be one of {CHANNEL_KINDS}, "
+                             f"got {c.kind!r}.")
+        if c.kind != "delta":
+            V.positive_float(c.tau, f"Channel({c.name!r}).tau")
+        if not math.isfinite(float(c.e_rev)):
+            raise ValueError(f"Channel({c.name!r}).e_rev must be finite.")
+    if len(set(cnames)) != len(cnames):
+        raise ValueError(f"channel names must be unique, got {cnames}.")
+
+    spec0 = NetworkSpec(populations, channels, 1, 1)
+    n, n_ch = spec0.n, len(channels)
+    kinds = {p.name: p.kind for p in populations}
+    # Collect per presynaptic population the projection blocks, then pad once.
+    blocks = {p.name: [] for p in populations}
+    max_delay = 0
+    inh_channels = set()
+    for j, pr in enumerate(projections):
+        where = f"projections[{j}] ({pr.pre!r} -> {pr.post!r})" if isinstance(
+            pr, Projection) else f"projections[{j}]"
+        if not isinstance(pr, Projection):
+            raise TypeError(f"{where} must be a Projection, got {type(pr).__name__}.")
+        for end in (pr.pre, pr.post):
+            if end not in names:
+                raise ValueError(f"{where}: no population named {end!r}.")
+        if pr.channel not in cnames:
+            raise ValueError(f"{where}: no channel named {pr.channel!r}; have {cnames}.")
+        if not isinstance(pr.graph, Graph):
+            raise TypeError(f"{where}: `graph` must be a connectivity.Graph.")
+        pre, post = spec0.slice(pr.pre), spec0.slice(pr.post)
+        if pr.graph.n_pre != pre.stop - pre.start or pr.graph.n_post != post.stop - post.start:
+            raise ValueError(
+                f"{where}: graph is {pr.graph.n_pre} -> {pr.graph.n_post} neurons, populations "
+                f"are {pre.stop - pre.start} -> {post.stop - post.start}.")
+        shape = pr.graph.targets.shape
+        w = np.broadcast_to(np.asarray(pr.weight, np.float64), shape) if np.ndim(
+            pr.weight) == 0 else np.asarray(pr.weight, np.float64)
+        if w.shape != shape:
+            raise ValueError(f"{where}: `weight` must be a scalar or shaped like "
+                             f"graph.targets {shape}, got {w.shape}.")
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(
+                f"{where}: `weight` must be finite magnitudes >= 0; the sign comes from the "
+                f"presynaptic population's type ({kinds[pr.pre]!r}, Dale's law).")
+        d = pr.delay
+        if isinstance(d, float | np.floating) or (np.ndim(d) and np.asarray(d).dtype.kind == "f"):
+            raise TypeError(f"{where}: `delay` is in steps and must be an integer (or int array).")
+        d = np.broadcast_to(np.asarray(d, np.int64), shape) if np.ndim(d) == 0 else np.asarray(
+            d, np.int64)
+        if d.shape != shape:
+            raise ValueError(f"{where}: `delay` must be a scalar or shaped like "
+                             f"graph.targets {shape}, got {d.shape}.")
+        if np.any(d < 0):
+            raise ValueError(f"{where}: `delay` must be >= 0 steps, got min {d.min()}.")
+        valid = pr.graph.targets < pr.graph.n_post
+        max_delay = max(max_delay, int(d[valid].max(initial=0)))
+        ch = cnames.index(pr.channel)
+        chan = channels[ch]
+        sign = -1.0 if (kinds[pr.pre] == "inh" and chan.kind != "conductance") else 1.0
+        flat = np.where(valid, ch * n + post.start + pr.graph.targets, n_ch * n)
+        if kinds[pr.pre] == "inh":
+            inh_channels.add(pr.channel)
+        blocks[pr.pre].append((flat, np.where(valid, sign * w, 0.0), np.where(valid, d, 0)))
+
+    width = 1
+    for p in populations:
+        width = max(width, sum(b[0].shape[1] for b in blocks[p.name]))
+    targets = np.full((n + 1, width), n_ch * n, np.int32)
+    weights = np.zeros((n + 1, width), np.float64)
+    delays = np.zeros((n + 1, width), np.int32)
+    for p, o in zip(populations, spec0.offsets):
+        col = 0
+        for flat, w, d in blocks[p.name]:
+            k = flat.shape[1]
+            targets[o:o + p.size, col:col + k] = flat
+            weights[o:o + p.size, col:col + k] = w
+            delays[o:o + p.size, col:col + k] = d
+            col += k
+    if spike_budget is None:
+        spike_budget = max(16, int(math.ceil(1.5 * n * 20.0 * 1e-4)))
+    spike_budget = V.nonneg_int(spike_budget, "spike_budget", minimum=1)
+    spike_budget = min(spike_budget, n)
+    fdtype = dtype or jnp.result_type(float)
+    syn = Synapses(
+        jnp.asarray(targets),
+        jnp.asarray(weights, fdtype),
+        jnp.asarray(delays) if max_delay else jnp.zeros((1, 1), jnp.int32),
+    )
+    spec = NetworkSpec(populations, channels, max_delay + 1, spike_budget,
+                       tuple(sorted(inh_channels)))
+    return Network(spec, syn)
+
+
+def per_population(spec: NetworkSpec, values: dict[str, Any]) -> Array:
+    """``(N,)`` array holding ``values[name]`` on each population's neurons
+    (e.g. a per-population threshold or bias current)."""
+    missing = [p.name for p in spec.populations if p.name not in values]
+    if missing:
+        raise ValueError(f"`values` lacks populations {missing}.")
+    return jnp.concatenate([jnp.broadcast_to(jnp.asarray(values[p.name], jnp.result_type(
+        float)), (p.size,)) for p in spec.populations])
+
+
+def initial_state(spec: NetworkSpec, y: neurons.NeuronState) -> NetworkState:
+    """A quiet network (no pending synaptic input) whose neurons start at ``y``
+    (a :class:`~nmmjax.models.neurons.NeuronState` with ``(N,)`` leaves)."""
+    n, n_ch = spec.n, len(spec.channels)
+    if np.shape(y.v) != (n,):
+        raise ValueError(f"`y.v` must have shape (N,) = ({n},), got {np.shape(y.v)}.")
+    fd = jnp.result_type(y.v)
+    shape = (spec.n_slots, n_ch * n + 1) if spec.n_slots > 1 else (0, 0)
+    return NetworkState(engine.spiking_state(y), jnp.zeros((n_ch, n), fd),
+                        jnp.zeros(shape, fd), jnp.zeros((), jnp.int32))
+
+
+# --------------------------------------------------------------------------- #
+# The step
+# --------------------------------------------------------------------------- #
+
+
+def spiking_indices(spike: Array, budget: int) -> Array:
+    """Indices of up to ``budget`` ``True`` entries of ``spike`` ``(N,)``,
+    padded with ``N`` (which ones when there are more is unspecified).
+
+    Two ``top_k`` passes over 32-neuron words and then their bits: much
+    cheaper on CPU than ``jnp.nonzero`` (a cumulative sum over ``N``).
+    """
+    n = spike.shape[0]
+    n_words = -(-n // _WORD)
+    bits = jnp.pad(spike, (0, n_words * _WORD - n)).reshape(n_words, _WORD)
+    k_words = min(budget, n_words)
+    _, words = jax.lax.top_k(bits.any(1).astype(jnp.float32), k_words)
+    cand = bits[words].reshape(-1)  # (k_words * 32,)
+    k = min(budget, cand.shape[0])
+    _, j = jax.lax.top_k(cand.astype(jnp.float32), k)
+    idx = words[j // _WORD] * _WORD + j % _WORD
+    idx = jnp.where(cand[j], idx, n)
+    if k < budget:
+        idx = jnp.concatenate([idx, jnp.full((budget - k,), n, idx.dtype)])
+    return idx
+
+
+def _deliver(syn: Synapses, spec: NetworkSpec, spike, n_spikes, pending, step):
+    """Scatter-add the synapses of the neurons that spiked into ``pending``
+    (flat ``C * N + 1`` without delays, ``(n_slots * (C * N + 1),)`` with).
+    ``n_spikes``: ``spike.sum()`` (already needed for the rates)."""
+    width = pending.shape[0] // spec.n_slots if spec.n_slots > 1 else None
+    budget = spec.spike_budget
+
+    def add(pending, idx):
+        if budget <= 32:
+            # A few row slices: cheaper on CPU than a gather, which XLA:CPU
+            # splits over threads because its cost model sees the whole table.
+            rows = lambda a: jnp.concatenate(
+                [jax.lax.dynamic_slice_in_dim(a, idx[j], 1, 0) for j in range(budget)])
+        else:
+            rows = lambda a: a[idx]
+        tg = rows(syn.targets)
+        if width is not None:
+            tg = ((step + rows(syn.delays)) % spec.n_slots) * width + tg
+        return pending.at[tg.reshape(-1)].add(rows(syn.weights).reshape(-1),
+                                              mode="promise_in_bounds")
+
+    idx = spiking_indices(spike, budget)
+    pending = add(pending, idx)
+
+    def drain(pending):
+        # Rare: more spikes than the fast path takes. Remove those delivered and
+        # go on in batches of ``budget`` until none is left.
+        def body(c):
+            pending, left = c
+            idx = spiking_indices(left, budget)
+            return add(pending, idx), left.at[idx].set(False, mode="drop")
+
+        left = spike.at[idx].set(False, mode="drop")
+        return jax.lax.while_loop(lambda c: c[1].any(), body, (pending, left))[0]
+
+    return jax.lax.cond(n_spikes > budget, drain, lambda p: p, pending)
+
+
+def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float):
+    """``step(state, t, params, x)`` for :func:`nmmjax.engine.simulate`.
+
+    ``params`` is a :class:`NetworkParams`; ``x.u(c)`` (if any) is the external
+    current ``(N,)`` or scalar (nA) at stage ``c``.
+    """
+    if model not in neurons.MODELS:
+        raise ValueError(f"`model` must be one of {tuple(neurons.MODELS)}, got {model!r}.")
+    _, model_dfun, reset = neurons.MODELS[model]
+    n, n_ch = spec.n, len(spec.channels)
+    cond = [(i, c.e_rev) for i, c in enumerate(spec.channels) if c.kind == "conductance"]
+    curr = [i for i, c in enumerate(spec.channels) if c.kind == "current"]
+    delta = [i for i, c in enumerate(spec.channels) if c.kind == "delta"]
+    decay = np.array([0.0 if c.kind == "delta" else math.exp(-dt / c.tau)
+                      for c in spec.channels])[:, None]
+
+    def dfun(y, t, p, u):
+        ext, chans = u
+        # One term per channel (static loop): stays one elementwise fusion.
+        i_syn = 0.0
+        for i, e_rev in cond:
+            i_syn = i_syn + synapses.conductance_current(chans[i], y.v, e_rev)
+        for i in curr:
+            i_syn = i_syn + chans[i]
+        current = i_syn if ext is None else i_syn + ext
+        return model_dfun(y, t, p, current)
+
+    neuron_step = engine.make_spiking_step(dfun, method, dt, reset)
+
+    def step(s: NetworkState, t, params, x):
+        chans = s.channels
+        ext = x.u
+        u = (lambda c: (None if ext is None else ext(c), chans))
+        nrn = neuron_step(s.neurons, t, params.neuron, engine.StepInput(u, x.dw))
+        chans = chans * decay.astype(chans.dtype)
+        syn = params.synapses
+        n_spikes = nrn.spike.sum(dtype=jnp.int32)
+        if spec.n_slots == 1:
+            flat = jnp.concatenate([chans.reshape(-1), jnp.zeros((1,), chans.dtype)])
+            flat = _deliver(syn, spec, nrn.spike, n_spikes, flat, s.step)
+            chans = flat[:-1].reshape(n_ch, n)
+            buffer = s.buffer
+        else:
+            buf = _deliver(syn, spec, nrn.spike, n_spikes, s.buffer.reshape(-1),
+                           s.step).reshape(
+                s.buffer.shape)
+            slot = s.step % spec.n_slots
+            chans = chans + buf[slot, :-1].reshape(n_ch, n)
+            buffer = buf.at[slot].set(0.0)
+        if delta:
+            jump = chans[np.array(delta)].sum(0)
+            nrn = nrn._replace(y=nrn.y._replace(v=nrn.y.v + jump))
+            chans = chans.at[np.array(delta)].set(0.0)
+        return NetworkState(nrn, chans, buffer, s.step + 1)
+
+    step.method = method
+    return step
+
+
+class NetworkParams(NamedTuple):
+    """``neuron``: the model's parameter NamedTuple (leaves scalar or ``(N,)``);
+    ``synapses``: :class:`Synapses`."""
+
+    neuron: Any
+    synapses: Synapses
+
+
+# --------------------------------------------------------------------------- #
+# Running and reading out
+# --------------------------------------------------------------------------- #
+
+
+class NetworkSolution(NamedTuple):
+    """Outcome of :func:`simulate`.
+
+    Attributes:
+        spikes: ``(n_steps, ceil(N / 8))`` uint8 packed spike bits (``None`` if
+            not recorded); see :func:`raster`.
+        counts: ``(n_steps, P)`` spikes per step of each population.
+        v: ``(n_steps, len(record_v))`` potentials (mV) of the chosen neurons
+            at the end of each step (``None`` if none chosen).
+        final_state: :class:`NetworkState` after the last step.
+        dt: step (ms).
+    """
+
+    spikes: Array | None
+    counts: Array
+    v: Array | None
+    final_state: NetworkState
+    dt: float
+
+
+@functools.lru_cache(maxsize=32)
+def _runner(spec, model, method, dt, n_steps, record_spikes, record_v, input_fn):
+    step = make_network_step(spec, model, method, dt)
+    offsets = spec.offsets
+    rec_v = np.asarray(record_v, np.int32)
+
+    def observe(s, t):
+        sp = s.neurons.spike
+        out = {"counts": jnp.stack([sp[a:b].sum(dtype=jnp.int32)
+                                    for a, b in zip(offsets[:-1], offsets[1:])])}
+        if record_spikes:
+            out["spikes"] = jnp.packbits(sp)
+        if len(rec_v):
+            out["v"] = s.neurons.y.v[rec_v]
+        return out
+
+    def run(state0, params, inputs):
+        sol = engine.simulate(None, state0, params, dt=dt, n_steps=n_steps, step=step,
+                              inputs=input_fn if input_fn is not None else inputs,
+                              observe=observe)
+        return sol.ys, sol.final_state
+
+    return jax.jit(run)
+
+
+def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_steps: int,
+             model: str = "lif", method: str = "euler",
+             inputs: Callable[[Array], Array] | Array | None = None,
+             record_spikes: bool = True, record_v: Sequence[int] = ()) -> NetworkSolution:
+    """Run ``net`` for ``n_steps`` steps of ``dt`` ms.
+
+    Args:
+        net: from :func:`network`.
+        state0: from :func:`initial_state`.
+        neuron_params: the model's parameter NamedTuple; leaves scalar or ``(N,)``.
+        model: a name in :data:`nmmjax.models.neurons.MODELS`.
+        method: ``"euler" | "heun" | "rk4"`` for the membrane equation.
+        inputs: external current (nA): a function ``t (ms) -> (N,)`` or scalar,
+            or an array ``(n_steps, N)`` / ``(n_steps,)`` (held over each step).
+        record_spikes: keep every spike (packed bits; 1 bit per neuron-step).
+        record_v: flat indices of neurons whose potential is recorded.
+
+    The compiled run is cached per (network structure, model, method, dt,
+    n_steps, recording, input function): a second call only runs.
+    """
+    if not isinstance(net, Network):
+        raise TypeError("`net` must be a Network (from spiking.network), "
+                        f"got {type(net).__name__}.")
+    spec = net.spec
+    n = spec.n
+    dt = V.positive_float(dt, "dt")
+    n_steps = V.nonneg_int(n_steps, "n_steps", minimum=1)
+    if model not in neurons.MODELS:
+        raise ValueError(f"`model` must be one of {tuple(neurons.MODELS)}, got {model!r}.")
+    if method not in engine.ODE_METHODS:
+        raise ValueError(f"`method` must be one of {engine.ODE_METHODS}, got {method!r}.")
+    ptype = neurons.MODELS[model][0]
+    neurons.check_params(neuron_params, "neuron_params")
+    if not isinstance(neuron_params, ptype):
+        raise TypeError(f"`neuron_params` must be {ptype.__name__} for model {model!r}, "
+                        f"got {type(neuron_params).__name__}.")
+    for field, leaf in zip(neuron_params._fields, neuron_params):
+        if np.shape(leaf) not in ((), (n,)):
+            raise ValueError(f"`neuron_params.{field}` must be a scalar or shaped (N,) = ({n},), "
+                             f"got {np.shape(leaf)}.")
+    if not isinstance(state0, NetworkState) or np.shape(state0.neurons.y.v) != (n,):
+        raise ValueError(f"`state0` must be a NetworkState for {n} neurons "
+                         "(use spiking.initial_state).")
+    v_th = np.asarray(neuron_params.v_th)
+    for c in spec.channels:
+        if c.kind == "conductance" and c.name in spec.inh_channels and np.any(c.e_rev >= v_th):
+            raise ValueError(
+                f"an inhibitory population projects onto conductance channel {c.name!r} whose "
+                f"e_rev={c.e_rev} mV is not below the threshold v_th: such synapses would excite "
+                "(Dale's law); give that channel a reversal potential below threshold.")
+    input_fn = None
+    if callable(inputs):
+        shp = jax.eval_shape(inputs, jnp.zeros((), jnp.result_type(float)))
+        if shp.shape not in ((), (n,)):
+            raise ValueError(f"`inputs(t)` must return a scalar or shape (N,) = ({n},), "
+                             f"got {shp.shape}.")
+        input_fn = inputs
+        inputs = None
+    elif inputs is not None:
+        inputs = jnp.asarray(inputs, jnp.result_type(float))
+        if inputs.shape not in ((n_steps,), (n_steps, n)):
+            raise ValueError(f"`inputs` array must have shape (n_steps,) or (n_steps, N) = "
+                             f"({n_steps}, {n}), got {inputs.shape}.")
+        V.finite_tree(inputs, "inputs")
+    record_v = tuple(int(i) for i in record_v)
+    if any(i < 0 or i >= n for i in record_v):
+        raise ValueError(f"`record_v` indices must lie in [0, {n}), got {record_v}.")
+    run = _runner(spec, model, method, dt, n_steps, bool(record_spikes), record_v, input_fn)
+    params = NetworkParams(neuron_params, net.synapses)
+    ys, final = run(state0, params, inputs)
+    return NetworkSolution(ys.get("spikes"), ys["counts"], ys.get("v"), final, dt)
+
+
+def raster(sol: NetworkSolution, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Spike times (ms, end of the step) and neuron indices, one entry per spike,
+    sorted by time then neuron. ``n``: number of neurons (default: from the
+    packed width, which may include up to 7 padding bits that are never set)."""
+    if sol.spikes is None:
+        raise ValueError("this run did not record spikes (record_spikes=False).")
+    bits = np.unpackbits(np.asarray(sol.spikes), axis=1)
+    if n is not None:
+        bits = bits[:, :n]
+    step, idx = np.nonzero(bits)
+    return (step + 1) * sol.dt, idx
+
+
+def population_rates(sol: NetworkSolution, spec: NetworkSpec, window: float | None = None
+                     ) -> np.ndarray:
+    """``(n_steps, P)`` population firing rates (Hz), optionally smoothed by a
+    boxcar of ``window`` ms."""
+    sizes = np.array([p.size for p in spec.populations], float)
+    rates = np.asarray(sol.counts, float) / sizes / (sol.dt * 1e-3)
+    if window:
+        k = max(1, int(round(window / sol.dt)))
+        ker = np.ones(k) / k
+        rates = np.stack([np.convolve(r, ker, mode="same") for r in rates.T], axis=1)
+    return rates
+
+
+def mean_rates(sol: NetworkSolution, spec: NetworkSpec, skip: float = 0.0) -> dict[str, float]:
+    """Mean firing rate (Hz) of each population after the first ``skip`` ms."""
+    k = int(round(skip / sol.dt))
+    counts = np.asarray(sol.counts)[k:].sum(0)
+    dur = (np.asarray(sol.counts).shape[0] - k) * sol.dt * 1e-3
+    return {p.name: float(c / p.size / dur) for p, c in zip(spec.populations, counts)}

@@ -1,0 +1,297 @@
+"""Spiking networks: against a plain dense-matrix reference loop, closed-form
+postsynaptic potentials, exact delay shifts, Dale's law, raster bookkeeping,
+the COBA benchmark network's rates, and named errors."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nmmjax import engine
+from nmmjax.models import neurons as NR
+from nmmjax.networks import connectivity as C
+from nmmjax.networks import spiking as S
+
+
+def _lif(**kw):
+    base = dict(tau_m=20.0, R=100.0, v_rest=-60.0, v_th=-50.0, v_reset=-60.0, t_ref=2.0)
+    base.update(kw)
+    return NR.LIFParams(**base)
+
+
+# --------------------------------------------------------------------------- #
+# A straightforward reference: dense weights, Python loop over steps
+# --------------------------------------------------------------------------- #
+
+
+def _reference(net, p, v0, i_ext, dt, n_steps):
+    """Dense re-implementation of the documented step order (float64)."""
+    spec, syn = net.spec, net.synapses
+    n, nc = spec.n, len(spec.channels)
+    tg, w = np.asarray(syn.targets), np.asarray(syn.weights, float)
+    dl = np.asarray(syn.delays) if spec.n_slots > 1 else np.zeros_like(tg)
+    slots = spec.n_slots
+    chans = np.zeros((nc, n))
+    pend = np.zeros((slots, nc, n))
+    v, ref = np.array(v0, float), np.zeros(n, int)
+    nref = int(round(p.t_ref / dt))
+    spikes, vs = [], []
+    for step in range(n_steps):
+        i_syn = np.zeros(n)
+        for c, ch in enumerate(spec.channels):
+            if ch.kind == "conductance":
+                i_syn += chans[c] * (ch.e_rev - v)
+            elif ch.kind == "current":
+                i_syn += chans[c]
+        vn = v + dt * (-(v - p.v_rest) + p.R * (i_ext + i_syn)) / p.tau_m
+        held = ref > 0
+        vn[held] = p.v_reset
+        sp = (vn >= p.v_th) & ~held
+        vn[sp] = p.v_reset
+        ref = np.where(sp, nref, np.maximum(ref - 1, 0))
+        for c, ch in enumerate(spec.channels):
+            chans[c] *= 0.0 if ch.kind == "delta" else np.exp(-dt / ch.tau)
+        for i in np.nonzero(sp)[0]:
+            for k in range(tg.shape[1]):
+                if tg[i, k] < nc * n:
+                    c, j = divmod(int(tg[i, k]), n)
+                    pend[(step + dl[i, k]) % slots, c, j] += w[i, k]
+        chans += pend[step % slots]
+        pend[step % slots] = 0.0
+        for c, ch in enumerate(spec.channels):
+            if ch.kind == "delta":
+                vn += chans[c]
+                chans[c] = 0.0
+        v = vn
+        spikes.append(sp.copy())
+        vs.append(v.copy())
+    return np.array(spikes), np.array(vs)
+
+
+def _small_net(key, budget, delays=True):
+    k = jax.random.split(key, 8)
+    pops = [S.Population("E", 24, "exc"), S.Population("I", 8, "inh")]
+    chans = [S.Channel("ge", "conductance", 5.0, 0.0), S.Channel("gi", "conductance", 10.0, -80.0),
+             S.Channel("d", "delta"), S.Channel("s", "current", 3.0)]
+    g = lambda kk, a, b, p: C.random(kk, a, b, p, autapses=(a != b))
+    ee = g(k[0], 24, 24, 0.2)
+    rng = np.random.default_rng(0)
+    projs = [
+        S.Projection("E", "E", "ge", ee, 0.004 * rng.random(ee.targets.shape),
+                     rng.integers(0, 4, ee.targets.shape) if delays else 0),
+        S.Projection("E", "I", "s", g(k[1], 24, 8, 0.3), 0.05, 2 if delays else 0),
+        S.Projection("I", "E", "gi", g(k[2], 8, 24, 0.4), 0.0005),
+        S.Projection("I", "I", "d", g(k[3], 8, 8, 0.5), 1.5, 1 if delays else 0),
+        S.Projection("E", "I", "d", g(k[4], 24, 8, 0.2), 2.0),
+    ]
+    return S.network(pops, chans, projs, spike_budget=budget)
+
+
+@pytest.mark.parametrize("budget, delays", [(2, True), (64, True), (3, False)])
+def test_matches_dense_reference_loop(budget, delays):
+    jax.config.update("jax_enable_x64", True)
+    try:
+        net = _small_net(jax.random.key(0), budget, delays)
+        p = _lif()
+        n, dt, n_steps = net.spec.n, 0.1, 2000
+        v0 = np.random.default_rng(1).uniform(-60, -50, n)
+        i_ext = np.linspace(0.09, 0.16, n)  # nA: R I = 9..16 mV, most above threshold
+        net = net._replace(synapses=jax.tree_util.tree_map(
+            lambda a: jnp.asarray(a, jnp.float64) if a.dtype.kind == "f" else a, net.synapses))
+        s0 = S.initial_state(net.spec, NR.NeuronState(jnp.asarray(v0), jnp.zeros(n)))
+        sol = S.simulate(net, s0, p, dt=dt, n_steps=n_steps, inputs=lambda t: jnp.asarray(i_ext),
+                         record_v=range(n))
+        spikes, vs = _reference(net, p, v0, i_ext, dt, n_steps)
+        t, i = S.raster(sol, n)
+        rs, ri = np.nonzero(spikes)
+        assert len(rs) > 100  # the network is active, recurrent input matters
+        np.testing.assert_array_equal(i, ri)
+        np.testing.assert_allclose(t, (rs + 1) * dt)
+        np.testing.assert_allclose(np.asarray(sol.v), vs, atol=1e-9)
+    finally:
+        jax.config.update("jax_enable_x64", False)
+
+
+# --------------------------------------------------------------------------- #
+# Two-neuron checks
+# --------------------------------------------------------------------------- #
+
+
+def _pair(kind, pre_kind="exc", weight=1.0, delay=0, tau=5.0, e_rev=0.0, post_kind="exc"):
+    pops = [S.Population("pre", 1, pre_kind), S.Population("post", 1, post_kind)]
+    chans = [S.Channel("c", kind, tau, e_rev)]
+    graph = C.from_dense(np.ones((1, 1), bool))
+    return S.network(pops, chans, [S.Projection("pre", "post", "c", graph, weight, delay)])
+
+
+def _run_pair(net, p, i_pre, i_post, n_steps, dt=0.1, v0=None):
+    v = jnp.full(2, p.v_rest) if v0 is None else jnp.asarray(v0)
+    s0 = S.initial_state(net.spec, NR.NeuronState(v, jnp.zeros(2)))
+    return S.simulate(net, s0, p, dt=dt, n_steps=n_steps,
+                      inputs=lambda t: jnp.array([i_pre, i_post]), record_v=(0, 1))
+
+
+def test_delay_shifts_the_response_by_exactly_d_steps():
+    p = _lif()
+    base = _run_pair(_pair("current", weight=0.05), p, 0.2, 0.0, 3000)
+    d = 37
+    late = _run_pair(_pair("current", weight=0.05, delay=d), p, 0.2, 0.0, 3000)
+    v0, vd = np.asarray(base.v[:, 1]), np.asarray(late.v[:, 1])
+    assert np.ptp(v0) > 1.0  # the pre neuron fires and the post responds
+    np.testing.assert_array_equal(vd[d:], v0[:-d])
+    np.testing.assert_array_equal(vd[:d], v0[:d] * 0 + p.v_rest)
+
+
+def test_psp_matches_closed_forms():
+    """One presynaptic spike: a delta synapse gives a jump of w decaying with
+    tau_m; an exponential current gives R w tau_s/(tau_s - tau_m)
+    (e^{-t/tau_s} - e^{-t/tau_m})."""
+    dt, p = 0.01, _lif(t_ref=1e3)  # pre fires once, then stays refractory
+    v0 = [p.v_th + 0.5, p.v_rest]  # pre spikes in the first step
+    w = 0.03
+    for kind in ("delta", "current"):
+        sol = _run_pair(_pair(kind, weight=w if kind == "current" else 2.0, tau=5.0), p, 0.0,
+                        0.0, 6000, dt, v0)
+        t, i = S.raster(sol, 2)
+        assert list(i) == [0] and abs(t[0] - dt) < 1e-9
+        tt = np.arange(1, 6000) * dt  # arrival at the end of step 0
+        v = np.asarray(sol.v[1:, 1]) - p.v_rest
+        if kind == "delta":
+            exact = 2.0 * np.exp(-(tt - dt) / p.tau_m)
+            np.testing.assert_allclose(v, exact, atol=2e-3)
+        else:
+            ts, tm = 5.0, p.tau_m
+            s = tt - dt
+            exact = p.R * w * ts / (ts - tm) * (np.exp(-s / ts) - np.exp(-s / tm))
+            assert abs(v.max() - exact.max()) < 0.01 * exact.max()
+            np.testing.assert_allclose(v, exact, atol=0.01 * exact.max())
+
+
+@pytest.mark.parametrize("kind, e_rev", [("conductance", -80.0), ("current", 0.0),
+                                         ("delta", 0.0)])
+def test_inhibitory_spikes_lower_potential_and_never_make_spikes(kind, e_rev):
+    p = _lif(t_ref=2.0)
+    w = {"conductance": 0.05, "current": 0.5, "delta": 5.0}[kind]
+    i_post = (p.v_th - p.v_rest - 0.3) / p.R  # settles 0.3 mV below threshold
+    v_post = p.v_th - 0.3
+    inh = _run_pair(_pair(kind, "inh", w, e_rev=e_rev), p, 0.3, i_post, 4000, v0=[-60, v_post])
+    ctrl = _run_pair(_pair(kind, "inh", 0.0, e_rev=e_rev), p, 0.3, i_post, 4000,
+                     v0=[-60, v_post])
+    assert int(np.asarray(inh.counts)[:, 0].sum()) > 5  # the inhibitory neuron fires
+    assert int(np.asarray(inh.counts)[:, 1].sum()) == 0
+    vi, vc = np.asarray(inh.v[:, 1]), np.asarray(ctrl.v[:, 1])
+    assert np.all(vi <= vc + 1e-5) and (vc - vi).max() > 0.5
+    # the same synapse from an excitatory neuron does make the target fire
+    exc = _run_pair(_pair(kind, "exc", w, e_rev=0.0), p, 0.3, i_post, 4000, v0=[-60, v_post])
+    assert int(np.asarray(exc.counts)[:, 1].sum()) > 0
+
+
+def test_raster_one_entry_per_spike_and_counts_agree():
+    net = _small_net(jax.random.key(5), 4)
+    n = net.spec.n
+    s0 = S.initial_state(net.spec, NR.NeuronState(jnp.full(n, -55.0), jnp.zeros(n)))
+    sol = S.simulate(net, s0, _lif(), dt=0.1, n_steps=2000, inputs=lambda t: 0.13)
+    t, i = S.raster(sol, n)
+    pairs = set(zip(np.round(t / 0.1).astype(int).tolist(), i.tolist()))
+    assert len(pairs) == len(t) == int(np.asarray(sol.counts).sum()) > 0
+    for k, pop in enumerate(net.spec.populations):
+        sl = net.spec.slice(pop.name)
+        assert ((i >= sl.start) & (i < sl.stop)).sum() == int(np.asarray(sol.counts)[:, k].sum())
+    # refractory period respected: no neuron spikes twice within t_ref
+    for j in np.unique(i):
+        assert np.all(np.diff(t[i == j]) > 2.0 - 1e-6)
+
+
+def test_vmap_over_trials_matches_single_runs():
+    net = _small_net(jax.random.key(0), 8)
+    n, p = net.spec.n, _lif()
+    step = S.make_network_step(net.spec, "lif", "euler", 0.1)
+    params = S.NetworkParams(p, net.synapses)
+
+    def run(v0):
+        s0 = S.initial_state(net.spec, NR.NeuronState(v0, jnp.zeros(n)))
+        sol = engine.simulate(None, s0, params, dt=0.1, n_steps=500, step=step,
+                              inputs=lambda t: 0.13, record=False)
+        return sol.final_state.neurons.y.v
+
+    v0s = -60.0 + 10.0 * jax.random.uniform(jax.random.key(1), (3, n))
+    batched = jax.jit(jax.vmap(run))(v0s)
+    for b in range(3):
+        np.testing.assert_allclose(np.asarray(batched[b]), np.asarray(jax.jit(run)(v0s[b])),
+                                   atol=1e-5)
+
+
+def coba_network(key, n=4000, p=0.02, budget=None):
+    """Brette et al. (2007) COBA: 80 % E / 20 % I LIF, gl = 10 nS, 6 / 67 nS."""
+    ne = n * 4 // 5
+    k = jax.random.split(key, 4)
+    pops = [S.Population("E", ne, "exc"), S.Population("I", n - ne, "inh")]
+    chans = [S.Channel("ge", "conductance", 5.0, 0.0),
+             S.Channel("gi", "conductance", 10.0, -80.0)]
+    projs = [S.Projection("E", "E", "ge", C.random(k[0], ne, ne, p, autapses=False), 0.006),
+             S.Projection("E", "I", "ge", C.random(k[1], ne, n - ne, p), 0.006),
+             S.Projection("I", "E", "gi", C.random(k[2], n - ne, ne, p), 0.067),
+             S.Projection("I", "I", "gi", C.random(k[3], n - ne, n - ne, p, autapses=False),
+                          0.067)]
+    return S.network(pops, chans, projs, spike_budget=budget)
+
+
+def test_coba_rates_close_to_brian2():
+    """ANCHORS.md: Brian2 runs this network at 21-22 Hz (E and I)."""
+    net = coba_network(jax.random.key(0))
+    n = net.spec.n
+    p = NR.LIFParams(tau_m=20.0, R=100.0, v_rest=-60.0, v_th=-50.0, v_reset=-60.0, t_ref=5.0)
+    v0 = -55.0 + 5.0 * jax.random.normal(jax.random.key(1), (n,))
+    s0 = S.initial_state(net.spec, NR.NeuronState(v0, jnp.zeros(n)))
+    sol = S.simulate(net, s0, p, dt=0.1, n_steps=10000, inputs=lambda t: 0.2)
+    rates = S.mean_rates(sol, net.spec)
+    for name in ("E", "I"):
+        assert abs(rates[name] - 22.0) < 0.25 * 22.0, rates
+
+
+# --------------------------------------------------------------------------- #
+# Errors
+# --------------------------------------------------------------------------- #
+
+
+def _bad(kind):
+    g = C.from_dense(np.ones((2, 2), bool))
+    pops = [S.Population("E", 2, "exc"), S.Population("I", 2, "inh")]
+    ch = [S.Channel("ge", "conductance", 5.0, 0.0), S.Channel("gi", "conductance", 10.0, -80.0)]
+    if kind == "size0":
+        return S.network([S.Population("E", 0)], ch, [])
+    if kind == "delay":
+        return S.network(pops, ch, [S.Projection("E", "I", "ge", g, 0.1, -1)])
+    if kind == "float_delay":
+        return S.network(pops, ch, [S.Projection("E", "I", "ge", g, 0.1, 1.5)])
+    if kind == "negative_weight":
+        return S.network(pops, ch, [S.Projection("I", "E", "gi", g, -0.1)])
+    if kind == "graph_size":
+        return S.network(pops, ch, [S.Projection("E", "I", "ge", C.from_dense(
+            np.ones((3, 2), bool)), 0.1)])
+    if kind == "channel":
+        return S.network(pops, ch, [S.Projection("E", "I", "gx", g, 0.1)])
+    s0 = S.initial_state(S.network(pops, ch, []).spec,
+                         NR.NeuronState(jnp.full(4, -60.0), jnp.zeros(4)))
+    if kind == "inh_excites":
+        net = S.network(pops, ch, [S.Projection("I", "E", "ge", g, 0.1)])
+        return S.simulate(net, s0, _lif(), dt=0.1, n_steps=10)
+    net = S.network(pops, ch, [S.Projection("E", "I", "ge", g, 0.1)])
+    if kind == "inputs":
+        return S.simulate(net, s0, _lif(), dt=0.1, n_steps=10, inputs=np.zeros((10, 3)))
+    if kind == "input_fn":
+        return S.simulate(net, s0, _lif(), dt=0.1, n_steps=10, inputs=lambda t: jnp.zeros(5))
+    if kind == "params":
+        return S.simulate(net, s0, _lif(v_th=jnp.zeros(3)), dt=0.1, n_steps=10)
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind, match", [
+    ("size0", "size"), ("delay", "delay"), ("float_delay", "delay"),
+    ("negative_weight", "Dale"), ("graph_size", "graph"), ("channel", "channel"),
+    ("inh_excites", "excite"), ("inputs", "inputs"), ("input_fn", "inputs"),
+    ("params", "v_th"),
+])
+def test_bad_input_named_errors(kind, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        _bad(kind)
