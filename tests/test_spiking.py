@@ -221,30 +221,11 @@ def test_vmap_over_trials_matches_single_runs():
                                    atol=1e-5)
 
 
-def coba_network(key, n=4000, p=0.02, budget=None):
-    """Brette et al. (2007) COBA: 80 % E / 20 % I LIF, gl = 10 nS, 6 / 67 nS."""
-    ne = n * 4 // 5
-    k = jax.random.split(key, 4)
-    pops = [S.Population("E", ne, "exc"), S.Population("I", n - ne, "inh")]
-    chans = [S.Channel("ge", "conductance", 5.0, 0.0),
-             S.Channel("gi", "conductance", 10.0, -80.0)]
-    projs = [S.Projection("E", "E", "ge", C.random(k[0], ne, ne, p, autapses=False), 0.006),
-             S.Projection("E", "I", "ge", C.random(k[1], ne, n - ne, p), 0.006),
-             S.Projection("I", "E", "gi", C.random(k[2], n - ne, ne, p), 0.067),
-             S.Projection("I", "I", "gi", C.random(k[3], n - ne, n - ne, p, autapses=False),
-                          0.067)]
-    return S.network(pops, chans, projs, spike_budget=budget)
-
-
 def test_coba_rates_close_to_brian2():
     """ANCHORS.md: Brian2 runs this network at 21-22 Hz (E and I)."""
-    net = coba_network(jax.random.key(0))
-    n = net.spec.n
-    p = NR.LIFParams(tau_m=20.0, R=100.0, v_rest=-60.0, v_th=-50.0, v_reset=-60.0, t_ref=5.0)
-    v0 = -55.0 + 5.0 * jax.random.normal(jax.random.key(1), (n,))
-    s0 = S.initial_state(net.spec, NR.NeuronState(v0, jnp.zeros(n)))
-    sol = S.simulate(net, s0, p, dt=0.1, n_steps=10000, inputs=lambda t: 0.2)
-    rates = S.mean_rates(sol, net.spec)
+    b = S.vogels_abbott(jax.random.key(0), "coba")
+    sol = S.simulate(b.net, b.state0, b.params, dt=0.1, n_steps=10000, inputs=lambda t: b.drive)
+    rates = S.mean_rates(sol, b.net.spec)
     for name in ("E", "I"):
         assert abs(rates[name] - 22.0) < 0.25 * 22.0, rates
 

@@ -109,6 +109,7 @@ class NetworkSpec(NamedTuple):
     n_slots: int  # ring-buffer slots: max delay + 1
     spike_budget: int  # spikes per step on the fast path
     inh_channels: tuple[str, ...] = ()  # channels that inhibitory populations project onto
+    n_synapses: int = 0
 
     @property
     def n(self) -> int:
@@ -293,7 +294,7 @@ def network(populations: Sequence[Population], channels: Sequence[Channel],
         jnp.asarray(delays) if max_delay else jnp.zeros((1, 1), jnp.int32),
     )
     spec = NetworkSpec(populations, channels, max_delay + 1, spike_budget,
-                       tuple(sorted(inh_channels)))
+                       tuple(sorted(inh_channels)), int((targets < n_ch * n).sum()))
     return Network(spec, syn)
 
 
@@ -362,10 +363,10 @@ def _deliver(syn: Synapses, spec: NetworkSpec, spike, n_spikes, pending, step):
         else:
             rows = lambda a: a[idx]
         tg = rows(syn.targets)
+        w = rows(syn.weights)
         if width is not None:
             tg = ((step + rows(syn.delays)) % spec.n_slots) * width + tg
-        return pending.at[tg.reshape(-1)].add(rows(syn.weights).reshape(-1),
-                                              mode="promise_in_bounds")
+        return pending.at[tg.reshape(-1)].add(w.reshape(-1), mode="promise_in_bounds")
 
     idx = spiking_indices(spike, budget)
     pending = add(pending, idx)
@@ -421,7 +422,9 @@ def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float):
         chans = chans * decay.astype(chans.dtype)
         syn = params.synapses
         n_spikes = nrn.spike.sum(dtype=jnp.int32)
-        if spec.n_slots == 1:
+        if spec.n_synapses == 0:  # nothing to deliver
+            buffer = s.buffer
+        elif spec.n_slots == 1:
             flat = jnp.concatenate([chans.reshape(-1), jnp.zeros((1,), chans.dtype)])
             flat = _deliver(syn, spec, nrn.spike, n_spikes, flat, s.step)
             chans = flat[:-1].reshape(n_ch, n)
@@ -606,3 +609,69 @@ def mean_rates(sol: NetworkSolution, spec: NetworkSpec, skip: float = 0.0) -> di
     counts = np.asarray(sol.counts)[k:].sum(0)
     dur = (np.asarray(sol.counts).shape[0] - k) * sol.dt * 1e-3
     return {p.name: float(c / p.size / dur) for p, c in zip(spec.populations, counts)}
+
+
+# --------------------------------------------------------------------------- #
+# The classic benchmark networks
+# --------------------------------------------------------------------------- #
+
+
+class Benchmark(NamedTuple):
+    """A ready network: ``net``, neuron parameters, initial state and the
+    constant drive current ``drive`` (nA) of every neuron."""
+
+    net: Network
+    params: neurons.LIFParams
+    state0: NetworkState
+    drive: float
+
+
+def vogels_abbott(key, kind: str = "coba", n: int = 4000, p: float | None = None,
+                  in_degree: float = 80.0, v0_mean: float = -55.0, v0_std: float = 5.0,
+                  spike_budget: int | None = None) -> Benchmark:
+    """The COBA / CUBA networks of Vogels & Abbott (2005) as benchmarked by
+    Brette et al. (2007): ``n`` LIF neurons (80 % E, 20 % I), random
+    connectivity with probability ``p`` (default ``in_degree / n``: 2 % at
+    4000 neurons), no autapses, no delays.
+
+    - LIF: tau_m = 20 ms, v_rest = -60 mV (COBA) / -49 mV (CUBA), threshold
+      -50 mV, reset -60 mV, 5 ms refractory; COBA: R = 100 MOhm (g_L = 10 nS)
+      and a 20 mV drive (0.2 nA); CUBA: R = 1 MOhm, no drive (v_rest above
+      threshold drives it).
+    - COBA: exponential conductances 6 nS (E, tau 5 ms, E_rev 0 mV) and 67 nS
+      (I, tau 10 ms, E_rev -80 mV). CUBA: exponential currents 1.62 nA (E,
+      5 ms) and 9 nA (I, 10 ms) through R = 1 MOhm, i.e. jumps of 1.62 and
+      -9 mV of ``R s``.
+    - Initial potentials ``N(v0_mean, v0_std)`` mV.
+    """
+    if kind not in ("coba", "cuba"):
+        raise ValueError(f"`kind` must be 'coba' or 'cuba', got {kind!r}.")
+    n = V.nonneg_int(n, "n", minimum=5)
+    if p is None:
+        p = min(1.0, V.positive_float(in_degree, "in_degree") / n)
+    from nmmjax.networks import connectivity as C
+
+    ne = n * 4 // 5
+    ni = n - ne
+    k = jax.random.split(key, 5)
+    if kind == "coba":
+        chans = [Channel("ge", "conductance", 5.0, 0.0), Channel("gi", "conductance", 10.0, -80.0)]
+        we, wi = 0.006, 0.067
+        params = neurons.LIFParams(tau_m=20.0, R=100.0, v_rest=-60.0, v_th=-50.0,
+                                   v_reset=-60.0, t_ref=5.0)
+        drive = 0.2
+    else:
+        chans = [Channel("ge", "current", 5.0), Channel("gi", "current", 10.0)]
+        we, wi = 1.62, 9.0
+        params = neurons.LIFParams(tau_m=20.0, R=1.0, v_rest=-49.0, v_th=-50.0,
+                                   v_reset=-60.0, t_ref=5.0)
+        drive = 0.0
+    pops = [Population("E", ne, "exc"), Population("I", ni, "inh")]
+    projs = [Projection("E", "E", "ge", C.random(k[0], ne, ne, p, autapses=False), we),
+             Projection("E", "I", "ge", C.random(k[1], ne, ni, p), we),
+             Projection("I", "E", "gi", C.random(k[2], ni, ne, p), wi),
+             Projection("I", "I", "gi", C.random(k[3], ni, ni, p, autapses=False), wi)]
+    net = network(pops, chans, projs, spike_budget=spike_budget)
+    v0 = v0_mean + v0_std * jax.random.normal(k[4], (n,))
+    state0 = initial_state(net.spec, neurons.NeuronState(v0, jnp.zeros(n)))
+    return Benchmark(net, params, state0, drive)

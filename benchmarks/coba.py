@@ -1,0 +1,166 @@
+"""Benchmark `coba`: the COBA network (Vogels & Abbott 2005; Brette et al. 2007).
+
+4000 LIF (3200 E / 800 I), 2 % random connectivity without autapses,
+exponential conductances 6 / 67 nS, 20 mV drive, dt = 0.1 ms, 1 s simulated,
+Euler, every spike recorded. Side by side in one script:
+
+- ours: ``nmmjax.networks.spiking.vogels_abbott("coba")`` + ``spiking.simulate``
+  (float32, one CPU device);
+- Brian2 2.9 (``cpp_standalone``: its C++ loop time, as Brian reports it, and
+  the whole binary; ``cython``; optionally ``numpy``) and BrainPy 2.8
+  (``EventCSRLinear``), each in its own virtual environment under
+  ``.bench-venv/`` (brian2 needs numpy < 2.3; BrainPy brings its own JAX),
+  created on first use.
+
+Wall times exclude compilation and code generation (reported apart). Also:
+how our time splits between the membrane update and spike propagation (the
+same run without synapses), and scaling to 16k and 64k neurons at the same
+in-degree (80), against Brian2 cpp_standalone.
+
+    python -m benchmarks.coba [--repeats 5] [--no-reference] [--no-scaling]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from benchmarks import common
+from nmmjax.networks import spiking as S
+
+ROOT = Path(__file__).resolve().parent.parent
+VENVS = {
+    "brian2": (ROOT / ".bench-venv" / "brian2", ["brian2==2.9.*", "numpy<2.3", "cython",
+                                                  "setuptools"]),
+    "brainpy": (ROOT / ".bench-venv" / "brainpy", ["brainpy==2.8.*", "numba"]),
+}
+DT, N_STEPS = 0.1, 10_000
+
+
+def _python(tool: str) -> Path:
+    venv, pkgs = VENVS[tool]
+    py = venv / "bin" / "python"
+    if not py.exists():
+        print(f"creating {venv} with {pkgs} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *pkgs], check=True)
+    return py
+
+
+def reference(tool: str, target: str, n: int, repeats: int) -> dict:
+    py = _python(tool)
+    script = Path(__file__).with_name("coba_reference.py")
+    res = subprocess.run([str(py), str(script), tool, target, str(n), str(repeats)],
+                         capture_output=True, text=True, timeout=1800)
+    if res.returncode != 0:
+        return {"tool": f"{tool} {target}", "error": res.stderr[-1500:]}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def ours(n: int, repeats: int, synapses: bool = True) -> dict:
+    bench = S.vogels_abbott(jax.random.key(0), "coba", n=n)
+    net = bench.net
+    if not synapses:  # membrane update, threshold, recording only
+        net = S.network(net.spec.populations, net.spec.channels, [],
+                        spike_budget=net.spec.spike_budget)
+    drive = lambda t: bench.drive  # one function object: the compiled run is reused
+
+    def run():
+        sol = S.simulate(net, bench.state0, bench.params, dt=DT, n_steps=N_STEPS, inputs=drive)
+        jax.block_until_ready(sol.counts)
+        return sol
+
+    t = time.perf_counter()
+    sol = run()
+    first = time.perf_counter() - t
+    med, runs = common.median_time(run, repeats)
+    rates = S.mean_rates(sol, net.spec)
+    t_spk, i_spk = S.raster(sol, net.spec.n)
+    dupes = len(t_spk) - len(set(zip(np.round(t_spk / DT).astype(int).tolist(), i_spk.tolist())))
+    return {"n": n, "loop_s": med, "loop_runs": runs, "compile_and_first_run_s": first,
+            "compile_s": first - med, "rate_e": rates["E"], "rate_i": rates["I"],
+            "n_synapses": bench.net.spec.n_synapses,
+            "duplicate_raster_entries": dupes,
+            "neuron_steps_per_s": n * N_STEPS / med}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--no-reference", action="store_true", help="only our runs")
+    ap.add_argument("--no-scaling", action="store_true")
+    ap.add_argument("--numpy", action="store_true", help="also Brian2's numpy target (slow)")
+    args = ap.parse_args(argv)
+
+    ours4k = ours(4000, args.repeats)
+    membrane = ours(4000, args.repeats, synapses=False)
+    refs = []
+    if not args.no_reference:
+        targets = [("brian2", "cpp_standalone"), ("brian2", "cython"), ("brainpy", "-")]
+        if args.numpy:
+            targets.append(("brian2", "numpy"))
+        for tool, target in targets:
+            print(f"reference {tool} {target} ...", flush=True)
+            refs.append(reference(tool, target, 4000, min(args.repeats, 3)))
+    scaling = []
+    if not args.no_scaling:
+        for n in (4000, 16000, 64000):
+            row = {"n": n, "ours": ours4k if n == 4000 else ours(n, 3)}
+            if not args.no_reference:
+                row["brian2_cpp_standalone"] = refs[0] if n == 4000 else reference(
+                    "brian2", "cpp_standalone", n, 3)
+            scaling.append(row)
+            print(f"scaling n={n}: ours {row['ours']['loop_s']:.3f} s", flush=True)
+
+    rows = [("nmmjax (float32, 1 CPU device)", f"{ours4k['loop_s']:.3f}",
+             f"{ours4k['compile_s']:.2f}", f"{ours4k['rate_e']:.1f} / {ours4k['rate_i']:.1f}",
+             "1")]
+    by_tool = {}
+    for r in refs:
+        if "error" in r:
+            rows.append((r["tool"], "failed", "", "", ""))
+            continue
+        by_tool[r["tool"]] = r
+        setup = r.get("build_and_first_run_s", r.get("first_run_s", float("nan")))
+        rows.append((r["tool"], f"{r['loop_s']:.3f}", f"{setup:.1f}",
+                     f"{r['rate_e']:.1f} / {r['rate_i']:.1f}",
+                     f"{ours4k['loop_s'] / r['loop_s']:.2f}"))
+    print(common.table(rows, ("coba (4000 neurons, 1 s)", "wall s", "compile/build s",
+                              "rates E / I (Hz)", "ours / ref")))
+    split = {"membrane_update_s": membrane["loop_s"],
+             "propagation_s": ours4k["loop_s"] - membrane["loop_s"]}
+    print(f"split: membrane update + threshold + recording {split['membrane_update_s']:.3f} s, "
+          f"spike propagation {split['propagation_s']:.3f} s; "
+          f"{ours4k['neuron_steps_per_s']:.3g} neuron-steps/s")
+    for row in scaling:
+        b = row.get("brian2_cpp_standalone", {})
+        print(f"n={row['n']:6d}: ours {row['ours']['loop_s']:.3f} s "
+              f"({row['ours']['neuron_steps_per_s']:.3g} neuron-steps/s, rates "
+              f"{row['ours']['rate_e']:.1f}/{row['ours']['rate_i']:.1f} Hz)"
+              + (f"; brian2 cpp_standalone {b['loop_s']:.3f} s" if "loop_s" in b else ""))
+
+    cpp = next((r for k, r in by_tool.items() if "cpp_standalone" in k), None)
+    result = {
+        "ours_s": ours4k["loop_s"],
+        "reference": cpp["tool"] if cpp else None,
+        "reference_s": cpp["loop_s"] if cpp else None,
+        "ratio": ours4k["loop_s"] / cpp["loop_s"] if cpp else None,
+        "ratios": {k: ours4k["loop_s"] / r["loop_s"] for k, r in by_tool.items()},
+        "ours": ours4k, "membrane_only": membrane, "split": split,
+        "references": refs, "scaling": scaling,
+        "settings": {"dt_ms": DT, "steps": N_STEPS, "method": "euler",
+                     "command": "python -m benchmarks.coba"},
+    }
+    path = common.write("coba", result)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

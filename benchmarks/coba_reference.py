@@ -1,0 +1,152 @@
+"""Reference COBA runs in Brian2 or BrainPy, each in its own virtual environment.
+
+Run by ``benchmarks/coba.py`` as a subprocess with that environment's Python
+(brian2 2.9 needs numpy < 2.3; BrainPy brings its own JAX); prints one JSON
+line. Same network as ``nmmjax.networks.spiking.vogels_abbott("coba")``:
+4000 LIF (3200 E / 800 I), p = 2 % without autapses, g_L = 10 nS, C = 200 pF,
+20 mV drive, 6 / 67 nS exponential conductances (5 / 10 ms, 0 / -80 mV),
+threshold -50, reset -60 mV, 5 ms refractory, V0 ~ N(-55, 5) mV, dt = 0.1 ms,
+1 s, Euler, every spike recorded.
+
+    python benchmarks/coba_reference.py brian2 cython|numpy|cpp_standalone [N] [REPEATS]
+    python benchmarks/coba_reference.py brainpy - [N] [REPEATS]
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+
+
+def brian2_run(target: str, n: int, repeats: int) -> dict:
+    import brian2 as b2
+    from brian2 import ms, mV, nS, pA, pF, second
+
+    ne = n * 4 // 5
+    p = min(1.0, 80.0 / n)
+    standalone = target == "cpp_standalone"
+    build_dir = tempfile.mkdtemp(prefix="coba_b2_")
+    if standalone:
+        b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
+    else:
+        b2.prefs.codegen.target = target
+    b2.defaultclock.dt = 0.1 * ms
+    b2.seed(1)
+    eqs = """
+    dv/dt = (gl*(El - v) + ge*(Ee - v) + gi*(Ei - v) + I)/Cm : volt (unless refractory)
+    dge/dt = -ge/taue : siemens
+    dgi/dt = -gi/taui : siemens
+    """
+    ns = dict(gl=10 * nS, El=-60 * mV, Ee=0 * mV, Ei=-80 * mV, I=200 * pA, Cm=200 * pF,
+              taue=5 * ms, taui=10 * ms, we=6 * nS, wi=67 * nS)
+    P = b2.NeuronGroup(n, eqs, threshold="v > -50*mV", reset="v = -60*mV", refractory=5 * ms,
+                       method="euler", namespace=ns)
+    P.v = "-55*mV + 5*mV*randn()"
+    Ce = b2.Synapses(P, P, on_pre="ge += we", namespace=ns)
+    Ci = b2.Synapses(P, P, on_pre="gi += wi", namespace=ns)
+    Ce.connect(f"i < {ne} and i != j", p=p)
+    Ci.connect(f"i >= {ne} and i != j", p=p)
+    mon = b2.SpikeMonitor(P)
+    net = b2.Network(P, Ce, Ci, mon)
+    out = {"tool": f"brian2 {b2.__version__} {target}", "n": n}
+    if standalone:
+        net.run(1 * second)
+        t = time.perf_counter()
+        b2.device.build(directory=build_dir, compile=True, run=True)
+        out["build_and_first_run_s"] = time.perf_counter() - t
+        loops, walls = [b2.device._last_run_time], []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            b2.device.run(directory=build_dir, with_output=False)
+            walls.append(time.perf_counter() - t)
+            loops.append(b2.device._last_run_time)
+        out["loop_s"] = statistics.median(loops[1:])
+        out["binary_s"] = statistics.median(walls)
+        out["loop_runs"] = loops[1:]
+    else:
+        net.store()
+        t = time.perf_counter()
+        net.run(1 * second)
+        out["first_run_s"] = time.perf_counter() - t
+        times = []
+        for _ in range(repeats):
+            net.restore()
+            t = time.perf_counter()
+            net.run(1 * second)
+            times.append(time.perf_counter() - t)
+        out["loop_s"] = statistics.median(times)
+        out["loop_runs"] = times
+    idx = mon.i[:]
+    out["rate_e"] = float((idx < ne).sum() / ne)
+    out["rate_i"] = float((idx >= ne).sum() / (n - ne))
+    return out
+
+
+def brainpy_run(n: int, repeats: int) -> dict:
+    import brainpy as bp
+    import brainpy.math as bm
+
+    bm.set_platform("cpu")
+    bm.set(dt=0.1)
+    ne, ni = n * 4 // 5, n - n * 4 // 5
+    p = min(1.0, 80.0 / n)
+    pars = dict(V_rest=-60.0, V_th=-50.0, V_reset=-60.0, tau=20.0, tau_ref=5.0,
+                V_initializer=bp.init.Normal(-55.0, 5.0))
+
+    class COBA(bp.DynamicalSystem):
+        def __init__(self):
+            super().__init__()
+            self.E = bp.dyn.LifRef(ne, **pars)
+            self.I = bp.dyn.LifRef(ni, **pars)
+
+            def proj(pre, post, w, tau, e):
+                return bp.dyn.ProjAlignPostMg2(
+                    pre=pre, delay=None,
+                    comm=bp.dnn.EventCSRLinear(bp.conn.FixedProb(p, pre=pre.num, post=post.num,
+                                                                 allow_multi_conn=False), w),
+                    syn=bp.dyn.Expon.desc(post.varshape, tau=tau),
+                    out=bp.dyn.COBA.desc(E=e), post=post)
+
+            self.E2E = proj(self.E, self.E, 0.6, 5.0, 0.0)
+            self.E2I = proj(self.E, self.I, 0.6, 5.0, 0.0)
+            self.I2E = proj(self.I, self.E, 6.7, 10.0, -80.0)
+            self.I2I = proj(self.I, self.I, 6.7, 10.0, -80.0)
+
+        def update(self):
+            self.E2E()
+            self.E2I()
+            self.I2E()
+            self.I2I()
+            self.E(20.0)
+            self.I(20.0)
+
+    times, rates = [], None
+    first = None
+    for r in range(repeats + 1):
+        net = COBA()
+        runner = bp.DSRunner(net, monitors={"E.spike": net.E.spike, "I.spike": net.I.spike},
+                             progress_bar=False)
+        t = time.perf_counter()
+        runner.run(1000.0)
+        dt = time.perf_counter() - t
+        if r == 0:
+            first = dt
+        else:
+            times.append(dt)
+        rates = (float(runner.mon["E.spike"].sum() / ne), float(runner.mon["I.spike"].sum() / ni))
+    # A fresh network per run re-traces; the jitted step is cached by BrainPy,
+    # so runs after the first exclude compilation.
+    return {"tool": f"brainpy {bp.__version__} EventCSRLinear", "n": n, "first_run_s": first,
+            "loop_s": statistics.median(times), "loop_runs": times, "rate_e": rates[0],
+            "rate_i": rates[1]}
+
+
+if __name__ == "__main__":
+    tool, target = sys.argv[1], sys.argv[2]
+    n = int(sys.argv[3]) if len(sys.argv) > 3 else 4000
+    repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+    res = brian2_run(target, n, repeats) if tool == "brian2" else brainpy_run(n, repeats)
+    print(json.dumps(res))
