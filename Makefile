@@ -37,14 +37,17 @@ demo: $(TEST_STAMP)
 	XLA_FLAGS=--xla_force_host_platform_device_count=$(HOST_DEVICES) \
 	  $(BIN)/python -m experiments.jr_correlation --quick --force
 	$(BIN)/python -m experiments.single_neurons --quick --force
+	$(BIN)/python -m experiments.populations --quick --force
 
-# Side-by-side benchmarks; writes benchmarks/out/*.json.
+# Side-by-side benchmarks; writes benchmarks/out/*.json. The coba benchmark
+# creates .bench-venv/{brian2,brainpy} (reference simulators) on first use.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.engine_overhead
 	$(BIN)/python -m benchmarks.jr_fitness
+	$(BIN)/python -m benchmarks.coba
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check nmmjax experiments tests benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .bench-venv .pytest_cache .ruff_cache *.egg-info

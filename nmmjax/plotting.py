@@ -100,3 +100,41 @@ def phase_plane(ax, v, w, dv, dw, points=None, kinds=None, trajectories=(),
     ax.set_ylabel(labels[1])
     ax.legend(fontsize=7, frameon=False, loc="upper left")
     return ax
+
+
+#: Colours of excitatory and inhibitory neurons in rasters and rate plots.
+KIND_COLOURS = {"exc": "tab:red", "inh": "tab:blue"}
+
+
+def raster(ax, t, idx, populations, offsets, max_per_population=None, ms=1.0):
+    """Spike raster: times ``t`` (ms) and flat neuron indices ``idx``, coloured
+    by population type (excitatory red, inhibitory blue). ``populations`` and
+    ``offsets`` come from a spiking network's spec; ``max_per_population``
+    shows only the first neurons of each population (rows renumbered)."""
+    t, idx = np.asarray(t), np.asarray(idx)
+    row0 = 0
+    for p, start in zip(populations, offsets):
+        shown = p.size if max_per_population is None else min(p.size, max_per_population)
+        sel = (idx >= start) & (idx < start + shown)
+        ax.plot(t[sel], idx[sel] - start + row0, "|" if len(t) < 2000 else ".", ms=ms,
+                color=KIND_COLOURS[p.kind], label=f"{p.name} ({p.kind})")
+        row0 += shown
+    ax.set_ylim(-0.5, row0 - 0.5)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("neuron")
+    ax.legend(fontsize=7, frameon=False, loc="upper right", markerscale=4)
+    return ax
+
+
+def population_rates(ax, t, rates, populations):
+    """Population rates ``(n_t, P)`` (Hz) against ``t`` (ms), coloured by type."""
+    rates = np.asarray(rates)
+    seen = {"exc": 0, "inh": 0}
+    for k, p in enumerate(populations):  # same type: same colour, new line style
+        style = ("-", "--", ":", "-.")[seen[p.kind] % 4]
+        seen[p.kind] += 1
+        ax.plot(t, rates[:, k], style, lw=0.8, color=KIND_COLOURS[p.kind], label=p.name)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("rate (Hz)")
+    ax.legend(fontsize=7, frameon=False)
+    return ax
