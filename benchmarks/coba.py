@@ -14,8 +14,8 @@ Euler, every spike recorded. Side by side in one script:
 
 Wall times exclude compilation and code generation (reported apart). Also:
 how our time splits between the membrane update and spike propagation (the
-same run without synapses), and scaling to 16k and 64k neurons at the same
-in-degree (80), against Brian2 cpp_standalone.
+same run without synapses), scaling to 16k and 64k neurons at the same
+in-degree (80), and the CUBA variant, against Brian2 cpp_standalone.
 
     python -m benchmarks.coba [--repeats 5] [--no-reference] [--no-scaling]
 """
@@ -54,18 +54,18 @@ def _python(tool: str) -> Path:
     return py
 
 
-def reference(tool: str, target: str, n: int, repeats: int) -> dict:
+def reference(tool: str, target: str, n: int, repeats: int, kind: str = "coba") -> dict:
     py = _python(tool)
     script = Path(__file__).with_name("coba_reference.py")
-    res = subprocess.run([str(py), str(script), tool, target, str(n), str(repeats)],
+    res = subprocess.run([str(py), str(script), tool, target, str(n), str(repeats), kind],
                          capture_output=True, text=True, timeout=1800)
     if res.returncode != 0:
         return {"tool": f"{tool} {target}", "error": res.stderr[-1500:]}
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def ours(n: int, repeats: int, synapses: bool = True) -> dict:
-    bench = S.vogels_abbott(jax.random.key(0), "coba", n=n)
+def ours(n: int, repeats: int, synapses: bool = True, kind: str = "coba") -> dict:
+    bench = S.vogels_abbott(jax.random.key(0), kind, n=n)
     net = bench.net
     if not synapses:  # membrane update, threshold, recording only
         net = S.network(net.spec.populations, net.spec.channels, [],
@@ -109,6 +109,9 @@ def main(argv=None):
         for tool, target in targets:
             print(f"reference {tool} {target} ...", flush=True)
             refs.append(reference(tool, target, 4000, min(args.repeats, 3)))
+    cuba = {"ours": ours(4000, args.repeats, kind="cuba")}
+    if not args.no_reference:
+        cuba["brian2_cpp_standalone"] = reference("brian2", "cpp_standalone", 4000, 3, "cuba")
     scaling = []
     if not args.no_scaling:
         for n in (4000, 16000, 64000):
@@ -139,6 +142,11 @@ def main(argv=None):
     print(f"split: membrane update + threshold + recording {split['membrane_update_s']:.3f} s, "
           f"spike propagation {split['propagation_s']:.3f} s; "
           f"{ours4k['neuron_steps_per_s']:.3g} neuron-steps/s")
+    b = cuba.get("brian2_cpp_standalone", {})
+    print(f"cuba: ours {cuba['ours']['loop_s']:.3f} s, rates {cuba['ours']['rate_e']:.2f}/"
+          f"{cuba['ours']['rate_i']:.2f} Hz"
+          + (f"; brian2 cpp_standalone {b['loop_s']:.3f} s, rates {b['rate_e']:.2f}/"
+             f"{b['rate_i']:.2f} Hz" if "loop_s" in b else ""))
     for row in scaling:
         b = row.get("brian2_cpp_standalone", {})
         print(f"n={row['n']:6d}: ours {row['ours']['loop_s']:.3f} s "
@@ -154,7 +162,7 @@ def main(argv=None):
         "ratio": ours4k["loop_s"] / cpp["loop_s"] if cpp else None,
         "ratios": {k: ours4k["loop_s"] / r["loop_s"] for k, r in by_tool.items()},
         "ours": ours4k, "membrane_only": membrane, "split": split,
-        "references": refs, "scaling": scaling,
+        "references": refs, "scaling": scaling, "cuba": cuba,
         "settings": {"dt_ms": DT, "steps": N_STEPS, "method": "euler",
                      "command": "python -m benchmarks.coba"},
     }

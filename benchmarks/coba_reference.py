@@ -6,9 +6,10 @@ line. Same network as ``nmmjax.networks.spiking.vogels_abbott("coba")``:
 4000 LIF (3200 E / 800 I), p = 2 % without autapses, g_L = 10 nS, C = 200 pF,
 20 mV drive, 6 / 67 nS exponential conductances (5 / 10 ms, 0 / -80 mV),
 threshold -50, reset -60 mV, 5 ms refractory, V0 ~ N(-55, 5) mV, dt = 0.1 ms,
-1 s, Euler, every spike recorded.
+1 s, Euler, every spike recorded. ``cuba`` (Brian2 only): Brian2's CUBA example
+(El = -49 mV, jumps of 1.62 / -9 mV in exponential currents of 5 / 10 ms).
 
-    python benchmarks/coba_reference.py brian2 cython|numpy|cpp_standalone [N] [REPEATS]
+    python benchmarks/coba_reference.py brian2 cython|numpy|cpp_standalone [N] [REPEATS] [coba|cuba]
     python benchmarks/coba_reference.py brainpy - [N] [REPEATS]
 """
 
@@ -21,7 +22,7 @@ import tempfile
 import time
 
 
-def brian2_run(target: str, n: int, repeats: int) -> dict:
+def brian2_run(target: str, n: int, repeats: int, kind: str = "coba") -> dict:
     import brian2 as b2
     from brian2 import ms, mV, nS, pA, pF, second
 
@@ -35,13 +36,22 @@ def brian2_run(target: str, n: int, repeats: int) -> dict:
         b2.prefs.codegen.target = target
     b2.defaultclock.dt = 0.1 * ms
     b2.seed(1)
-    eqs = """
-    dv/dt = (gl*(El - v) + ge*(Ee - v) + gi*(Ei - v) + I)/Cm : volt (unless refractory)
-    dge/dt = -ge/taue : siemens
-    dgi/dt = -gi/taui : siemens
-    """
-    ns = dict(gl=10 * nS, El=-60 * mV, Ee=0 * mV, Ei=-80 * mV, I=200 * pA, Cm=200 * pF,
-              taue=5 * ms, taui=10 * ms, we=6 * nS, wi=67 * nS)
+    if kind == "coba":
+        eqs = """
+        dv/dt = (gl*(El - v) + ge*(Ee - v) + gi*(Ei - v) + I)/Cm : volt (unless refractory)
+        dge/dt = -ge/taue : siemens
+        dgi/dt = -gi/taui : siemens
+        """
+        ns = dict(gl=10 * nS, El=-60 * mV, Ee=0 * mV, Ei=-80 * mV, I=200 * pA, Cm=200 * pF,
+                  taue=5 * ms, taui=10 * ms, we=6 * nS, wi=67 * nS)
+    else:  # CUBA (Brian2's example): synaptic "currents" in volts
+        eqs = """
+        dv/dt = (ge + gi - (v - El))/taum : volt (unless refractory)
+        dge/dt = -ge/taue : volt
+        dgi/dt = -gi/taui : volt
+        """
+        ns = dict(El=-49 * mV, taum=20 * ms, taue=5 * ms, taui=10 * ms, we=1.62 * mV,
+                  wi=-9 * mV)
     P = b2.NeuronGroup(n, eqs, threshold="v > -50*mV", reset="v = -60*mV", refractory=5 * ms,
                        method="euler", namespace=ns)
     P.v = "-55*mV + 5*mV*randn()"
@@ -51,7 +61,7 @@ def brian2_run(target: str, n: int, repeats: int) -> dict:
     Ci.connect(f"i >= {ne} and i != j", p=p)
     mon = b2.SpikeMonitor(P)
     net = b2.Network(P, Ce, Ci, mon)
-    out = {"tool": f"brian2 {b2.__version__} {target}", "n": n}
+    out = {"tool": f"brian2 {b2.__version__} {target}", "n": n, "kind": kind}
     if standalone:
         net.run(1 * second)
         t = time.perf_counter()
@@ -148,5 +158,6 @@ if __name__ == "__main__":
     tool, target = sys.argv[1], sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 4000
     repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
-    res = brian2_run(target, n, repeats) if tool == "brian2" else brainpy_run(n, repeats)
+    kind = sys.argv[5] if len(sys.argv) > 5 else "coba"
+    res = brian2_run(target, n, repeats, kind) if tool == "brian2" else brainpy_run(n, repeats)
     print(json.dumps(res))

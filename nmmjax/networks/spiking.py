@@ -355,7 +355,7 @@ def _deliver(syn: Synapses, spec: NetworkSpec, spike, n_spikes, pending, step):
     budget = spec.spike_budget
 
     def add(pending, idx):
-        if budget <= 32:
+        if budget <= 64:
             # A few row slices: cheaper on CPU than a gather, which XLA:CPU
             # splits over threads because its cost model sees the whole table.
             rows = lambda a: jnp.concatenate(
