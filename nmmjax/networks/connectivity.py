@@ -173,25 +173,27 @@ def _sample_rows(rng, n_rows, n_candidates, k, exclude_self):
     return out
 
 
-def fixed_in_degree(key, n_pre: int, n_post: int, k: int, *, autapses: bool = True) -> Graph:
-    """Every postsynaptic neuron receives exactly ``k`` synapses from distinct
-    presynaptic neurons chosen uniformly."""
+def _fixed_degree(key, n_pre, n_post, k, autapses, incoming):
     n_pre, n_post = _sizes(n_pre, n_post)
     k = V.nonneg_int(k, "k")
     _check_autapses(autapses, n_pre, n_post)
-    src = _sample_rows(_rng(key), n_post, n_pre, k, not autapses)
-    post = np.repeat(np.arange(n_post), k)
-    return _from_pairs(src.ravel(), post, n_pre, n_post)
+    rows, cands = (n_post, n_pre) if incoming else (n_pre, n_post)
+    other = _sample_rows(_rng(key), rows, cands, k, not autapses).ravel()
+    own = np.repeat(np.arange(rows), k)
+    pre, post = (other, own) if incoming else (own, other)
+    return _from_pairs(pre, post, n_pre, n_post)
+
+
+def fixed_in_degree(key, n_pre: int, n_post: int, k: int, *, autapses: bool = True) -> Graph:
+    """Every postsynaptic neuron receives exactly ``k`` synapses from distinct
+    presynaptic neurons chosen uniformly."""
+    return _fixed_degree(key, n_pre, n_post, k, autapses, incoming=True)
 
 
 def fixed_out_degree(key, n_pre: int, n_post: int, k: int, *, autapses: bool = True) -> Graph:
     """Every presynaptic neuron sends exactly ``k`` synapses to distinct
     postsynaptic neurons chosen uniformly."""
-    n_pre, n_post = _sizes(n_pre, n_post)
-    k = V.nonneg_int(k, "k")
-    _check_autapses(autapses, n_pre, n_post)
-    dst = _sample_rows(_rng(key), n_pre, n_post, k, not autapses)
-    return _from_pairs(np.repeat(np.arange(n_pre), k), dst.ravel(), n_pre, n_post)
+    return _fixed_degree(key, n_pre, n_post, k, autapses, incoming=False)
 
 
 def grid_positions(n: int, size: float = 1.0) -> np.ndarray:
