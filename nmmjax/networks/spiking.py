@@ -169,6 +169,58 @@ def _check_name(x, what):
         raise TypeError(f"{what} must be a non-empty string, got {x!r}.")
 
 
+def _projection_block(j: int, pr: Projection, spec0: NetworkSpec, kinds: dict):
+    """Check projection ``j`` and return its rows ``(flat targets, signed
+    weights, delays)``, each shaped like ``pr.graph.targets`` (padding: target
+    ``C * N``, weight 0, delay 0)."""
+    names = [p.name for p in spec0.populations]
+    cnames = [c.name for c in spec0.channels]
+    n, n_ch = spec0.n, len(spec0.channels)
+    where = f"projections[{j}] ({pr.pre!r} -> {pr.post!r})" if isinstance(
+        pr, Projection) else f"projections[{j}]"
+    if not isinstance(pr, Projection):
+        raise TypeError(f"{where} must be a Projection, got {type(pr).__name__}.")
+    for end in (pr.pre, pr.post):
+        if end not in names:
+            raise ValueError(f"{where}: no population named {end!r}.")
+    if pr.channel not in cnames:
+        raise ValueError(f"{where}: no channel named {pr.channel!r}; have {cnames}.")
+    if not isinstance(pr.graph, Graph):
+        raise TypeError(f"{where}: `graph` must be a connectivity.Graph.")
+    pre, post = spec0.slice(pr.pre), spec0.slice(pr.post)
+    if pr.graph.n_pre != pre.stop - pre.start or pr.graph.n_post != post.stop - post.start:
+        raise ValueError(
+            f"{where}: graph is {pr.graph.n_pre} -> {pr.graph.n_post} neurons, populations "
+            f"are {pre.stop - pre.start} -> {post.stop - post.start}.")
+    shape = pr.graph.targets.shape
+    w = np.asarray(pr.weight, np.float64)
+    w = np.broadcast_to(w, shape) if w.ndim == 0 else w
+    if w.shape != shape:
+        raise ValueError(f"{where}: `weight` must be a scalar or shaped like "
+                         f"graph.targets {shape}, got {w.shape}.")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(
+            f"{where}: `weight` must be finite magnitudes >= 0; the sign comes from the "
+            f"presynaptic population's type ({kinds[pr.pre]!r}, Dale's law).")
+    d = pr.delay
+    if isinstance(d, float | np.floating) or (np.ndim(d) and np.asarray(d).dtype.kind == "f"):
+        raise TypeError(f"{where}: `delay` is in steps and must be an integer (or int array).")
+    d = np.asarray(d, np.int64)
+    d = np.broadcast_to(d, shape) if d.ndim == 0 else d
+    if d.shape != shape:
+        raise ValueError(f"{where}: `delay` must be a scalar or shaped like "
+                         f"graph.targets {shape}, got {d.shape}.")
+    if np.any(d < 0):
+        raise ValueError(f"{where}: `delay` must be >= 0 steps, got min {d.min()}.")
+    valid = pr.graph.targets < pr.graph.n_post
+    ch = cnames.index(pr.channel)
+    # Dale's law: an inhibitory population's current/delta synapses subtract;
+    # conductances stay positive and inhibit through their reversal potential.
+    inh_sign = kinds[pr.pre] == "inh" and spec0.channels[ch].kind != "conductance"
+    flat = np.where(valid, ch * n + post.start + pr.graph.targets, n_ch * n)
+    return flat, np.where(valid, (-1.0 if inh_sign else 1.0) * w, 0.0), np.where(valid, d, 0)
+
+
 def network(populations: Sequence[Population], channels: Sequence[Channel],
             projections: Sequence[Projection], *, spike_budget: int | None = None,
             dtype=None) -> Network:
@@ -182,6 +234,7 @@ def network(populations: Sequence[Population], channels: Sequence[Channel],
         spike_budget: spikes per step handled by the fast path (default: the
             expected count at 20 Hz and dt = 0.1 ms, times 1.5, at least 16);
             more are handled by a slower loop, never dropped.
+        dtype: float dtype of the weights (default: JAX's default float).
     """
     populations, channels, projections = tuple(populations), tuple(channels), tuple(projections)
     if not populations:
@@ -223,51 +276,11 @@ def network(populations: Sequence[Population], channels: Sequence[Channel],
     max_delay = 0
     inh_channels = set()
     for j, pr in enumerate(projections):
-        where = f"projections[{j}] ({pr.pre!r} -> {pr.post!r})" if isinstance(
-            pr, Projection) else f"projections[{j}]"
-        if not isinstance(pr, Projection):
-            raise TypeError(f"{where} must be a Projection, got {type(pr).__name__}.")
-        for end in (pr.pre, pr.post):
-            if end not in names:
-                raise ValueError(f"{where}: no population named {end!r}.")
-        if pr.channel not in cnames:
-            raise ValueError(f"{where}: no channel named {pr.channel!r}; have {cnames}.")
-        if not isinstance(pr.graph, Graph):
-            raise TypeError(f"{where}: `graph` must be a connectivity.Graph.")
-        pre, post = spec0.slice(pr.pre), spec0.slice(pr.post)
-        if pr.graph.n_pre != pre.stop - pre.start or pr.graph.n_post != post.stop - post.start:
-            raise ValueError(
-                f"{where}: graph is {pr.graph.n_pre} -> {pr.graph.n_post} neurons, populations "
-                f"are {pre.stop - pre.start} -> {post.stop - post.start}.")
-        shape = pr.graph.targets.shape
-        w = np.broadcast_to(np.asarray(pr.weight, np.float64), shape) if np.ndim(
-            pr.weight) == 0 else np.asarray(pr.weight, np.float64)
-        if w.shape != shape:
-            raise ValueError(f"{where}: `weight` must be a scalar or shaped like "
-                             f"graph.targets {shape}, got {w.shape}.")
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError(
-                f"{where}: `weight` must be finite magnitudes >= 0; the sign comes from the "
-                f"presynaptic population's type ({kinds[pr.pre]!r}, Dale's law).")
-        d = pr.delay
-        if isinstance(d, float | np.floating) or (np.ndim(d) and np.asarray(d).dtype.kind == "f"):
-            raise TypeError(f"{where}: `delay` is in steps and must be an integer (or int array).")
-        d = np.broadcast_to(np.asarray(d, np.int64), shape) if np.ndim(d) == 0 else np.asarray(
-            d, np.int64)
-        if d.shape != shape:
-            raise ValueError(f"{where}: `delay` must be a scalar or shaped like "
-                             f"graph.targets {shape}, got {d.shape}.")
-        if np.any(d < 0):
-            raise ValueError(f"{where}: `delay` must be >= 0 steps, got min {d.min()}.")
-        valid = pr.graph.targets < pr.graph.n_post
-        max_delay = max(max_delay, int(d[valid].max(initial=0)))
-        ch = cnames.index(pr.channel)
-        chan = channels[ch]
-        sign = -1.0 if (kinds[pr.pre] == "inh" and chan.kind != "conductance") else 1.0
-        flat = np.where(valid, ch * n + post.start + pr.graph.targets, n_ch * n)
+        flat, w, d = _projection_block(j, pr, spec0, kinds)
+        blocks[pr.pre].append((flat, w, d))
+        max_delay = max(max_delay, int(d.max(initial=0)))
         if kinds[pr.pre] == "inh":
             inh_channels.add(pr.channel)
-        blocks[pr.pre].append((flat, np.where(valid, sign * w, 0.0), np.where(valid, d, 0)))
 
     width = 1
     for p in populations:
