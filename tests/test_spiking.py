@@ -276,3 +276,28 @@ def _bad(kind):
 def test_bad_input_named_errors(kind, match):
     with pytest.raises((ValueError, TypeError), match=match):
         _bad(kind)
+
+
+def test_array_inputs_equal_function_inputs_and_other_models_run():
+    net = _small_net(jax.random.key(2), 8)
+    n, steps = net.spec.n, 800
+    ts = (np.arange(steps) * 0.1).astype(np.float32)
+    cur = 0.12 + 0.03 * np.sin(ts / 7.0)[:, None] * np.linspace(0.5, 1.5, n)[None, :]
+    s0 = S.initial_state(net.spec, NR.NeuronState(jnp.full(n, -60.0), jnp.zeros(n)))
+    a = S.simulate(net, s0, _lif(), dt=0.1, n_steps=steps, inputs=cur, record_v=range(n))
+    f = S.simulate(net, s0, _lif(), dt=0.1, n_steps=steps,
+                   inputs=lambda t: 0.12 + 0.03 * jnp.sin(t / 7.0) * jnp.linspace(0.5, 1.5, n),
+                   record_v=range(n))
+    np.testing.assert_allclose(np.asarray(a.v), np.asarray(f.v), atol=1e-3)
+    # the same network with Izhikevich neurons (per-neuron presets: RS for E, FS for I)
+    rs, fs = NR.IZHIKEVICH_PRESETS["regular_spiking"], NR.IZHIKEVICH_PRESETS["fast_spiking"]
+    izh = NR.IzhikevichParams(*[S.per_population(net.spec, {"E": x, "I": y})
+                                for x, y in zip(rs, fs)])
+    v = jnp.full(n, -65.0)
+    s0 = S.initial_state(net.spec, NR.NeuronState(v, izh.b * v))
+    sol = S.simulate(net, s0, izh, model="izhikevich", dt=0.1, n_steps=2000,
+                     inputs=lambda t: 10.0)
+    rates = S.mean_rates(sol, net.spec)
+    assert rates["I"] > rates["E"] > 1.0  # fast spiking fires faster than regular spiking
+    t, i = S.raster(sol, n)
+    assert len(t) == int(np.asarray(sol.counts).sum())
