@@ -6,8 +6,10 @@ situations (correlated pair (1,2), (0,2) or (0,1)). Fitness of situation k:
 ``f_k = cc0 + (cc0 - cc1) + (cc0 - cc2) - 2 [cc0 <= cc1 or cc0 <= cc2]``
 (max 3) on output correlations; an individual scores ``min_k f_k``.
 
-Weights are searched with evosax (``--strategy ga|cma_es|<any evosax name>``)
-or with gradients through the simulation (``--strategy gradient``, optax on a
+Weights are searched with evosax (``--strategy ga|cma_es|<any evosax name>``),
+with the multi-objective NSGA-II of :mod:`nmmjax.evolve` (``--strategy nsga2``:
+Pareto fronts over the three situations, as the original's DEAP run), or
+with gradients through the simulation (``--strategy gradient``, optax on a
 smooth version of the fitness). Training inputs are fixed; the reported
 fitness is measured on fresh test inputs, longer than the training ones.
 
@@ -32,7 +34,7 @@ from nmmjax.networks import feedforward as ff
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    strategy: str = "cma_es"        # ga | cma_es | gradient | any evosax algorithm
+    strategy: str = "cma_es"        # ga | cma_es | nsga2 | gradient | any evosax algorithm
     population: int = 160
     generations: int = 200
     train_duration: float = 60.0    # s simulated per training evaluation (with transient)
@@ -53,6 +55,7 @@ class Config:
     chunk: int = 5                  # generations per compiled chunk / checkpoint
     mutation_std: float = 0.1       # GA mutation / CMA-ES initial step, in units of the bounds
     crossover_rate: float = 0.5     # GA uniform crossover probability per gene
+    zero_rate: float = 0.0          # NSGA-II: chance that a mutated weight is set to 0
     grad_restarts: int = 8          # gradient: independent starts
     grad_steps: int = 150
     grad_lr: float = 0.5
@@ -64,14 +67,16 @@ QUICK = Config(population=32, generations=10, train_duration=12.0, transient=2.0
                grad_restarts=4, grad_steps=8, plot_seconds=30.0)
 
 OPTIONS = {
-    "strategy": {"help": "ga | cma_es | gradient | any evosax algorithm name"},
+    "strategy": {"help": "ga | cma_es | nsga2 | gradient | any evosax algorithm name"},
     "objective": {"choices": ("exact", "margin"),
                   "help": "search score per situation: exact f_k or margin (f_k without its step)"},
     "aggregate": {"choices": ("mean", "min"), "help": "over situations during the search"},
     "generations": {"type": int, "help": "generations (evolution strategies)"},
     "init_density": {"type": float, "help": "fraction of non-zero weights at the start (GA)"},
     "init_fraction": {"type": float, "help": "start weights up to this fraction of the bounds"},
-    "mutation_std": {"type": float, "help": "GA mutation / CMA-ES initial step (bound units)"},
+    "mutation_std": {"type": float,
+                     "help": "GA / NSGA-II mutation, CMA-ES initial step (bound units)"},
+    "zero_rate": {"type": float, "help": "NSGA-II: chance a mutated weight is set to 0"},
     "grad_steps": {"type": int, "help": "Adam steps per start (gradient)"},
 }
 
@@ -130,6 +135,9 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
         sparams["crossover_rate"] = cfg.crossover_rate
     elif name in ("CMA_ES", "Sep_CMA_ES"):
         sparams["std_init"] = cfg.mutation_std
+    elif name == "NSGA2":  # restarts draw new networks as sparse as the start
+        sparams.update(mutation_std=cfg.mutation_std, zero_rate=cfg.zero_rate,
+                       restart_density=cfg.init_density)
     res = evolve.run(fitness_fn, num_dims=len(high), bounds=(low, high), key=key,
                      strategy=cfg.strategy, population_size=cfg.population,
                      strategy_kwargs=kwargs, strategy_params=sparams,

@@ -19,11 +19,17 @@
 
 Strategy names: any key of ``evosax.algorithms.algorithms`` (``"SimpleGA"``,
 ``"CMA_ES"``, ``"Sep_CMA_ES"``, ``"DifferentialEvolution"``, ``"PSO"``,
-``"xNES"``, ...), or the aliases ``"ga"`` and ``"cma_es"``.
+``"xNES"``, ...), the aliases ``"ga"`` and ``"cma_es"``, or ``"nsga2"``:
+:class:`NSGA2`, a multi-objective (mu + lambda) genetic algorithm written here
+because evosax has none. It ranks by Pareto fronts over all objectives
+(Deb et al. 2002) instead of their aggregate, as the seed study's DEAP run
+did, with two-point crossover, sparse Gaussian mutation and "extinction"
+restarts after a stall.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -36,7 +42,8 @@ import numpy as np
 from nmmjax import _validate as V
 from nmmjax import io, parallel
 
-ALIASES = {"ga": "SimpleGA", "cma_es": "CMA_ES", "cmaes": "CMA_ES", "de": "DifferentialEvolution"}
+ALIASES = {"ga": "SimpleGA", "cma_es": "CMA_ES", "cmaes": "CMA_ES", "de": "DifferentialEvolution",
+           "nsga2": "NSGA2"}
 #: Default step sizes in the normalised cube (evosax's defaults assume unit
 #: scale): GA mutation std, and the initial std of distribution strategies.
 DEFAULT_STD = 0.1
@@ -82,6 +89,8 @@ def resolve_strategy(strategy: str) -> str:
     if not isinstance(strategy, str):
         raise TypeError(f"`strategy` must be a name, got {type(strategy).__name__}.")
     name = ALIASES.get(strategy.lower(), strategy)
+    if name == "NSGA2":
+        return name
     if name not in algorithms:
         raise ValueError(
             f"`strategy`={strategy!r} is not an evosax algorithm; choose one of "
@@ -95,6 +104,8 @@ def make_strategy(strategy: str, population_size: int, num_dims: int, **kwargs):
     from evosax.algorithms import algorithms
 
     name = resolve_strategy(strategy)
+    if name == "NSGA2":
+        return name, NSGA2(population_size, num_dims, **kwargs)
     cls = algorithms[name]
     if name == "SimpleGA" and "std_schedule" not in kwargs:
         import optax
@@ -106,13 +117,179 @@ def make_strategy(strategy: str, population_size: int, num_dims: int, **kwargs):
 def _is_population_based(es) -> bool:
     from evosax.algorithms.population_based.base import PopulationBasedAlgorithm
 
-    return isinstance(es, PopulationBasedAlgorithm)
+    return isinstance(es, PopulationBasedAlgorithm | NSGA2)
 
 
 def _aggregate(f, how):
     f2 = f if f.ndim == 2 else f[:, None]
     agg = jnp.min(f2, axis=1) if how == "min" else jnp.mean(f2, axis=1)
     return f2, agg
+
+
+# --------------------------------------------------------------------------- #
+# NSGA-II (multi-objective); evosax has no multi-objective algorithm
+# --------------------------------------------------------------------------- #
+
+
+@dataclasses.dataclass(frozen=True)
+class NSGA2Params:
+    """Variation and restart settings of :class:`NSGA2` (genes in the unit cube).
+
+    Attributes:
+        crossover_rate: probability that a parent pair is recombined (two-point).
+        mutation_rate: probability that an offspring is mutated.
+        gene_rate: per-gene mutation probability of a mutated offspring.
+        mutation_std: Gaussian step of a mutated gene.
+        zero_rate: probability that a mutated gene is set to 0 instead (prunes
+            connections when 0 is "no synapse").
+        restart_after: generations without improvement of the best aggregate
+            (min over objectives) before an extinction; 0 never.
+        restart_keep: fraction of the population (best by front and crowding)
+            kept through an extinction; the rest are drawn anew.
+        restart_density: fraction of non-zero genes in the new individuals.
+    """
+
+    crossover_rate: float = 0.7
+    mutation_rate: float = 0.25
+    gene_rate: float = 0.05
+    mutation_std: float = 0.1
+    zero_rate: float = 0.0
+    restart_after: int = 50
+    restart_keep: float = 0.1
+    restart_density: float = 1.0
+
+    def replace(self, **kw):
+        return dataclasses.replace(self, **kw)
+
+
+class NSGA2State(NamedTuple):
+    population: jax.Array   # (P, D) in [0, 1]
+    fitness: jax.Array      # (P, K) maximised; non-finite stored as -inf
+    rank: jax.Array         # (P,) Pareto front index (0 best)
+    crowding: jax.Array     # (P,) crowding distance (larger is better)
+    best: jax.Array         # best min-objective seen
+    stale: jax.Array        # generations since it improved
+
+
+def pareto_ranks(f: jax.Array) -> jax.Array:
+    """Front index of each row of ``f`` ``(M, K)`` (maximised; ``-inf`` for
+    failures): 0 for the non-dominated rows, 1 for those dominated only by
+    front 0, and so on."""
+    ge = jnp.all(f[:, None, :] >= f[None, :, :], axis=-1)
+    gt = jnp.any(f[:, None, :] > f[None, :, :], axis=-1)
+    dom = ge & gt  # dom[i, j]: i dominates j
+
+    def peel(c):
+        rank, left, r = c
+        front = left & ~jnp.any(dom & left[:, None], axis=0)
+        return jnp.where(front, r, rank), left & ~front, r + 1
+
+    m = f.shape[0]
+    init = (jnp.zeros(m, jnp.int32), jnp.ones(m, bool), jnp.int32(0))
+    return jax.lax.while_loop(lambda c: jnp.any(c[1]), peel, init)[0]
+
+
+def crowding_distance(f: jax.Array, rank: jax.Array) -> jax.Array:
+    """Deb's crowding distance within each front: the sum over objectives of
+    the normalised gap between a row's neighbours; front ends get ``inf``."""
+    m, k = f.shape
+    finite = jnp.isfinite(f)
+    lo = jnp.min(jnp.where(finite, f, jnp.inf), axis=0)
+    hi = jnp.max(jnp.where(finite, f, -jnp.inf), axis=0)
+    span = jnp.where(hi > lo, hi - lo, 1.0)
+    g = jnp.where(finite, f, lo)
+    dist = jnp.zeros(m)
+    for j in range(k):
+        order = jnp.lexsort((g[:, j], rank))
+        fs, rs = g[order, j], rank[order]
+        inner = jnp.concatenate([jnp.zeros(1, bool), rs[1:] == rs[:-1]]) & jnp.concatenate(
+            [rs[:-1] == rs[1:], jnp.zeros(1, bool)])
+        gap = (jnp.roll(fs, -1) - jnp.roll(fs, 1)) / span[j]
+        dist = dist.at[order].add(jnp.where(inner, gap, jnp.inf))
+    return dist
+
+
+def _survivors(rank, crowd, n):
+    """Indices of the ``n`` best rows: lower front first, then larger crowding."""
+    return jnp.lexsort((-crowd, rank))[:n]
+
+
+class NSGA2:
+    """(mu + lambda) NSGA-II over genes in the unit cube, evosax-style
+    ``init / ask / tell`` on an explicit :class:`NSGA2State`, with fitness
+    ``(P, K)`` maximised (``tell`` gets every objective, not an aggregate).
+
+    Each generation: binary tournaments on (front, crowding) pick parents;
+    pairs are recombined by two-point crossover and offspring mutated
+    (sparse Gaussian steps, optionally set to 0); parents and offspring are
+    ranked together by Pareto fronts and crowding and the best ``P`` survive.
+    After ``restart_after`` generations without a better min-objective, all but
+    the best ``restart_keep`` are replaced by new random individuals
+    ("extinction"), as in the seed study.
+    """
+
+    def __init__(self, population_size: int, num_dims: int):
+        self.population_size = population_size
+        self.num_dims = num_dims
+        self.default_params = NSGA2Params()
+
+    def _restarting(self, state, params):
+        return (params.restart_after > 0) & (state.stale >= params.restart_after)
+
+    def init(self, key, population, fitness, params):
+        del key
+        f = jnp.where(jnp.isfinite(fitness), fitness, -jnp.inf)
+        rank = pareto_ranks(f)
+        return NSGA2State(population, f, rank, crowding_distance(f, rank),
+                          jnp.max(jnp.min(f, axis=1)), jnp.int32(0))
+
+    def ask(self, key, state, params):
+        p, d = self.population_size, self.num_dims
+        k_t, k_c, k_cut, k_m, k_g, k_s, k_z, k_new, k_dens = jax.random.split(key, 9)
+        # binary tournaments (an even number of parents)
+        pairs = jax.random.randint(k_t, (2 * ((p + 1) // 2), 2), 0, p)
+        a, b = pairs[:, 0], pairs[:, 1]
+        a_wins = (state.rank[a] < state.rank[b]) | (
+            (state.rank[a] == state.rank[b]) & (state.crowding[a] >= state.crowding[b]))
+        parents = state.population[jnp.where(a_wins, a, b)]
+        # two-point crossover of consecutive parents
+        x, y = parents[0::2], parents[1::2]
+        cuts = jnp.sort(jax.random.randint(k_cut, (x.shape[0], 2), 0, d + 1), axis=1)
+        col = jnp.arange(d)
+        seg = (col >= cuts[:, :1]) & (col < cuts[:, 1:])
+        seg &= jax.random.bernoulli(k_c, params.crossover_rate, (x.shape[0], 1))
+        kids = jnp.concatenate([jnp.where(seg, y, x), jnp.where(seg, x, y)])[:p]
+        # sparse mutation
+        hit = (jax.random.bernoulli(k_m, params.mutation_rate, (p, 1))
+               & jax.random.bernoulli(k_g, params.gene_rate, (p, d)))
+        step = kids + params.mutation_std * jax.random.normal(k_s, (p, d))
+        step = jnp.where(jax.random.bernoulli(k_z, params.zero_rate, (p, d)), 0.0, step)
+        kids = jnp.clip(jnp.where(hit, step, kids), 0.0, 1.0)
+        # extinction: fresh random individuals instead
+        fresh = jax.random.uniform(k_new, (p, d)) * jax.random.bernoulli(
+            k_dens, params.restart_density, (p, d))
+        return jnp.where(self._restarting(state, params), fresh, kids), state
+
+    def tell(self, key, offspring, fitness, state, params):
+        del key
+        p = self.population_size
+        f_off = jnp.where(jnp.isfinite(fitness), fitness, -jnp.inf)
+        restart = self._restarting(state, params)
+        # an extinction keeps only the best `restart_keep` parents
+        n_keep = max(1, int(round(params.restart_keep * p)))
+        keep = jnp.zeros(p, bool).at[_survivors(state.rank, state.crowding, n_keep)].set(True)
+        f_par = jnp.where(restart & ~keep[:, None], -jnp.inf, state.fitness)
+        pop = jnp.concatenate([state.population, offspring])
+        f = jnp.concatenate([f_par, f_off])
+        rank = pareto_ranks(f)
+        sel = _survivors(rank, crowding_distance(f, rank), p)
+        f_new = f[sel]
+        rank_new = pareto_ranks(f_new)
+        best = jnp.maximum(state.best, jnp.max(jnp.min(f_off, axis=1)))
+        stale = jnp.where(restart | (best > state.best), 0, state.stale + 1)
+        new = NSGA2State(pop[sel], f_new, rank_new, crowding_distance(f_new, rank_new), best,
+                         stale.astype(jnp.int32))
+        return new, None
 
 
 def run(
@@ -206,6 +383,7 @@ def run(
                              f"{name} has {sorted(params.__dataclass_fields__)}.")
         params = params.replace(**strategy_params)
     pop_based = _is_population_based(es)
+    multi = isinstance(es, NSGA2)  # told every objective (maximised), not the aggregate
     lo, span = jnp.asarray(low), jnp.asarray(high - low)
     to_genes = lambda u: lo + span * jnp.clip(u, 0.0, 1.0)
     devices = tuple(jax.devices() if devices is None else devices)
@@ -227,7 +405,7 @@ def run(
             f2, agg = evaluate(u0, k_eval)
             bad = ~jnp.isfinite(agg)
             loss = jnp.where(bad, jnp.finfo(jnp.float32).max, -agg)
-            state = es.init(k_es, u0, loss, params)
+            state = es.init(k_es, u0, f2 if multi else loss, params)
             best = _best_of(u0, f2, agg, None)
             return state, best
         mean = 0.5 * jnp.ones(num_dims) if init_mean is None else (init_mean - low) / (high - low)
@@ -263,7 +441,7 @@ def run(
         else:
             told = u
             loss = loss + _BOUND_PENALTY * jnp.sum((u - uc) ** 2, axis=1)
-        state, _ = es.tell(k_tell, told, loss, state, params)
+        state, _ = es.tell(k_tell, told, f2 if multi else loss, state, params)
         best = _best_of(uc, f2, agg, best)
         ok = ~bad
         n_ok = jnp.maximum(jnp.sum(ok), 1)
@@ -374,5 +552,6 @@ def sphere_fitness(population, key):
 
 
 __all__ = ["run", "EvolveResult", "make_strategy", "resolve_strategy", "strategy_names",
+           "NSGA2", "NSGA2Params", "pareto_ranks", "crowding_distance",
            "sphere_fitness",
            "save_checkpoint", "load_checkpoint"]
