@@ -36,6 +36,46 @@ def test_strategies_maximise_the_sphere(strategy, tol):
     assert h["best_so_far"][-1] > h["best"][0]
 
 
+def _brute_force_fronts(f):
+    left, rank, k = set(range(len(f))), np.zeros(len(f), int), 0
+    while left:
+        front = [j for j in left if not any(
+            np.all(f[i] >= f[j]) and np.any(f[i] > f[j]) for i in left)]
+        rank[front] = k
+        left -= set(front)
+        k += 1
+    return rank
+
+
+def test_pareto_ranks_and_crowding_match_their_definitions():
+    rng = np.random.default_rng(0)
+    f = rng.integers(0, 6, (70, 3)).astype(np.float32)
+    f[[3, 9]] = -np.inf  # failed evaluations: the last front
+    rank = np.asarray(evolve.pareto_ranks(jnp.asarray(f)))
+    np.testing.assert_array_equal(rank, _brute_force_fronts(f))
+    assert rank[3] == rank[9] == rank.max()
+    # crowding on a 2-objective front of distinct points: ends infinite, inner
+    # points the normalised sum of neighbour gaps
+    g = np.array([[0.0, 4.0], [1.0, 3.0], [3.0, 1.0], [4.0, 0.0]], np.float32)
+    d = np.asarray(evolve.crowding_distance(jnp.asarray(g), jnp.zeros(4, jnp.int32)))
+    assert np.isinf(d[0]) and np.isinf(d[3])
+    np.testing.assert_allclose(d[1:3], [3 / 4 + 3 / 4, 3 / 4 + 3 / 4])
+
+
+def test_nsga2_finds_the_compromise_of_two_objectives():
+    # Two spheres on disjoint genes: the best min-objective is both at once.
+    def fit(pop, key):
+        return jnp.stack([-jnp.sum((pop[:, :3] - 0.3) ** 2, 1),
+                          -jnp.sum((pop[:, 3:] - 0.7) ** 2, 1)], 1)
+
+    r = evolve.run(fit, num_dims=6, bounds=(0.0, 1.0), key=jax.random.PRNGKey(0),
+                   strategy="nsga2", population_size=32, generations=80, chunk=20,
+                   progress=False, strategy_params={"mutation_rate": 0.9, "gene_rate": 0.3})
+    assert float(r.best_fitness) > -1e-3 > r.history["best"][0]
+    np.testing.assert_allclose(np.asarray(r.best_genome), [0.3] * 3 + [0.7] * 3, atol=0.03)
+    assert np.all(np.diff(r.history["best_so_far"]) >= 0)
+
+
 def test_bounds_are_respected_when_the_optimum_is_outside():
     # Optimum at 0.3 lies outside [0.5, 2]: the answer must sit on the bound.
     r = _run(strategy="cma_es", bounds=(0.5, 2.0))
@@ -98,7 +138,7 @@ np.save(sys.argv[2], np.concatenate([np.asarray(r.best_genome),
 """
 
 
-@pytest.mark.parametrize("strategy", ["cma_es", "ga"])
+@pytest.mark.parametrize("strategy", ["cma_es", "ga", "nsga2"])
 def test_resume_after_sigkill_is_bitwise_equal(tmp_path, strategy):
     env = dict(os.environ)
     ckpt, out = tmp_path / "ck.npz", tmp_path / "killed.npy"
