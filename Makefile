@@ -38,6 +38,8 @@ demo: $(TEST_STAMP)
 	  $(BIN)/python -m experiments.jr_correlation --quick --force
 	$(BIN)/python -m experiments.single_neurons --quick --force
 	$(BIN)/python -m experiments.populations --quick --force
+	$(BIN)/python -m experiments.plasticity --quick --force
+	$(BIN)/python -m experiments.hopfield --quick --force
 
 # Side-by-side benchmarks; writes benchmarks/out/*.json. The coba benchmark
 # creates .bench-venv/{brian2,brainpy} (reference simulators) on first use.
