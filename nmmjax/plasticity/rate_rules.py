@@ -17,7 +17,10 @@ Rules (Gerstner, Kistler, Naud & Paninski, *Neuronal Dynamics*, ch. 19):
 - :func:`bcm`: ``eta v_pre v_post (v_post - theta)`` with a sliding threshold
   ``tau_theta theta' = v_post^2 / v_target - theta`` (:func:`bcm_threshold`);
 - :func:`oja`: ``eta (v_pre v_post - v_post^2 w)`` (converges to the principal
-  eigenvector of the input correlation, unit norm).
+  eigenvector of the input correlation, unit norm);
+- :func:`thresholded_hebb` / :func:`thresholded_anti_hebb`:
+  ``eta [v_post - theta]+ [v_pre - theta]+ (w_max - w)`` and its anti-Hebbian
+  mirror (silent target, active source), as in Cona & Ursino's memory.
 
 Bounds: :func:`soft_bounds` scales potentiation by ``(w_max - w)`` and
 depression by ``(w - w_min)``; :func:`hard_bounds` clips after a step.
@@ -132,3 +135,27 @@ def soft_bounds(dw: Array, w: Array, w_min: float = 0.0, w_max: float = 1.0) -> 
 def hard_bounds(w: Array, w_min: float = 0.0, w_max: float = 1.0) -> Array:
     """Clip weights into ``[w_min, w_max]`` after a step."""
     return jnp.clip(w, w_min, w_max)
+
+
+class ThresholdHebbParams(NamedTuple):
+    """Thresholded Hebbian / anti-Hebbian rules with soft upper bound (rates
+    in the units of ``theta``)."""
+
+    eta: float = 0.1
+    theta: float = 2.0
+    w_max: float = 1.0
+
+
+def thresholded_hebb(w: Array, pre: Array, post: Array, params: ThresholdHebbParams) -> Array:
+    """``eta [v_post - theta]+ [v_pre - theta]+ (w_max - w)``: grows only when
+    both sides are above threshold, saturating at ``w_max`` (Cona & Ursino)."""
+    act = _outer(jax.nn.relu(post - params.theta), jax.nn.relu(pre - params.theta))
+    return params.eta * act * (params.w_max - w)
+
+
+def thresholded_anti_hebb(w: Array, pre: Array, post: Array,
+                          params: ThresholdHebbParams) -> Array:
+    """``eta [theta - v_post]+ [v_pre - theta]+ (w_max - w)``: an inhibitory
+    weight that grows from active inputs onto silent targets."""
+    act = _outer(jax.nn.relu(params.theta - post), jax.nn.relu(pre - params.theta))
+    return params.eta * act * (params.w_max - w)

@@ -1,0 +1,194 @@
+"""A working Hebbian memory of Jansen-Rit columns (seed A's Hebbian extra).
+
+Two layers of 5 x 5 JR columns (:mod:`nmmjax.networks.memory`). Training:
+three non-overlapping patterns (7 columns each; 4 columns belong to none) are
+stimulated in turn (input 500 pulses/s on the pattern, 50 elsewhere, white
+input noise) while Hebbian ``W``, ``K`` and anti-Hebbian ``O`` learn. Recall:
+learning off, the network at rest, 70 % of a pattern's layer-1 columns cued;
+a column counts as active when its mean rate over the last half second
+exceeds the rules' threshold. Control: the same cue given to the untrained
+network.
+
+    python -m experiments.nmm_memory --quick
+
+Writes ``training_weights``, ``recall_maps`` and ``recall_traces`` figures,
+``metrics.json`` (``recall_overlap`` per pattern and layer, the highest rate of
+any column outside the pattern, the untrained control) and ``arrays.npz``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments import _runner
+from nmmjax import engine, plotting
+from nmmjax.models import jansen_rit as jr
+from nmmjax.networks import memory as M
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    side: int = 5                  # columns per layer: side x side
+    pattern_size: int = 7
+    cue_fraction: float = 0.7
+    stim: float = 450.0            # pulses/s added on stimulated columns (500 in total)
+    on_s: float = 1.0              # stimulus per presentation
+    off_s: float = 0.5             # pause between presentations
+    cycles: int = 6                # presentations of each pattern
+    recall_s: float = 1.5
+    sigma_p: float = 1.0           # input noise (pulses/s sqrt(s))
+    dt: float = 5e-4               # s
+    cues_per_pattern: int = 3      # different random 70 % cues
+
+
+QUICK = Config(cycles=3, cues_per_pattern=1)
+
+
+def _patterns(cfg, key):
+    n = cfg.side**2
+    perm = np.asarray(jax.random.permutation(key, n))
+    pats = np.zeros((3, n), np.float32)
+    for k in range(3):
+        pats[k, perm[k * cfg.pattern_size:(k + 1) * cfg.pattern_size]] = 1.0
+    return pats
+
+
+def _cosine(active, pattern):
+    return float((active * pattern).sum() / np.sqrt(max(active.sum(), 1e-9) * pattern.sum()))
+
+
+def run(cfg: Config, ctx: _runner.RunContext) -> dict:
+    n = cfg.side**2
+    k_pat, k_train, k_cue, k_rec = jax.random.split(ctx.key, 4)
+    pats = _patterns(cfg, k_pat)
+    pats_j = jnp.asarray(pats)
+    params = M.MemoryParams(column=jr.JansenRitParams(sigma_p=cfg.sigma_p))
+    period = cfg.on_s + cfg.off_s
+    t_train = cfg.cycles * 3 * period
+
+    def train_input(t):
+        k = jnp.floor(t / period).astype(jnp.int32)
+        on = t - k * period < cfg.on_s
+        return jnp.where(on, cfg.stim * pats_j[k % 3], 0.0), jnp.float32(1.0)
+
+    inside = jnp.asarray(np.einsum("ki,kj->ij", pats, pats) > 0) & ~jnp.eye(n, dtype=bool)
+    in_some = pats.sum(0) > 0
+    across = jnp.asarray(np.outer(in_some, in_some)) & ~inside & ~jnp.eye(n, dtype=bool)
+
+    def weight_summary(y, t):
+        mean = lambda w, m: jnp.sum(w * m) / jnp.sum(m)
+        return jnp.stack([mean(y.W, inside), mean(y.W, across), mean(y.K, inside),
+                          mean(y.O, across), mean(y.O, inside)])
+
+    sim = lambda y, T, inputs, key, **kw: engine.simulate(
+        M.dfun, y, params, dt=cfg.dt, n_steps=int(round(T / cfg.dt)), method="stochastic_heun",
+        diffusion=M.diffusion, noise_shape=(2, n), key=key, inputs=inputs, **kw)
+    sol = sim(M.initial_state(n), t_train, train_input, k_train, record_every=100,
+              observe=weight_summary)
+    trained = sol.final_state
+    w_hist = np.asarray(sol.ys)
+
+    fig, ax = plotting.new_figure(1, 1, width=7.0, height=3.0)
+    labels = ["W within patterns", "W across patterns", "K within patterns",
+              "O across patterns", "O within patterns"]
+    for j, lab in enumerate(labels):
+        ax[0, 0].plot(np.asarray(sol.ts), w_hist[:, j], lw=1, label=lab)
+    ax[0, 0].set_xlabel("training time (s)")
+    ax[0, 0].set_ylabel("mean weight")
+    ax[0, 0].legend(fontsize=7, frameon=False)
+    ctx.save_figure(fig, "training_weights")
+
+    rng = np.random.default_rng(int(jax.random.randint(k_cue, (), 0, 2**31 - 1)))
+    rest = M.initial_state(n)
+
+    def recall(weights, cue, key):
+        y = weights._replace(l1=rest.l1, l2=rest.l2)
+        cue_j = jnp.asarray(cue)
+        sol = sim(y, cfg.recall_s, lambda t: (cfg.stim * cue_j, jnp.float32(0.0)), key,
+                  record_every=20, observe=lambda y, t: jnp.stack([M.rates(y.l1, params),
+                                                                   M.rates(y.l2, params)]))
+        z = np.asarray(sol.ys)  # (T, 2, n)
+        last = z[-int(round(0.5 / (20 * cfg.dt))):].mean(0)
+        return last, z, np.asarray(sol.ts)
+
+    n_cue = int(round(cfg.cue_fraction * cfg.pattern_size))
+    results, maps, traces = [], [], None
+    for k in ctx.progress(range(3), "recall"):
+        cols = np.nonzero(pats[k])[0]
+        for c in range(cfg.cues_per_pattern):
+            cue = np.zeros(n, np.float32)
+            cue[rng.choice(cols, n_cue, replace=False)] = 1.0
+            key = jax.random.fold_in(k_rec, 10 * k + c)
+            last, z, ts = recall(trained, cue, key)
+            ctrl, _, _ = recall(M.initial_state(n), cue, key)
+            act = last > params.theta
+            act_ctrl = ctrl > params.theta
+            results.append({
+                "pattern": k, "cue": c,
+                "overlap_layer1": _cosine(act[0], pats[k]),
+                "overlap_layer2": _cosine(act[1], pats[k]),
+                "uncued_pattern_rate_layer1": float(last[0][(pats[k] > 0) & (cue == 0)].mean()),
+                "max_rate_outside_pattern": float(last[:, pats[k] == 0].max()),
+                "control_overlap_layer1": _cosine(act_ctrl[0], pats[k]),
+            })
+            if c == 0:
+                maps.append((cue, last))
+                if k == 0:
+                    traces = (ts, z, cue)
+
+    fig, ax = plotting.new_figure(3, 4, width=2.3, height=2.3)
+    for k, (cue, last) in enumerate(maps):
+        grids = [pats[k], cue, last[0], last[1]]
+        titles = [f"pattern {k}", "70 % cue", "layer 1 recall (1/s)", "layer 2 recall (1/s)"]
+        for j, (g, title) in enumerate(zip(grids, titles)):
+            im = ax[k, j].imshow(g.reshape(cfg.side, cfg.side), cmap="viridis",
+                                 vmin=0, vmax=1 if j < 2 else 5)
+            ax[k, j].set_title(title, fontsize=8)
+            ax[k, j].set_xticks([])
+            ax[k, j].set_yticks([])
+    fig.colorbar(im, ax=ax[:, 3].tolist(), shrink=0.6)
+    ctx.save_figure(fig, "recall_maps")
+
+    ts, z, cue = traces
+    fig, ax = plotting.new_figure(1, 2, width=5.0, height=2.8)
+    groups = [("cued", cue > 0), ("uncued, in pattern", (pats[0] > 0) & (cue == 0)),
+              ("outside the pattern", pats[0] == 0)]
+    for j in range(2):
+        for (lab, m), col in zip(groups, ("C0", "C2", "C3")):
+            ax[0, j].plot(ts, z[:, j, m], color=col, lw=0.6, alpha=0.8)
+            ax[0, j].plot([], [], color=col, label=lab)
+        ax[0, j].set_title(f"layer {j + 1}, pattern 0 recall", fontsize=9)
+        ax[0, j].set_xlabel("time (s)")
+        ax[0, j].set_ylabel("rate S(v) (1/s)")
+        ax[0, j].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    ctx.save_figure(fig, "recall_traces")
+
+    ctx.save_arrays(patterns=pats, weight_history=w_hist, W=np.asarray(trained.W),
+                    K=np.asarray(trained.K), O=np.asarray(trained.O))
+    per_pattern = {str(k): {
+        "layer1": min(r["overlap_layer1"] for r in results if r["pattern"] == k),
+        "layer2": min(r["overlap_layer2"] for r in results if r["pattern"] == k)}
+        for k in range(3)}
+    return {
+        "recall_overlap": per_pattern,
+        "recall_overlap_min": min(min(v.values()) for v in per_pattern.values()),
+        "max_rate_outside_pattern": max(r["max_rate_outside_pattern"] for r in results),
+        "control_overlap_max": max(r["control_overlap_layer1"] for r in results),
+        "threshold_rate": params.theta,
+        "recalls": results,
+        "final_weights": dict(zip(labels, w_hist[-1].round(3).tolist())),
+        "params": {k: v for k, v in params._asdict().items() if k != "column"},
+    }
+
+
+def main(argv=None):
+    return _runner.main("nmm_memory", run, Config(), QUICK, argv)
+
+
+if __name__ == "__main__":
+    main()
