@@ -301,3 +301,44 @@ def test_array_inputs_equal_function_inputs_and_other_models_run():
     assert rates["I"] > rates["E"] > 1.0  # fast spiking fires faster than regular spiking
     t, i = S.raster(sol, n)
     assert len(t) == int(np.asarray(sol.counts).sum())
+
+
+def test_stdp_in_a_network_matches_the_dense_rule_on_its_own_spikes():
+    """Learn with STDP inside the network, then replay the recorded raster
+    through the dense rule: the same final weights."""
+    from nmmjax.plasticity import stdp
+
+    net = _small_net(jax.random.key(7), 8, delays=False)
+    n, steps, dt = net.spec.n, 1500, 0.1
+    params = stdp.STDPParams(a_plus=0.002, a_minus=0.0021, tau_plus=15.0, tau_minus=25.0,
+                             w_min=0.0, w_max=0.01)
+    w0 = net.synapses.weights
+    s0 = S.initial_state(net.spec, NR.NeuronState(jnp.full(n, -58.0), jnp.zeros(n)),
+                         plastic_weights=w0)
+    sol = S.simulate(net, s0, _lif(), dt=dt, n_steps=steps, inputs=lambda t: 0.13,
+                     stdp_params=params)
+    w_net = np.asarray(sol.final_state.plastic.weights)
+    t, i = S.raster(sol, n)
+    assert len(t) > 50
+    # dense replay over the excitatory synapses onto every target
+    tg = np.asarray(net.synapses.targets)
+    ne = net.spec.slice("E").stop
+    spikes = np.zeros((steps, n), bool)
+    spikes[np.round(t / dt).astype(int) - 1, i] = True
+    dense = np.zeros((n, n), np.float32)  # (post neuron, pre neuron), one channel at a time
+    rows, cols = np.nonzero(tg[:ne] < len(net.spec.channels) * n)
+    changed = 0
+    for ch in range(len(net.spec.channels)):
+        sel = (tg[rows, cols] // n) == ch
+        r, c = rows[sel], cols[sel]
+        dense[:] = 0.0
+        dense[tg[r, c] % n, r] = np.asarray(w0)[r, c]
+        w, tr = jnp.asarray(dense), stdp.init_traces(n, n)
+        step = jax.jit(lambda w, tr, sp: stdp.step(w, tr, sp, sp, params, dt))
+        for k in range(steps):
+            w, tr = step(w, tr, jnp.asarray(spikes[k]))
+        np.testing.assert_allclose(np.asarray(w)[tg[r, c] % n, r], w_net[r, c], atol=1e-7)
+        changed += int(np.sum(np.abs(w_net[r, c] - np.asarray(w0)[r, c]) > 1e-6))
+    assert changed > 20  # learning happened
+    # inhibitory synapses never change
+    np.testing.assert_array_equal(w_net[ne:], np.asarray(w0)[ne:])

@@ -56,6 +56,7 @@ from nmmjax import _validate as V
 from nmmjax import engine
 from nmmjax.models import neurons, synapses
 from nmmjax.networks.connectivity import Graph
+from nmmjax.plasticity import stdp
 
 Array = jax.Array
 
@@ -151,12 +152,22 @@ class NetworkState(NamedTuple):
     """``neurons``: :class:`~nmmjax.engine.SpikingState` over ``(N,)``;
     ``channels``: ``(C, N)``; ``buffer``: ``(n_slots, C * N + 1)`` pending
     delayed increments (the last column absorbs padding; ``(0, 0)`` without
-    delays); ``step``: int32 counter."""
+    delays); ``step``: int32 counter; ``plastic``: weights and STDP traces
+    when the network learns (``None`` otherwise)."""
 
     neurons: engine.SpikingState
     channels: Array
     buffer: Array
     step: Array
+    plastic: PlasticState | None = None
+
+
+class PlasticState(NamedTuple):
+    """``weights``: ``(N + 1, K)`` like :attr:`Synapses.weights` (they replace
+    them); ``traces``: STDP traces of every neuron (``(N,)`` each)."""
+
+    weights: Array
+    traces: stdp.Traces
 
 
 # --------------------------------------------------------------------------- #
@@ -321,16 +332,26 @@ def per_population(spec: NetworkSpec, values: dict[str, Any]) -> Array:
         float)), (p.size,)) for p in spec.populations])
 
 
-def initial_state(spec: NetworkSpec, y: neurons.NeuronState) -> NetworkState:
+def initial_state(spec: NetworkSpec, y: neurons.NeuronState,
+                  plastic_weights: Array | None = None) -> NetworkState:
     """A quiet network (no pending synaptic input) whose neurons start at ``y``
-    (a :class:`~nmmjax.models.neurons.NeuronState` with ``(N,)`` leaves)."""
+    (a :class:`~nmmjax.models.neurons.NeuronState` with ``(N,)`` leaves).
+    ``plastic_weights`` (e.g. ``net.synapses.weights``): the starting weights
+    of a network simulated with STDP."""
     n, n_ch = spec.n, len(spec.channels)
     if np.shape(y.v) != (n,):
         raise ValueError(f"`y.v` must have shape (N,) = ({n},), got {np.shape(y.v)}.")
     fd = jnp.result_type(y.v)
     shape = (spec.n_slots, n_ch * n + 1) if spec.n_slots > 1 else (0, 0)
+    plastic = None
+    if plastic_weights is not None:
+        w = jnp.asarray(plastic_weights, fd)
+        if w.ndim != 2 or w.shape[0] != n + 1:
+            raise ValueError(f"`plastic_weights` must be (N + 1, K) = ({n + 1}, K) like "
+                             f"net.synapses.weights, got {w.shape}.")
+        plastic = PlasticState(w, stdp.init_traces(n, n))
     return NetworkState(engine.spiking_state(y), jnp.zeros((n_ch, n), fd),
-                        jnp.zeros(shape, fd), jnp.zeros((), jnp.int32))
+                        jnp.zeros(shape, fd), jnp.zeros((), jnp.int32), plastic)
 
 
 # --------------------------------------------------------------------------- #
@@ -398,11 +419,18 @@ def _deliver(syn: Synapses, spec: NetworkSpec, spike, n_spikes, pending, step):
     return jax.lax.cond(n_spikes > budget, drain, lambda p: p, pending)
 
 
-def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float):
+def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float,
+                      stdp_params: stdp.STDPParams | None = None):
     """``step(state, t, params, x)`` for :func:`nmmjax.engine.simulate`.
 
     ``params`` is a :class:`NetworkParams`; ``x.u(c)`` (if any) is the external
     current ``(N,)`` or scalar (nA) at stage ``c``.
+
+    ``stdp_params``: the synapses made by excitatory populations learn by
+    pair-based STDP (:mod:`nmmjax.plasticity.stdp`, spike times at the soma;
+    weights bounded by ``[w_min, w_max]``); the weights then live in
+    ``state.plastic`` (see :func:`initial_state`). A spike is delivered with
+    the weight it finds; the update follows in the same step.
     """
     if model not in neurons.MODELS:
         raise ValueError(f"`model` must be one of {tuple(neurons.MODELS)}, got {model!r}.")
@@ -455,8 +483,40 @@ def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float):
             chans = chans.at[np.array(delta)].set(0.0)
         return NetworkState(nrn, chans, buffer, s.step + 1)
 
+    if stdp_params is not None:
+        exc_rows = np.zeros(n + 1, bool)
+        for p, o in zip(spec.populations, spec.offsets):
+            exc_rows[o:o + p.size] = p.kind == "exc"
+        learn_step = _stdp_step(spec, stdp_params, dt, jnp.asarray(exc_rows))
+        plain_step = step
+
+        def step(s, t, params, x):  # noqa: F811 - the learning variant wraps the plain one
+            new = plain_step(s, t, params._replace(synapses=params.synapses._replace(
+                weights=s.plastic.weights)), x)
+            return new._replace(plastic=learn_step(s.plastic, params.synapses.targets,
+                                                   new.neurons.spike))
+
     step.method = method
     return step
+
+
+def _stdp_step(spec: NetworkSpec, params: stdp.STDPParams, dt: float, exc_rows: Array):
+    """STDP on the padded synapse table: every synapse sees its presynaptic
+    neuron's (row) and its target neuron's traces and spikes."""
+    n = spec.n
+
+    def learn(plastic: PlasticState, targets: Array, spike: Array) -> PlasticState:
+        tr = stdp.decay(plastic.traces, params, dt)
+        valid = targets < len(spec.channels) * n
+        tn = jnp.where(valid, targets % n, n)  # target neuron (n: padding)
+        pad = lambda a: jnp.concatenate([a, jnp.zeros((1,), a.dtype)])
+        sp = spike.astype(tr.pre.dtype)
+        w = stdp.update(plastic.weights, pad(tr.pre)[:, None], pad(tr.post)[tn],
+                        pad(sp)[:, None], pad(sp)[tn], params)
+        w = jnp.where(valid & exc_rows[:, None], w, plastic.weights)
+        return PlasticState(w, stdp.Traces(tr.pre + sp, tr.post + sp))
+
+    return learn
 
 
 class NetworkParams(NamedTuple):
@@ -493,8 +553,8 @@ class NetworkSolution(NamedTuple):
 
 
 @functools.lru_cache(maxsize=32)
-def _runner(spec, model, method, dt, n_steps, record_spikes, record_v, input_fn):
-    step = make_network_step(spec, model, method, dt)
+def _runner(spec, model, method, dt, n_steps, record_spikes, record_v, input_fn, stdp_params):
+    step = make_network_step(spec, model, method, dt, stdp_params)
     offsets = spec.offsets
     rec_v = np.asarray(record_v, np.int32)
 
@@ -520,7 +580,8 @@ def _runner(spec, model, method, dt, n_steps, record_spikes, record_v, input_fn)
 def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_steps: int,
              model: str = "lif", method: str = "euler",
              inputs: Callable[[Array], Array] | Array | None = None,
-             record_spikes: bool = True, record_v: Sequence[int] = ()) -> NetworkSolution:
+             record_spikes: bool = True, record_v: Sequence[int] = (),
+             stdp_params: stdp.STDPParams | None = None) -> NetworkSolution:
     """Run ``net`` for ``n_steps`` steps of ``dt`` ms.
 
     Args:
@@ -533,6 +594,10 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
             or an array ``(n_steps, N)`` / ``(n_steps,)`` (held over each step).
         record_spikes: keep every spike (packed bits; 1 bit per neuron-step).
         record_v: flat indices of neurons whose potential is recorded.
+        stdp_params: learn the excitatory synapses by STDP (see
+            :func:`make_network_step`); ``state0`` then needs
+            ``plastic_weights`` and the learned weights are in
+            ``final_state.plastic.weights``.
 
     The compiled run is cached per (network structure, model, method, dt,
     n_steps, recording, input function): a second call only runs.
@@ -581,10 +646,19 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
             raise ValueError(f"`inputs` array must have shape (n_steps,) or (n_steps, N) = "
                              f"({n_steps}, {n}), got {inputs.shape}.")
         V.finite_tree(inputs, "inputs")
+    if stdp_params is not None:
+        stdp.check_params(stdp_params, "stdp_params")
+        if state0.plastic is None:
+            raise ValueError("`stdp_params` needs a learning state: build `state0` with "
+                             "initial_state(spec, y, plastic_weights=net.synapses.weights).")
+        if state0.plastic.weights.shape != net.synapses.weights.shape:
+            raise ValueError("`state0.plastic.weights` must have the shape of "
+                             f"net.synapses.weights {net.synapses.weights.shape}.")
     record_v = tuple(int(i) for i in record_v)
     if any(i < 0 or i >= n for i in record_v):
         raise ValueError(f"`record_v` indices must lie in [0, {n}), got {record_v}.")
-    run = _runner(spec, model, method, dt, n_steps, bool(record_spikes), record_v, input_fn)
+    run = _runner(spec, model, method, dt, n_steps, bool(record_spikes), record_v, input_fn,
+                  stdp_params)
     params = NetworkParams(neuron_params, net.synapses)
     ys, final = run(state0, params, inputs)
     return NetworkSolution(ys.get("spikes"), ys["counts"], ys.get("v"), final, dt)

@@ -16,7 +16,9 @@ Weight dependence (Guetig et al. 2003): ``f+(w) = (w_max - w)^mu``,
 to ``[w_min, w_max]``), ``mu = 1`` multiplicative. Times in ms.
 
 Use :func:`step` inside any spiking simulation step (e.g. after
-:func:`nmmjax.engine.make_spiking_step`): ``w`` is ``(n_post, n_pre)``.
+:func:`nmmjax.engine.make_spiking_step`) with a dense ``w (n_post, n_pre)``;
+spiking networks (:func:`nmmjax.networks.spiking.make_network_step` with
+``stdp=``) apply :func:`update` to their sparse synapse table.
 """
 
 from __future__ import annotations
@@ -71,21 +73,36 @@ def init_traces(n_pre: int, n_post: int, batch: tuple[int, ...] = ()) -> Traces:
     return Traces(jnp.zeros(batch + (n_pre,), fd), jnp.zeros(batch + (n_post,), fd))
 
 
-def step(w: Array, traces: Traces, pre_spike: Array, post_spike: Array,
-         params: STDPParams, dt: float) -> tuple[Array, Traces]:
-    """One step: decay the traces, apply this step's potentiation (post spikes
-    x pre trace) and depression (pre spikes x post trace), add the spikes to
-    the traces. ``pre_spike (..., n_pre)``, ``post_spike (..., n_post)`` bool."""
-    x_pre = traces.pre * jnp.exp(-dt / params.tau_plus)
-    x_post = traces.post * jnp.exp(-dt / params.tau_minus)
-    pre = pre_spike.astype(w.dtype)
-    post = post_spike.astype(w.dtype)
+def decay(traces: Traces, params: STDPParams, dt: float) -> Traces:
+    """Traces after one step without spikes."""
+    return Traces(traces.pre * jnp.exp(-dt / params.tau_plus),
+                  traces.post * jnp.exp(-dt / params.tau_minus))
+
+
+def update(w: Array, x_pre: Array, x_post: Array, pre: Array, post: Array,
+           params: STDPParams) -> Array:
+    """New weights, elementwise over broadcastable arrays: each synapse with
+    its presynaptic trace/spike and its postsynaptic trace/spike (decayed
+    traces of this step, spikes as 0/1). Dense matrices and sparse synapse
+    tables both use this."""
     f_plus = jnp.where(params.mu == 0, 1.0, jnp.clip(params.w_max - w, 0.0) ** params.mu)
     f_minus = jnp.where(params.mu == 0, 1.0, jnp.clip(w - params.w_min, 0.0) ** params.mu)
-    dw = (params.a_plus * f_plus * post[..., :, None] * x_pre[..., None, :]
-          - params.a_minus * f_minus * x_post[..., :, None] * pre[..., None, :])
-    w = jnp.clip(w + dw, params.w_min, params.w_max)
-    return w, Traces(x_pre + pre, x_post + post)
+    dw = params.a_plus * f_plus * post * x_pre - params.a_minus * f_minus * x_post * pre
+    return jnp.clip(w + dw, params.w_min, params.w_max)
+
+
+def step(w: Array, traces: Traces, pre_spike: Array, post_spike: Array,
+         params: STDPParams, dt: float) -> tuple[Array, Traces]:
+    """One step on a dense ``w (..., n_post, n_pre)``: decay the traces, apply
+    this step's potentiation (post spikes x pre trace) and depression (pre
+    spikes x post trace), add the spikes to the traces.
+    ``pre_spike (..., n_pre)``, ``post_spike (..., n_post)`` bool."""
+    tr = decay(traces, params, dt)
+    pre = pre_spike.astype(w.dtype)
+    post = post_spike.astype(w.dtype)
+    w = update(w, tr.pre[..., None, :], tr.post[..., :, None], pre[..., None, :],
+               post[..., :, None], params)
+    return w, Traces(tr.pre + pre, tr.post + post)
 
 
 def window(delta_t: Array, params: STDPParams) -> Array:
