@@ -61,6 +61,22 @@ def _half_point(xs, frac):
     return float(xs[k - 1] + (frac[k - 1] - 0.5) / (frac[k - 1] - frac[k]) * (xs[k] - xs[k - 1]))
 
 
+def _load_sweep(trial, key, loads, n, cfg, ctx, desc):
+    """Final overlaps ``(len(loads), trials)`` of ``trial(key, n_patterns)``,
+    the fraction retrieved (overlap > 0.9) and the load where it halves."""
+    run = jax.jit(jax.vmap(trial, (0, None)))
+    keys = jax.random.split(key, cfg.trials)
+    m = np.stack([np.asarray(run(keys, int(round(x * n)))) for x in ctx.progress(loads, desc)])
+    frac = (m > 0.9).mean(1)
+    return m, frac, _half_point(np.asarray(loads), frac)
+
+
+def _plot_load(ax, loads, m, frac):
+    ax.plot(loads, m.mean(1), "o-", label="mean final overlap")
+    ax.plot(loads, frac, "s-", label="fraction retrieved (m > 0.9)")
+    ax.set_xlabel("load P / N")
+
+
 def capacity(cfg, ctx, key):
     n, pool = cfg.n, int(np.ceil(max(cfg.alphas) * cfg.n))
 
@@ -71,19 +87,12 @@ def capacity(cfg, ctx, key):
         s = H.run_async(jax.random.fold_in(key, 1), w, pats[0], cfg.sweeps)
         return H.overlaps(pats[:1], s)[0]
 
-    run = jax.jit(jax.vmap(trial, (0, None)))
-    keys = jax.random.split(key, cfg.trials)
-    m = np.stack([np.asarray(run(keys, int(round(a * n))))
-                  for a in ctx.progress(cfg.alphas, "capacity")])
-    frac = (m > 0.9).mean(1)
-    a_c = _half_point(np.asarray(cfg.alphas), frac)
+    m, frac, a_c = _load_sweep(trial, key, cfg.alphas, n, cfg, ctx, "capacity")
     fig, ax = plotting.new_figure(1, 1, width=6.0, height=3.4)
     a = ax[0, 0]
-    a.plot(cfg.alphas, m.mean(1), "o-", label="mean final overlap")
-    a.plot(cfg.alphas, frac, "s-", label="fraction retrieved (m > 0.9)")
+    _plot_load(a, cfg.alphas, m, frac)
     a.axvline(0.138, color="k", ls=":", label="0.138 (AGS 1985)")
     a.axvline(a_c, color="C3", ls="--", label=f"measured {a_c:.3f}")
-    a.set_xlabel("load P / N")
     a.set_ylabel("overlap / fraction")
     a.set_title(f"N = {n}, {cfg.trials} networks per load, {cfg.sweeps} async sweeps",
                 fontsize=9)
@@ -154,17 +163,10 @@ def low_activity(cfg, ctx, key):
                         low_activity=True)
         return H.low_activity_overlaps(pats[:1], s, a)[0]
 
-    run = jax.jit(jax.vmap(trial, (0, None)))
-    keys = jax.random.split(key, cfg.trials)
-    m = np.stack([np.asarray(run(keys, int(round(x * n))))
-                  for x in ctx.progress(cfg.low_loads, "low activity")])
-    frac = (m > 0.9).mean(1)
-    cap = _half_point(np.asarray(cfg.low_loads), frac)
+    m, frac, cap = _load_sweep(trial, key, cfg.low_loads, n, cfg, ctx, "low activity")
     fig, ax = plotting.new_figure(1, 1, width=6.0, height=3.2)
-    ax[0, 0].plot(cfg.low_loads, m.mean(1), "o-", label="mean final overlap")
-    ax[0, 0].plot(cfg.low_loads, frac, "s-", label="fraction retrieved (m > 0.9)")
+    _plot_load(ax[0, 0], cfg.low_loads, m, frac)
     ax[0, 0].axvline(cap, color="C3", ls="--", label=f"half retrieved at {cap:.2f}")
-    ax[0, 0].set_xlabel("load P / N")
     ax[0, 0].set_title(f"0/1 patterns, activity a = {a}, N = {n}, cue keeps "
                        f"{cfg.low_cue:.0%} of the active units", fontsize=9)
     ax[0, 0].legend(fontsize=7, frameon=False)
