@@ -33,6 +33,7 @@ import jax
 import numpy as np
 
 from benchmarks import common
+from nmmjax import analysis
 from nmmjax.networks import spiking as S
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,8 +82,8 @@ def ours(n: int, repeats: int, synapses: bool = True, kind: str = "coba") -> dic
     sol = run()
     first = time.perf_counter() - t
     med, runs = common.median_time(run, repeats)
-    rates = S.mean_rates(sol, net.spec)
-    t_spk, i_spk = S.raster(sol, net.spec.n)
+    rates = analysis.mean_rates(sol, net.spec)
+    t_spk, i_spk = analysis.raster(sol, net.spec.n)
     dupes = len(t_spk) - len(set(zip(np.round(t_spk / DT).astype(int).tolist(), i_spk.tolist())))
     return {"n": n, "loop_s": med, "loop_runs": runs, "compile_and_first_run_s": first,
             "compile_s": first - med, "rate_e": rates["E"], "rate_i": rates["I"],

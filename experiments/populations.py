@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import _runner
-from nmmjax import plotting
+from nmmjax import analysis, plotting
 from nmmjax.models import neurons as nr
 from nmmjax.networks import connectivity as C
 from nmmjax.networks import spiking as S
@@ -69,14 +69,20 @@ def _run(net, v0, cfg, duration, inputs, record_v=()):
 
 
 def _rates(sol, spec, skip=0.0):
-    return S.mean_rates(sol, spec, skip)
+    return analysis.mean_rates(sol, spec, skip)
 
 
 def _check_raster(sol, spec):
-    t, i = S.raster(sol, spec.n)
+    t, i = analysis.raster(sol, spec.n)
     unique = len(set(zip(np.round(t / sol.dt).astype(int).tolist(), i.tolist())))
     return t, i, {"spikes": int(len(t)), "duplicates": int(len(t) - unique),
                   "matches_counts": bool(len(t) == int(np.asarray(sol.counts).sum()))}
+
+
+def _plot_rates(ax, sol, spec, window_ms):
+    t = np.arange(1, sol.counts.shape[0] + 1) * sol.dt
+    plotting.population_rates(ax, t, analysis.population_rates(sol, spec, window=window_ms),
+                              spec.populations)
 
 
 def _neuron_rates(t, i, n, duration):
@@ -204,8 +210,7 @@ def population(cfg, ctx, key):
     plotting.raster(ax[0, 0], t, i, spec.populations, spec.offsets[:-1], ms=3)
     ax[0, 0].set_title("80 E / 20 I, delta synapses, p = "
                        + ", ".join(f"{a}{b} {p}" for (a, b), p in PROBS.items()), fontsize=9)
-    plotting.population_rates(ax[1, 0], np.arange(1, sol.counts.shape[0] + 1) * cfg.dt,
-                              S.population_rates(sol, spec, window=10.0), spec.populations)
+    _plot_rates(ax[1, 0], sol, spec, 10.0)
     fig.tight_layout()
     ctx.save_figure(fig, "population")
     return ({"rates_hz": _rates(sol, spec), "rates_uncoupled_hz": _rates(*res[False]),
@@ -245,8 +250,7 @@ def three_populations(cfg, ctx, key):
         plotting.raster(ax[0, c], t, i, spec.populations, spec.offsets[:-1], ms=3)
         ax[0, c].set_title("E1, E2 -> I coupled" if coupled else "uncoupled control",
                            fontsize=9)
-        plotting.population_rates(ax[1, c], np.arange(1, sol.counts.shape[0] + 1) * cfg.dt,
-                                  S.population_rates(sol, spec, window=10.0), spec.populations)
+        _plot_rates(ax[1, c], sol, spec, 10.0)
         counts = np.asarray(sol.counts)[:, 2]
         half = counts.shape[0] // 2
         per_s = 1.0 / (40 * half * cfg.dt * 1e-3)  # spikes -> Hz for the 40 I neurons
@@ -261,17 +265,6 @@ def three_populations(cfg, ctx, key):
 # --------------------------------------------------------------------------- #
 # 5. COBA and CUBA
 # --------------------------------------------------------------------------- #
-
-
-def _cv_isi(t, i, n):
-    order = np.lexsort((t, i))
-    t, i = t[order], i[order]
-    cvs = []
-    for j in np.unique(i):
-        isi = np.diff(t[i == j])
-        if len(isi) >= 3:
-            cvs.append(isi.std() / isi.mean())
-    return float(np.mean(cvs)) if cvs else float("nan")
 
 
 def coba_cuba(cfg, ctx, key):
@@ -293,7 +286,7 @@ def coba_cuba(cfg, ctx, key):
         skip = 100.0  # ms: the synchronous start
         rates = _rates(sol, spec, skip)
         late = t > skip
-        out[kind] = {"rates_hz": rates, "cv_isi": _cv_isi(t[late], i[late], spec.n),
+        out[kind] = {"rates_hz": rates, "cv_isi": analysis.cv_isi(t[late], i[late]),
                      "wall_s": wall, "compile_and_first_run_s": first,
                      "n_synapses": spec.n_synapses, "raster": check}
         arrays[f"{kind}_t"], arrays[f"{kind}_i"] = t, i
@@ -301,8 +294,7 @@ def coba_cuba(cfg, ctx, key):
                         max_per_population=200, ms=1.0)
         ax[0, c].set_title(f"{kind.upper()}: {spec.n} LIF, first 200 E and 200 I shown, "
                            f"E {rates['E']:.1f} Hz / I {rates['I']:.1f} Hz", fontsize=8)
-        plotting.population_rates(ax[1, c], np.arange(1, sol.counts.shape[0] + 1) * cfg.dt,
-                                  S.population_rates(sol, spec, window=5.0), spec.populations)
+        _plot_rates(ax[1, c], sol, spec, 5.0)
     fig.tight_layout()
     ctx.save_figure(fig, "coba_cuba")
     return out, arrays

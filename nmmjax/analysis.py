@@ -432,3 +432,55 @@ def bifurcation_scan(dfun, params, values, y0, *, vary: str = "u", observe=None,
         fps.append(np.asarray(jax.vmap(obs)(roots)))
         kinds.append(k)
     return BifurcationScan(values, fps, kinds, np.asarray(lo), np.asarray(hi))
+
+
+# --------------------------------------------------------------------------- #
+# Spike trains of networks (a NetworkSolution of nmmjax.networks.spiking)
+# --------------------------------------------------------------------------- #
+
+
+def raster(sol, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Spike times (ms, end of the step) and neuron indices of a spiking-network
+    run, one entry per spike, sorted by time then neuron. ``n``: number of
+    neurons (drops the up to 7 padding bits of the packed record)."""
+    if sol.spikes is None:
+        raise ValueError("this run did not record spikes (record_spikes=False).")
+    bits = np.unpackbits(np.asarray(sol.spikes), axis=1)
+    if n is not None:
+        bits = bits[:, :n]
+    step, idx = np.nonzero(bits)
+    return (step + 1) * sol.dt, idx
+
+
+def population_rates(sol, spec, window: float | None = None) -> np.ndarray:
+    """``(n_steps, P)`` population firing rates (Hz) of a spiking-network run,
+    optionally smoothed by a boxcar of ``window`` ms."""
+    sizes = np.array([p.size for p in spec.populations], float)
+    rates = np.asarray(sol.counts, float) / sizes / (sol.dt * 1e-3)
+    if window:
+        k = max(1, int(round(window / sol.dt)))
+        ker = np.ones(k) / k
+        rates = np.stack([np.convolve(r, ker, mode="same") for r in rates.T], axis=1)
+    return rates
+
+
+def mean_rates(sol, spec, skip: float = 0.0) -> dict[str, float]:
+    """Mean firing rate (Hz) of each population after the first ``skip`` ms."""
+    k = int(round(skip / sol.dt))
+    counts = np.asarray(sol.counts)[k:].sum(0)
+    dur = (np.asarray(sol.counts).shape[0] - k) * sol.dt * 1e-3
+    return {p.name: float(c / p.size / dur) for p, c in zip(spec.populations, counts)}
+
+
+def cv_isi(times: np.ndarray, idx: np.ndarray, min_spikes: int = 4) -> float:
+    """Mean coefficient of variation of the inter-spike intervals over neurons
+    with at least ``min_spikes`` spikes (1 for Poisson firing, 0 for a clock)."""
+    times, idx = np.asarray(times), np.asarray(idx)
+    order = np.lexsort((times, idx))
+    times, idx = times[order], idx[order]
+    cvs = []
+    for j in np.unique(idx):
+        isi = np.diff(times[idx == j])
+        if len(isi) >= min_spikes - 1:
+            cvs.append(isi.std() / isi.mean())
+    return float(np.mean(cvs)) if cvs else float("nan")

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nmmjax import engine
+from nmmjax import analysis, engine
 from nmmjax.models import neurons as NR
 from nmmjax.networks import connectivity as C
 from nmmjax.networks import spiking as S
@@ -102,7 +102,7 @@ def test_matches_dense_reference_loop(budget, delays):
         sol = S.simulate(net, s0, p, dt=dt, n_steps=n_steps, inputs=lambda t: jnp.asarray(i_ext),
                          record_v=range(n))
         spikes, vs = _reference(net, p, v0, i_ext, dt, n_steps)
-        t, i = S.raster(sol, n)
+        t, i = analysis.raster(sol, n)
         rs, ri = np.nonzero(spikes)
         assert len(rs) > 100  # the network is active, recurrent input matters
         np.testing.assert_array_equal(i, ri)
@@ -152,7 +152,7 @@ def test_psp_matches_closed_forms():
     for kind in ("delta", "current"):
         sol = _run_pair(_pair(kind, weight=w if kind == "current" else 2.0, tau=5.0), p, 0.0,
                         0.0, 6000, dt, v0)
-        t, i = S.raster(sol, 2)
+        t, i = analysis.raster(sol, 2)
         assert list(i) == [0] and abs(t[0] - dt) < 1e-9
         tt = np.arange(1, 6000) * dt  # arrival at the end of step 0
         v = np.asarray(sol.v[1:, 1]) - p.v_rest
@@ -191,7 +191,7 @@ def test_raster_one_entry_per_spike_and_counts_agree():
     n = net.spec.n
     s0 = S.initial_state(net.spec, NR.NeuronState(jnp.full(n, -55.0), jnp.zeros(n)))
     sol = S.simulate(net, s0, _lif(), dt=0.1, n_steps=2000, inputs=lambda t: 0.13)
-    t, i = S.raster(sol, n)
+    t, i = analysis.raster(sol, n)
     pairs = set(zip(np.round(t / 0.1).astype(int).tolist(), i.tolist()))
     assert len(pairs) == len(t) == int(np.asarray(sol.counts).sum()) > 0
     for k, pop in enumerate(net.spec.populations):
@@ -225,7 +225,7 @@ def test_coba_rates_close_to_brian2():
     """ANCHORS.md: Brian2 runs this network at 21-22 Hz (E and I)."""
     b = S.vogels_abbott(jax.random.key(0), "coba")
     sol = S.simulate(b.net, b.state0, b.params, dt=0.1, n_steps=10000, inputs=lambda t: b.drive)
-    rates = S.mean_rates(sol, b.net.spec)
+    rates = analysis.mean_rates(sol, b.net.spec)
     for name in ("E", "I"):
         assert abs(rates[name] - 22.0) < 0.25 * 22.0, rates
 
@@ -297,9 +297,9 @@ def test_array_inputs_equal_function_inputs_and_other_models_run():
     s0 = S.initial_state(net.spec, NR.NeuronState(v, izh.b * v))
     sol = S.simulate(net, s0, izh, model="izhikevich", dt=0.1, n_steps=2000,
                      inputs=lambda t: 10.0)
-    rates = S.mean_rates(sol, net.spec)
+    rates = analysis.mean_rates(sol, net.spec)
     assert rates["I"] > rates["E"] > 1.0  # fast spiking fires faster than regular spiking
-    t, i = S.raster(sol, n)
+    t, i = analysis.raster(sol, n)
     assert len(t) == int(np.asarray(sol.counts).sum())
 
 
@@ -318,7 +318,7 @@ def test_stdp_in_a_network_matches_the_dense_rule_on_its_own_spikes():
     sol = S.simulate(net, s0, _lif(), dt=dt, n_steps=steps, inputs=lambda t: 0.13,
                      stdp_params=params)
     w_net = np.asarray(sol.final_state.plastic.weights)
-    t, i = S.raster(sol, n)
+    t, i = analysis.raster(sol, n)
     assert len(t) > 50
     # dense replay over the excitatory synapses onto every target
     tg = np.asarray(net.synapses.targets)

@@ -537,7 +537,7 @@ class NetworkSolution(NamedTuple):
 
     Attributes:
         spikes: ``(n_steps, ceil(N / 8))`` uint8 packed spike bits (``None`` if
-            not recorded); see :func:`raster`.
+            not recorded); see :func:`nmmjax.analysis.raster`.
         counts: ``(n_steps, P)`` spikes per step of each population.
         v: ``(n_steps, len(record_v))`` potentials (mV) of the chosen neurons
             at the end of each step (``None`` if none chosen).
@@ -662,40 +662,6 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
     params = NetworkParams(neuron_params, net.synapses)
     ys, final = run(state0, params, inputs)
     return NetworkSolution(ys.get("spikes"), ys["counts"], ys.get("v"), final, dt)
-
-
-def raster(sol: NetworkSolution, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Spike times (ms, end of the step) and neuron indices, one entry per spike,
-    sorted by time then neuron. ``n``: number of neurons (default: from the
-    packed width, which may include up to 7 padding bits that are never set)."""
-    if sol.spikes is None:
-        raise ValueError("this run did not record spikes (record_spikes=False).")
-    bits = np.unpackbits(np.asarray(sol.spikes), axis=1)
-    if n is not None:
-        bits = bits[:, :n]
-    step, idx = np.nonzero(bits)
-    return (step + 1) * sol.dt, idx
-
-
-def population_rates(sol: NetworkSolution, spec: NetworkSpec, window: float | None = None
-                     ) -> np.ndarray:
-    """``(n_steps, P)`` population firing rates (Hz), optionally smoothed by a
-    boxcar of ``window`` ms."""
-    sizes = np.array([p.size for p in spec.populations], float)
-    rates = np.asarray(sol.counts, float) / sizes / (sol.dt * 1e-3)
-    if window:
-        k = max(1, int(round(window / sol.dt)))
-        ker = np.ones(k) / k
-        rates = np.stack([np.convolve(r, ker, mode="same") for r in rates.T], axis=1)
-    return rates
-
-
-def mean_rates(sol: NetworkSolution, spec: NetworkSpec, skip: float = 0.0) -> dict[str, float]:
-    """Mean firing rate (Hz) of each population after the first ``skip`` ms."""
-    k = int(round(skip / sol.dt))
-    counts = np.asarray(sol.counts)[k:].sum(0)
-    dur = (np.asarray(sol.counts).shape[0] - k) * sol.dt * 1e-3
-    return {p.name: float(c / p.size / dur) for p, c in zip(spec.populations, counts)}
 
 
 # --------------------------------------------------------------------------- #
