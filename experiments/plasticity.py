@@ -68,7 +68,7 @@ def rate_rules(cfg, ctx, key):
     pc = np.linalg.eigh(corr)[1][:, -1]
     alignment = float(abs(np.asarray(w_oja) @ pc) / np.linalg.norm(w_oja))
 
-    bp = R.BCMParams(eta=5e-3, tau_theta=50.0, v_target=1.0)
+    bp = R.BCMParams(eta=1e-3, tau_theta=10.0, v_target=1.0)  # threshold faster than w
 
     def bcm_body(c, x):
         w, th = c
