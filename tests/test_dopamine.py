@@ -1,0 +1,80 @@
+"""The dopamine field against the heat kernel on the torus, exact decay, mass
+conservation, finite differences against the spectral solver with its
+stability bound, sampling, and the sign-keeping three-factor rule."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nmmjax.plasticity import dopamine as D
+
+
+def _spread(p, dt, steps, x0=150.0, y0=150.0):
+    prop = D.spectral_propagator(p, dt)
+    f = D.point_release(p, x0, y0)
+    zero = jnp.zeros_like(f)
+    for _ in range(steps):
+        f = D.step_spectral(f, zero, prop)
+    return f
+
+
+def test_point_release_spreads_as_the_heat_kernel_and_keeps_its_mass():
+    p = D.FieldParams(size=300.0, n=128, diffusion=100.0)
+    dt, steps = 0.1, 20  # t = 2: variance 2 Dc t = 400 per axis (sigma 20)
+    f = np.asarray(_spread(p, dt, steps), np.float64)
+    h = p.size / p.n
+    x, y = D.grid(p)
+    x0 = y0 = (int(150.0 // h) + 0.5) * h  # the release cell's centre
+    exact = D.heat_kernel(x, y, dt * steps, p, x0, y0)
+    assert np.max(np.abs(f - exact)) < 0.01 * exact.max()
+    total = f.sum() * h**2
+    assert abs(total - 1.0) < 1e-5
+    var_x = (f * (x - x0) ** 2).sum() * h**2 / total
+    assert abs(var_x - (2 * p.diffusion * dt * steps + h**2 / 12)) < 0.01 * var_x
+
+
+def test_decay_without_diffusion_is_exponential():
+    p = D.FieldParams(size=10.0, n=8, diffusion=0.0, tau=5.0)
+    prop = D.spectral_propagator(p, 0.5)
+    f = jnp.full((8, 8), 2.0)
+    for _ in range(10):
+        f = D.step_spectral(f, jnp.zeros_like(f), prop)
+    np.testing.assert_allclose(np.asarray(f), 2.0 * np.exp(-5.0 / 5.0), rtol=1e-5)
+
+
+def test_constant_release_reaches_release_times_tau():
+    p = D.FieldParams(size=10.0, n=8, diffusion=1.0, tau=2.0)
+    prop = D.spectral_propagator(p, 1.0)
+    f = jnp.zeros((8, 8))
+    for _ in range(60):
+        f = D.step_spectral(f, jnp.full((8, 8), 0.3), prop)
+    np.testing.assert_allclose(np.asarray(f), 0.3 * 2.0, rtol=1e-5)
+
+
+def test_finite_differences_agree_and_refuse_unstable_steps():
+    p = D.FieldParams(size=300.0, n=64, diffusion=100.0, tau=10.0)
+    h = p.size / p.n
+    dt = 0.2 * h**2 / p.diffusion
+    D.check_fd_stability(p, dt)
+    f_fd = D.point_release(p, 150.0, 150.0)
+    zero = jnp.zeros_like(f_fd)
+    for _ in range(100):
+        f_fd = D.step_fd(f_fd, zero, p, dt)
+    f_sp = _spread(p, dt, 100)
+    assert np.max(np.abs(np.asarray(f_fd) - np.asarray(f_sp))) < 0.03 * float(f_sp.max())
+    with pytest.raises(ValueError, match="unstable"):
+        D.check_fd_stability(p, 0.3 * h**2 / p.diffusion)
+
+
+def test_sampling_and_three_factor_rule():
+    p = D.FieldParams(size=4.0, n=4)
+    f = jnp.arange(16.0).reshape(4, 4)
+    centres = jnp.array([[0.5, 0.5], [2.5, 1.5], [4.5, 0.5]])  # last wraps to the first
+    np.testing.assert_allclose(np.asarray(D.sample(f, centres, p)), [0.0, 9.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(float(D.sample(f, jnp.array([1.0, 0.5]), p)), 2.0, atol=1e-6)
+    w = jnp.array([[0.5, -2.0, 0.0], [1.0, -1.0, 0.3]])
+    e = jnp.array([[-10.0, -10.0, 5.0], [10.0, 10.0, 1.0]])
+    new = np.asarray(D.three_factor(w, e, jnp.array([1.0, 1.0]), 0.1, 3.0))
+    assert np.all(np.sign(new) * np.sign(np.asarray(w)) >= 0)  # no weight changes sign
+    assert new[0, 2] == 0.0 and np.all(np.abs(new) <= 3.0)
+    np.testing.assert_allclose(new, [[0.0, -3.0, 0.0], [2.0, 0.0, 0.4]], atol=1e-6)
