@@ -41,6 +41,7 @@ demo: $(TEST_STAMP)
 	$(BIN)/python -m experiments.plasticity --quick --force
 	$(BIN)/python -m experiments.hopfield --quick --force
 	$(BIN)/python -m experiments.nmm_memory --quick --force
+	$(BIN)/python -m experiments.dopamine --quick --force
 
 # Side-by-side benchmarks; writes benchmarks/out/*.json. The coba benchmark
 # creates .bench-venv/{brian2,brainpy} (reference simulators) on first use.

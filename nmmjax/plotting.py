@@ -138,3 +138,24 @@ def population_rates(ax, t, rates, populations):
     ax.set_ylabel("rate (Hz)")
     ax.legend(fontsize=7, frameon=False)
     return ax
+
+
+def animate_frames(frames, path, extent=None, vmax=None, interval_ms=100, cmap="magma"):
+    """Write ``frames (T, nx, ny)`` (e.g. a field over time) as an animated GIF."""
+    from matplotlib import animation
+
+    frames = np.asarray(frames)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    im = ax.imshow(frames[0].T, origin="lower", extent=extent, vmin=0,
+                   vmax=float(frames.max()) if vmax is None else vmax, cmap=cmap)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+
+    def draw(k):
+        im.set_data(frames[k].T)
+        ax.set_title(f"frame {k + 1} / {len(frames)}", fontsize=9)
+        return (im,)
+
+    anim = animation.FuncAnimation(fig, draw, frames=len(frames), interval=interval_ms, blit=True)
+    anim.save(str(path), writer=animation.PillowWriter(fps=max(1, 1000 // interval_ms)))
+    plt.close(fig)
+    return path

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from nmmjax import _validate as V
@@ -208,11 +209,30 @@ def grid_positions(n: int, size: float = 1.0) -> np.ndarray:
     return np.stack([x.ravel(), y.ravel()], axis=1)
 
 
-def torus_distance(a: np.ndarray, b: np.ndarray, size: float) -> np.ndarray:
-    """Pairwise distances ``(len(a), len(b))`` on a periodic box of side ``size``."""
-    d = np.abs(np.asarray(a)[:, None, :] - np.asarray(b)[None, :, :])
-    d = np.minimum(d, size - d)
-    return np.sqrt((d**2).sum(-1))
+def torus_distance(a, b, size: float):
+    """Pairwise distances ``(len(a), len(b))`` on a periodic box of side
+    ``size`` (NumPy in, NumPy out; JAX arrays in, JAX out: jit/vmap-able)."""
+    xp = jnp if isinstance(a, jax.Array) or isinstance(b, jax.Array) else np
+    d = xp.abs(xp.asarray(a)[:, None, :] - xp.asarray(b)[None, :, :])
+    d = xp.minimum(d, size - d)
+    return xp.sqrt((d**2).sum(-1))
+
+
+def gaussian_probability(d, p_max: float, sigma: float):
+    """Connection probability ``p_max exp(-d^2 / (2 sigma^2))`` at distance ``d``."""
+    xp = jnp if isinstance(d, jax.Array) else np
+    return p_max * xp.exp(-(d**2) / (2 * sigma**2))
+
+
+def spatial_dense(key, pos_pre: Array, pos_post: Array, *, p_max: float, sigma: float,
+                  size: float, autapses: bool = True) -> Array:
+    """``(n_post, n_pre)`` boolean adjacency drawn like :func:`spatial`, in JAX
+    (jit/vmap over keys and positions; for dense rate networks)."""
+    d = torus_distance(jnp.asarray(pos_post), jnp.asarray(pos_pre), size)
+    adj = jax.random.uniform(key, d.shape) < gaussian_probability(d, p_max, sigma)
+    if not autapses:
+        adj = adj & ~jnp.eye(d.shape[0], d.shape[1], dtype=bool)
+    return adj
 
 
 def spatial(key, pos_pre, pos_post, *, p_max: float, sigma: float, size: float = 1.0,
@@ -238,7 +258,7 @@ def spatial(key, pos_pre, pos_post, *, p_max: float, sigma: float, size: float =
     block = max(1, 4_000_000 // n_post)
     for r0 in range(0, n_pre, block):
         d = torus_distance(pos_pre[r0:r0 + block], pos_post, size)
-        hit = rng.random(d.shape) < p_max * np.exp(-(d**2) / (2 * sigma**2))
+        hit = rng.random(d.shape) < gaussian_probability(d, p_max, sigma)
         if not autapses:
             rows = np.arange(hit.shape[0])
             hit[rows, r0 + rows] = False
