@@ -78,10 +78,11 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     for label, (nt, _, y, f) in runs.items():
         for s in range(cfg.n_seeds):
             pos, sites = np.asarray(nt.positions[s]), np.asarray(nt.sites[s])
-            d = C.torus_distance(pos, sites, p.size).min(1)
-            near, far = d < cfg.near, d > cfg.far
-            w = np.asarray(y["w_in"][s])
             w0 = np.asarray(nt.W[s])
+            has_in = (w0[:, :p.n_exc] != 0).any(1)  # units with plastic (E) inputs
+            d = np.where(has_in, C.torus_distance(pos, sites, p.size).min(1), np.inf)
+            near, far = d < cfg.near, np.isfinite(d) & (d > cfg.far)
+            w = np.asarray(y["w_in"][s])
             w1 = np.asarray(f.W[s])
             rows.append({
                 "run": label, "seed": s,
