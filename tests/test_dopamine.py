@@ -122,3 +122,20 @@ def test_quick_dopamine_experiment_reshapes_weights_near_release_sites(tmp_path)
     assert ctrl["near_relative_change"] == 0.0 and ctrl["far_relative_change"] == 0.0
     assert fb["sign_changes"] == ctrl["sign_changes"] == 0
     assert not fb["any_nan"] and not ctrl["any_nan"]
+
+
+def test_reward_schedule_releases_without_activity_feedback():
+    import jax
+    import jax.numpy as jnp
+
+    from nmmjax.networks import spatial_rate as SR
+
+    p = SR.SpatialRateParams(n_exc=40, n_inh=10)
+    dp = SR.DopamineParams(field=D.FieldParams(size=300.0, n=32, diffusion=2000.0, tau=1e9),
+                           feedback=0.0)
+    net = SR.build(jax.random.key(0), p)
+    reward = lambda t: jnp.where(t < 0.1, 5.0, 0.0) * jnp.ones(3)  # 0.1 s pulse at 3 sites
+    _, _, fin = SR.simulate(net, p, dp, jax.random.key(1), dt=1e-3, n_steps=300,
+                            record_every=100, reward=reward)
+    # all released mass is still there (no decay): 3 sites x 5 /s x 0.1 s
+    assert abs(float(D.mass(fin.field, dp.field)) - 1.5) < 1e-3

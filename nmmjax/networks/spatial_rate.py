@@ -13,8 +13,10 @@ rates dimensionless in [0, 1] (:mod:`nmmjax.models.rate`).
   correlation time ``noise_tau`` (stepped exactly, so its statistics do not
   depend on ``dt``, unlike the original's per-step draws).
 - Dopamine (:mod:`nmmjax.plasticity.dopamine`): each release site emits at a
-  rate ``release_gain x`` (mean E rate within ``site_radius``) into its grid
-  cell; the field diffuses and decays (exact spectral step).
+  rate ``release_gain x`` (mean E rate within ``site_radius``), plus an
+  optional external reward schedule, into its grid cell; the field diffuses
+  and decays (exact spectral step). A synapse reads the field where its
+  postsynaptic unit sits.
 - Three-factor plasticity of the E -> any weights: eligibility
   ``tau_e e' = -e + (r_post - <r_post>)(r_pre - <r_pre>)`` (running means over
   ``tau_avg``; constant rates give 0, never NaN), ``dW = eta D(x_post) e dt``,
@@ -102,9 +104,11 @@ def initial_state(net: Network, dp: DopamineParams) -> State:
 
 
 def simulate(net: Network, p: SpatialRateParams, dp: DopamineParams, key, *, dt: float,
-             n_steps: int, record_every: int = 100):
+             n_steps: int, record_every: int = 100, reward=None):
     """Run ``n_steps`` of ``dt`` s; record every ``record_every`` steps the rates,
-    the field and the weights' summary. Returns ``(ts, recorded dict, final state)``."""
+    the field and each unit's mean incoming plastic weight. ``reward``: an
+    optional external schedule ``t (s) -> (S,)`` release per site, added to the
+    activity-driven release. Returns ``(ts, recorded dict, final state)``."""
     D.check_params(dp.field)
     prop = D.spectral_propagator(dp.field, dt)
     h = dp.field.size / dp.field.n
@@ -120,8 +124,11 @@ def simulate(net: Network, p: SpatialRateParams, dp: DopamineParams, key, *, dt:
         xi = a_ou * s.xi + b_ou * z
         r = s.r + dt * rate.dfun(s.r, t, p.unit, s.W @ s.r + p.mu + xi)
         activity = (near_e * r[:, None]).sum(0) / jnp.maximum(near_e.sum(0), 1)
+        emitted = dp.feedback * dp.release_gain * activity
+        if reward is not None:
+            emitted = emitted + reward(t)
         release = jnp.zeros_like(s.field).at[site_cells[:, 0], site_cells[:, 1]].add(
-            dp.feedback * dp.release_gain * activity / h**2)
+            emitted / h**2)
         field = D.step_spectral(s.field, release, prop)
         rbar = s.rbar + dt / dp.tau_avg * (r - s.rbar)
         dev = r - rbar
