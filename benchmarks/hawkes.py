@@ -1,0 +1,145 @@
+"""Benchmark `hawkes`: fitting a 10-dimensional exponential Hawkes process.
+
+Truth: 10 dimensions, sparse alpha scaled to spectral radius 0.6, decay 1,
+simulated by :func:`nmmjax.hawkes.simulate` to about 20,000 events. Side by
+side, on the same events:
+
+- ours, MAP (optax Adam on log-parameters, decay learned);
+- ours, NUTS (numpyro, decay learned; warm-up and draws below);
+- reference: tick 0.8 ``HawkesExpKern`` least squares with the decay fixed at
+  the truth (tick's likelihood fit fails on such data), in its own virtual
+  environment ``.bench-venv/tick`` (created on first use; tick needs
+  ``numpydoc`` and ``six`` at import).
+
+Errors are max absolute errors of alpha and mu against the truth. Wall times
+exclude compilation (each of ours is run once before timing).
+
+    python -m benchmarks.hawkes [--warmup 300] [--samples 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from benchmarks import common
+from nmmjax import hawkes as H
+
+ROOT = Path(__file__).resolve().parent.parent
+TICK_VENV = ROOT / ".bench-venv" / "tick"
+
+TICK_SCRIPT = """
+import json, sys, time
+import numpy as np
+from tick.hawkes import HawkesExpKern
+z = np.load(sys.argv[1])
+trains = [z[f"t{i}"].astype(np.float64) for i in range(int(z["n"]))]
+times = []
+for rep in range(4):
+    t0 = time.perf_counter()
+    learner = HawkesExpKern(decays=float(z["beta"]), gofit="least-squares")
+    learner.fit(trains)
+    times.append(time.perf_counter() - t0)
+print(json.dumps({"wall_s": float(np.median(times[1:])), "alpha": learner.adjacency.tolist(),
+                  "mu": learner.baseline.tolist()}))
+"""
+
+
+def truth(n=10, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.2, 1.0, (n, n)) * (rng.random((n, n)) < 0.3)
+    a *= 0.6 / max(abs(np.linalg.eigvals(a)))
+    mu = rng.uniform(0.1, 0.4, n)
+    return H.HawkesParams(jnp.asarray(mu, jnp.float32), jnp.asarray(a, jnp.float32),
+                          jnp.float32(1.0))
+
+
+def tick_fit(events, beta):
+    py = TICK_VENV / "bin" / "python"
+    if not py.exists():
+        print(f"creating {TICK_VENV} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(TICK_VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "tick==0.8.*", "numpydoc", "six"],
+                       check=True)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "events.npz"
+        trains = H.split(events)
+        np.savez(path, n=len(trains), T=events.T, beta=beta,
+                 **{f"t{i}": t for i, t in enumerate(trains)})
+        res = subprocess.run([str(py), "-c", TICK_SCRIPT, str(path)], capture_output=True,
+                             text=True, timeout=600)
+    if res.returncode != 0:
+        return {"error": res.stderr[-1500:]}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--warmup", type=int, default=300)
+    ap.add_argument("--samples", type=int, default=300)
+    ap.add_argument("--T", type=float, default=4000.0)
+    args = ap.parse_args(argv)
+
+    p = truth()
+    events = H.simulate(jax.random.key(0), p, T=args.T)
+    k = len(events.times)
+    err = lambda a, m: (float(np.max(np.abs(np.asarray(a) - np.asarray(p.alpha)))),
+                        float(np.max(np.abs(np.asarray(m) - np.asarray(p.mu)))))
+
+    H.fit_map(events, steps=600)  # compile
+    t0 = time.perf_counter()
+    fit = H.fit_map(events, steps=600)
+    jax.block_until_ready(fit)
+    map_s = time.perf_counter() - t0
+    map_err = err(fit.alpha, fit.mu)
+
+    small = H.fit_nuts(events, jax.random.key(1), num_warmup=5, num_samples=5)  # compile
+    del small
+    nuts = H.fit_nuts(events, jax.random.key(2), num_warmup=args.warmup,
+                      num_samples=args.samples)
+    post_alpha = nuts.samples["alpha"].mean(0)
+    post_mu = nuts.samples["mu"].mean(0)
+    nuts_err = err(post_alpha, post_mu)
+    beta_ci = np.percentile(nuts.samples["beta"], [2.5, 97.5]).tolist()
+
+    tick = tick_fit(events, 1.0)
+    tick_err = err(tick["alpha"], tick["mu"]) if "alpha" in tick else (None, None)
+
+    rows = [("nmmjax MAP (decay learned)", f"{map_s:.3f}", f"{map_err[0]:.3f}",
+             f"{map_err[1]:.3f}"),
+            (f"nmmjax NUTS {args.warmup}+{args.samples} (decay learned)", f"{nuts.wall_s:.2f}",
+             f"{nuts_err[0]:.3f}", f"{nuts_err[1]:.3f}")]
+    if "wall_s" in tick:
+        rows.append(("tick HawkesExpKern least squares (decay fixed)", f"{tick['wall_s']:.3f}",
+                     f"{tick_err[0]:.3f}", f"{tick_err[1]:.3f}"))
+    else:
+        rows.append(("tick", "failed", "", ""))
+    print(f"{k} events, 10 dimensions, T = {args.T}")
+    print(common.table(rows, ("hawkes fit", "wall s", "max |err| alpha", "max |err| mu")))
+    print(f"NUTS: r-hat max {nuts.rhat_max:.3f}, ESS min {nuts.ess_min:.0f}, decay 95 % "
+          f"interval {beta_ci} (truth 1.0)")
+    result = {
+        "ours_s": nuts.wall_s, "reference": "tick 0.8 HawkesExpKern least squares",
+        "reference_s": tick.get("wall_s"),
+        "ratio": nuts.wall_s / tick["wall_s"] if "wall_s" in tick else None,
+        "events": k, "map": {"wall_s": map_s, "err_alpha": map_err[0], "err_mu": map_err[1]},
+        "nuts": {"wall_s": nuts.wall_s, "err_alpha": nuts_err[0], "err_mu": nuts_err[1],
+                 "rhat_max": nuts.rhat_max, "ess_min": nuts.ess_min, "beta_95": beta_ci,
+                 "warmup": args.warmup, "samples": args.samples},
+        "tick": {"wall_s": tick.get("wall_s"), "err_alpha": tick_err[0], "err_mu": tick_err[1],
+                 "error": tick.get("error")},
+    }
+    print(f"wrote {common.write('hawkes', result)}")
+
+
+if __name__ == "__main__":
+    main()
