@@ -95,9 +95,9 @@ def main(argv=None):
     err = lambda a, m: (float(np.max(np.abs(np.asarray(a) - np.asarray(p.alpha)))),
                         float(np.max(np.abs(np.asarray(m) - np.asarray(p.mu)))))
 
-    H.fit_map(events, steps=600)  # compile
+    H.fit_map(events)  # compile
     t0 = time.perf_counter()
-    fit = H.fit_map(events, steps=600)
+    fit = H.fit_map(events)
     jax.block_until_ready(fit)
     map_s = time.perf_counter() - t0
     map_err = err(fit.alpha, fit.mu)

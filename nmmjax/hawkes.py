@@ -22,6 +22,7 @@ and is differentiable in ``mu``, ``alpha`` and ``beta``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -214,40 +215,60 @@ def _unpack(theta, n, per_source_beta):
 
 
 def fit_map(events: Events, *, beta: float | None = None, per_source_beta: bool = False,
-            steps: int = 500, lr: float = 0.05, prior_scale: float = 1.0) -> HawkesParams:
-    """Maximum a posteriori fit with Adam on log-parameters (half-normal priors of
-    scale ``prior_scale`` on mu and alpha; log-normal around the start on beta).
+            method: str = "lbfgs", steps: int | None = None, lr: float = 0.05,
+            prior_scale: float = 1.0) -> HawkesParams:
+    """Maximum a posteriori fit on log-parameters (half-normal priors of scale
+    ``prior_scale`` on mu and alpha, flat on log beta) with L-BFGS (default,
+    ``steps`` = 100 iterations) or Adam (``method="adam"``, 500 steps of ``lr``).
     ``beta``: a fixed decay (then only mu and alpha are fitted)."""
-    import optax
-
+    if method not in ("lbfgs", "adam"):
+        raise ValueError(f"`method` must be 'lbfgs' or 'adam', got {method!r}.")
+    steps = (100 if method == "lbfgs" else 500) if steps is None else V.nonneg_int(
+        steps, "steps", minimum=1)
     n = events.n_dims
     counts = np.bincount(np.asarray(events.marks), minlength=n)
     theta = {"log_mu": jnp.log(jnp.asarray(np.maximum(counts, 1) / events.T * 0.5)),
              "log_alpha": jnp.full((n, n), np.log(0.1 / n)),
              "log_beta": jnp.full((n if per_source_beta else 1,),
                                   np.log(beta if beta is not None else 1.0))}
-    fixed_beta = beta is not None
+    run = _map_runner(n, per_source_beta, method, steps, float(lr), float(prior_scale),
+                      beta is not None)
+    theta = run(theta, events.times, events.marks, jnp.asarray(events.T, events.times.dtype))
+    return _unpack(theta, n, per_source_beta)
 
-    def loss(theta):
+
+@functools.lru_cache(maxsize=16)
+def _map_runner(n, per_source_beta, method, steps, lr, prior_scale, fixed_beta):
+    """The compiled MAP iterations, one per configuration (events are arguments,
+    so a new data set of the same shape does not recompile)."""
+    import optax
+
+    def loss(theta, times, marks, T):
         if fixed_beta:
             theta = {**theta, "log_beta": jax.lax.stop_gradient(theta["log_beta"])}
         p = _unpack(theta, n, per_source_beta)
         prior = (jnp.sum(p.mu**2) + jnp.sum(p.alpha**2)) / (2 * prior_scale**2)
-        return -(log_likelihood(p, events) - prior) / max(len(events.times), 1)
+        ll = log_likelihood(p, Events(times, marks, T, n))
+        return -(ll - prior) / jnp.maximum(times.shape[0], 1)
 
-    opt = optax.adam(lr)
+    opt = optax.lbfgs() if method == "lbfgs" else optax.adam(lr)
 
-    @jax.jit
-    def run(theta):
+    def run(theta, times, marks, T):
+        f = lambda th: loss(th, times, marks, T)
+        value_and_grad = optax.value_and_grad_from_state(f)
+
         def step(c, _):
             theta, s = c
-            g = jax.grad(loss)(theta)
-            upd, s = opt.update(g, s, theta)
+            if method == "lbfgs":
+                value, g = value_and_grad(theta, state=s)
+                upd, s = opt.update(g, s, theta, value=value, grad=g, value_fn=f)
+            else:
+                upd, s = opt.update(jax.grad(f)(theta), s, theta)
             return (optax.apply_updates(theta, upd), s), None
 
         return jax.lax.scan(step, (theta, opt.init(theta)), None, length=steps)[0][0]
 
-    return _unpack(run(theta), n, per_source_beta)
+    return jax.jit(run)
 
 
 def numpyro_model(events: Events, per_source_beta: bool = False, mu_scale: float = 1.0,

@@ -59,7 +59,7 @@ def test_simulation_rates_match_stationary_theory():
 
 def test_map_recovers_parameters():
     ev = H.simulate(jax.random.key(1), TRUE, T=3000.0)
-    fit = H.fit_map(ev, steps=1500, lr=0.05, prior_scale=10.0)
+    fit = H.fit_map(ev, prior_scale=10.0)
     assert np.max(np.abs(np.asarray(fit.alpha) - np.asarray(TRUE.alpha))) < 0.08
     np.testing.assert_allclose(np.asarray(fit.mu), np.asarray(TRUE.mu), rtol=0.2)
     assert abs(float(fit.beta) - 2.0) < 0.3
