@@ -43,12 +43,13 @@ demo: $(TEST_STAMP)
 	$(BIN)/python -m experiments.nmm_memory --quick --force
 	$(BIN)/python -m experiments.dopamine --quick --force
 
-# Side-by-side benchmarks; writes benchmarks/out/*.json. The coba benchmark
-# creates .bench-venv/{brian2,brainpy} (reference simulators) on first use.
+# Side-by-side benchmarks; writes benchmarks/out/*.json. coba and hawkes
+# create .bench-venv/{brian2,brainpy,tick} (reference tools) on first use.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.engine_overhead
 	$(BIN)/python -m benchmarks.jr_fitness
 	$(BIN)/python -m benchmarks.coba
+	$(BIN)/python -m benchmarks.hawkes
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check nmmjax experiments tests benchmarks
