@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from experiments import _runner
@@ -66,9 +67,10 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
                                   record_every=cfg.record_every)
         return net, ts, ys, fin
 
+    batched = jax.jit(jax.vmap(one, (0, None)))  # one compilation for both runs
     runs = {}
     for fb, label in ctx.progress(((1.0, "feedback"), (0.0, "control")), "runs"):
-        runs[label] = jax.jit(jax.vmap(lambda k, fb=fb: one(k, fb)))(net_keys)
+        runs[label] = batched(net_keys, jnp.float32(fb))
     net, ts, ys, fin = runs["feedback"]
     _, _, ys_c, fin_c = runs["control"]
     ts = np.asarray(ts[0])

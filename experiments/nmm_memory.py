@@ -105,15 +105,19 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     rng = np.random.default_rng(int(jax.random.randint(k_cue, (), 0, 2**31 - 1)))
     rest = M.initial_state(n)
 
-    def recall(weights, cue, key):
+    @jax.jit  # compiled once: weights, cue and key are arguments
+    def recall_run(weights, cue, key):
         y = weights._replace(l1=rest.l1, l2=rest.l2)
-        cue_j = jnp.asarray(cue)
-        sol = sim(y, cfg.recall_s, lambda t: (cfg.stim * cue_j, jnp.float32(0.0)), key,
+        sol = sim(y, cfg.recall_s, lambda t: (cfg.stim * cue, jnp.float32(0.0)), key,
                   record_every=20, observe=lambda y, t: jnp.stack([M.rates(y.l1, params),
                                                                    M.rates(y.l2, params)]))
-        z = np.asarray(sol.ys)  # (T, 2, n)
+        return sol.ys, sol.ts
+
+    def recall(weights, cue, key):
+        ys, ts = recall_run(weights, jnp.asarray(cue), key)
+        z = np.asarray(ys)  # (T, 2, n)
         last = z[-int(round(0.5 / (20 * cfg.dt))):].mean(0)
-        return last, z, np.asarray(sol.ts)
+        return last, z, np.asarray(ts)
 
     n_cue = int(round(cfg.cue_fraction * cfg.pattern_size))
     results, maps, traces = [], [], None

@@ -85,7 +85,7 @@ def _plot_rates(ax, sol, spec, window_ms):
                               spec.populations)
 
 
-def _neuron_rates(t, i, n, duration):
+def _neuron_rates(i, n, duration):
     return np.bincount(i, minlength=n) / (duration * 1e-3)
 
 
@@ -172,7 +172,7 @@ def group(cfg, ctx):
     plotting.raster(ax[2, 0], t, i, net.spec.populations, net.spec.offsets[:-1], ms=8)
     fig.tight_layout()
     ctx.save_figure(fig, "group")
-    rates = _neuron_rates(t, i, 4, T)
+    rates = _neuron_rates(i, 4, T)
     return {"rates_hz": dict(zip(labels, rates.tolist())), "raster": check}
 
 

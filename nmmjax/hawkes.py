@@ -143,17 +143,6 @@ def log_likelihood(params: HawkesParams, events: Events) -> Array:
     return jnp.sum(logs) - compensator
 
 
-def intensity(params: HawkesParams, events: Events, t_grid: Array) -> Array:
-    """``(len(t_grid), N)`` intensities on a grid (O(grid x K); for plots)."""
-    n = events.n_dims
-    beta = _beta_vec(params.beta, n)
-    dt = t_grid[:, None] - events.times[None, :]
-    k = jnp.where(dt > 0, beta[events.marks] * jnp.exp(-beta[events.marks] * jnp.where(
-        dt > 0, dt, 0.0)), 0.0)                                  # (G, K)
-    per_source = jnp.zeros((len(t_grid), n)).at[:, events.marks].add(k)
-    return params.mu + per_source @ params.alpha.T
-
-
 # --------------------------------------------------------------------------- #
 # Simulation (Ogata thinning)
 # --------------------------------------------------------------------------- #
@@ -165,10 +154,23 @@ def simulate(key, params: HawkesParams, T: float, max_events: int = 100_000) -> 
     ``ValueError`` if more than ``max_events`` would be needed (raise it, or
     check that the process is stationary: spectral radius of alpha < 1)."""
     T = V.positive_float(T, "T")
+    max_events = V.nonneg_int(max_events, "max_events", minimum=1)
     mu = jnp.asarray(params.mu, jnp.result_type(float))
-    alpha = jnp.asarray(params.alpha, mu.dtype)
     n = mu.shape[0]
-    beta = _beta_vec(jnp.asarray(params.beta, mu.dtype), n)
+    p = HawkesParams(mu, jnp.asarray(params.alpha, mu.dtype),
+                     _beta_vec(jnp.asarray(params.beta, mu.dtype), n))
+    t_end, k, times, marks = _thinning(key, p, jnp.asarray(T, mu.dtype), max_events)
+    k = int(k)
+    if k >= max_events and float(t_end) < T:
+        raise ValueError(f"more than max_events={max_events} events before T={T}; raise "
+                         "`max_events` or check that the spectral radius of alpha is < 1.")
+    return Events(times[:k], marks[:k], T, n)
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _thinning(key, p: HawkesParams, T, max_events: int):
+    """The thinning loop, compiled once per (shapes, max_events)."""
+    mu, alpha, beta = p
 
     def cond(c):
         return (c[1] < T) & (c[3] < max_events)
@@ -176,30 +178,24 @@ def simulate(key, params: HawkesParams, T: float, max_events: int = 100_000) -> 
     def body(c):
         key, t, r, k, times, marks = c
         key, k1, k2 = jax.random.split(key, 3)
-        lam = mu + alpha @ (beta * r)                  # intensities now
-        bound = jnp.sum(lam)
+        bound = jnp.sum(mu + alpha @ (beta * r))       # total intensity now
         w = jax.random.exponential(k1) / bound
         t_new = t + w
         r_new = r * jnp.exp(-beta * w)
-        lam_new = mu + alpha @ (beta * r_new)
+        cum = jnp.cumsum(mu + alpha @ (beta * r_new))
         u = jax.random.uniform(k2) * bound
-        cum = jnp.cumsum(lam_new)
         accept = (u < cum[-1]) & (t_new < T)
         mark = jnp.argmax(cum > u)
-        times = jnp.where(accept, times.at[k].set(t_new), times)
-        marks = jnp.where(accept, marks.at[k].set(mark), marks)
+        # slot k is free until an event is accepted there: write unconditionally
+        times = times.at[k].set(t_new)
+        marks = marks.at[k].set(mark)
         r_new = jnp.where(accept, r_new.at[mark].add(1.0), r_new)
         return key, t_new, r_new, k + accept.astype(jnp.int32), times, marks
 
-    init = (key, jnp.zeros((), mu.dtype), jnp.zeros(n, mu.dtype), jnp.int32(0),
+    init = (key, jnp.zeros((), mu.dtype), jnp.zeros(mu.shape[0], mu.dtype), jnp.int32(0),
             jnp.full(max_events, jnp.inf, mu.dtype), jnp.zeros(max_events, jnp.int32))
-    _, t_end, _, k, times, marks = jax.jit(
-        lambda init: jax.lax.while_loop(cond, body, init))(init)
-    k = int(k)
-    if k >= max_events and float(t_end) < T:
-        raise ValueError(f"more than max_events={max_events} events before T={T}; raise "
-                         "`max_events` or check that the spectral radius of alpha is < 1.")
-    return Events(times[:k], marks[:k], T, n)
+    _, t_end, _, k, times, marks = jax.lax.while_loop(cond, body, init)
+    return t_end, k, times, marks
 
 
 # --------------------------------------------------------------------------- #
