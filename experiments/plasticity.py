@@ -151,24 +151,29 @@ def stdp_neuron(cfg, ctx, key):
     p_spike = cfg.poisson_hz * dt * 1e-3
     out = {}
     fig, ax = plotting.new_figure(1, 3, width=4.0, height=3.0)
+    def step(c, t, params, x):
+        s, w, tr, count = c
+        n = jnp.round(t / dt).astype(jnp.int32)
+        pre = jax.random.bernoulli(jax.random.fold_in(key, n), p_spike, (n_in,))
+        s = s._replace(y=s.y._replace(v=s.y.v + w_max_mv * (w[0] @ pre.astype(w.dtype))))
+        s = neuron_step(s, t, lif, engine.StepInput(None, None))
+        w, tr = stdp.step(w, tr, pre, s.spike[None], params, dt)
+        return s, w, tr, count + s.spike
+
+    step.method = "euler"
+
+    @jax.jit  # one compilation for both weight dependences (params are traced)
+    def run(params):
+        c0 = (engine.spiking_state(nr.rest_state(lif)), jnp.full((1, n_in), 0.5),
+              stdp.init_traces(n_in, 1), jnp.int32(0))
+        return engine.simulate(None, c0, params, dt=dt, n_steps=n_steps, step=step,
+                               record=False).final_state
+
     for c, (label, mu) in enumerate((("additive", 0.0), ("multiplicative", 1.0))):
         # 4x the window's amplitudes (same 1.05 ratio): the split takes tens of
         # seconds instead of minutes
         params = STDP._replace(mu=mu, a_plus=4 * STDP.a_plus, a_minus=4 * STDP.a_minus)
-
-        def body(carry, n, params=params):
-            s, w, tr, count = carry
-            pre = jax.random.bernoulli(jax.random.fold_in(key, n), p_spike, (n_in,))
-            jump = w_max_mv * (w[0] @ pre.astype(w.dtype))
-            s = s._replace(y=s.y._replace(v=s.y.v + jump))
-            s = neuron_step(s, n * dt, lif, engine.StepInput(None, None))
-            w, tr = stdp.step(w, tr, pre, s.spike[None], params, dt)
-            return (s, w, tr, count + s.spike), None
-
-        s0 = engine.spiking_state(nr.rest_state(lif))
-        carry = (s0, jnp.full((1, n_in), 0.5), stdp.init_traces(n_in, 1), jnp.int32(0))
-        run = jax.jit(lambda carry: jax.lax.scan(body, carry, jnp.arange(n_steps))[0])
-        _, w, _, count = run(carry)
+        _, w, _, count = run(jax.tree_util.tree_map(jnp.float32, params))
         w = np.asarray(w[0])
         ax[0, c].hist(w, bins=25, range=(0, 1), color="C0" if mu == 0 else "C1")
         ax[0, c].set_title(f"{label} STDP after {cfg.neuron_seconds:g} s: "

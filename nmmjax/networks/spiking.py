@@ -455,7 +455,7 @@ def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float,
 
     neuron_step = engine.make_spiking_step(dfun, method, dt, reset)
 
-    def step(s: NetworkState, t, params, x):
+    def plain_step(s: NetworkState, t, params, x):
         chans = s.channels
         ext = x.u
         u = (lambda c: (None if ext is None else ext(c), chans))
@@ -471,9 +471,8 @@ def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float,
             chans = flat[:-1].reshape(n_ch, n)
             buffer = s.buffer
         else:
-            buf = _deliver(syn, spec, nrn.spike, n_spikes, s.buffer.reshape(-1),
-                           s.step).reshape(
-                s.buffer.shape)
+            buf = _deliver(syn, spec, nrn.spike, n_spikes, s.buffer.reshape(-1), s.step)
+            buf = buf.reshape(s.buffer.shape)
             slot = s.step % spec.n_slots
             chans = chans + buf[slot, :-1].reshape(n_ch, n)
             buffer = buf.at[slot].set(0.0)
@@ -483,18 +482,18 @@ def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float,
             chans = chans.at[np.array(delta)].set(0.0)
         return NetworkState(nrn, chans, buffer, s.step + 1)
 
+    step = plain_step
     if stdp_params is not None:
         exc_rows = np.zeros(n + 1, bool)
         for p, o in zip(spec.populations, spec.offsets):
             exc_rows[o:o + p.size] = p.kind == "exc"
-        learn_step = _stdp_step(spec, stdp_params, dt, jnp.asarray(exc_rows))
-        plain_step = step
+        learn = _stdp_step(spec, stdp_params, dt, jnp.asarray(exc_rows))
 
-        def step(s, t, params, x):  # noqa: F811 - the learning variant wraps the plain one
+        def step(s, t, params, x):  # deliver with the learned weights, then learn
             new = plain_step(s, t, params._replace(synapses=params.synapses._replace(
                 weights=s.plastic.weights)), x)
-            return new._replace(plastic=learn_step(s.plastic, params.synapses.targets,
-                                                   new.neurons.spike))
+            return new._replace(plastic=learn(s.plastic, params.synapses.targets,
+                                              new.neurons.spike))
 
     step.method = method
     return step
