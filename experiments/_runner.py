@@ -60,6 +60,16 @@ class RunContext:
         plt.close(fig)
 
 
+def boolean(text: str) -> bool:
+    """argparse type for on/off options: true/false, yes/no, on/off, 1/0."""
+    t = text.strip().lower()
+    if t in ("true", "yes", "on", "1"):
+        return True
+    if t in ("false", "no", "off", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line naming the option, no traceback
         self.exit(2, f"{self.prog}: error: {message}\n")

@@ -40,6 +40,8 @@ class Config:
     train_duration: float = 60.0    # s simulated per training evaluation (with transient)
     transient: float = 5.0          # s
     n_train_samples: int = 2        # input samples per situation (training)
+    resample: bool = False          # fresh training inputs every generation (evolution)
+    validation_duration: float = 200.0  # s; with resample: picks the final network
     train_candidates: int = 16      # training melodies: least chance-correlated of this many
     objective: str = "exact"        # search score per situation: "exact" f_k | "margin" (no step)
     aggregate: str = "min"          # over situations during the search: "min" | "mean"
@@ -78,6 +80,10 @@ OPTIONS = {
                      "help": "GA / NSGA-II mutation, CMA-ES initial step (bound units)"},
     "zero_rate": {"type": float, "help": "NSGA-II: chance a mutated weight is set to 0"},
     "grad_steps": {"type": int, "help": "Adam steps per start (gradient)"},
+    "resample": {"type": _runner.boolean,
+                 "help": "fresh training inputs every generation (evolution strategies)"},
+    "train_duration": {"type": float, "help": "s simulated per training evaluation"},
+    "n_train_samples": {"type": int, "help": "training input samples per situation"},
 }
 
 
@@ -116,7 +122,10 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
         return cands[i], hist, res.evaluations * cfg.grad_restarts, init_best, final
 
     def fitness_fn(pop, k):
-        r = ob.population_fitness(pop, data, task)
+        # Resampling: every individual of a generation sees the same fresh
+        # inputs (ranks stay comparable) and no network can fit one draw.
+        d = ob.make_dataset(k, task) if cfg.resample else data
+        r = ob.population_fitness(pop, d, task)
         return r.margin if cfg.objective == "margin" else r.per_situation  # (P, K), maximised
 
     low, high = bounds(cfg, task.layers)
@@ -137,7 +146,7 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
         sparams["std_init"] = cfg.mutation_std
     elif name == "NSGA2":  # restarts draw new networks as sparse as the start
         sparams.update(mutation_std=cfg.mutation_std, zero_rate=cfg.zero_rate,
-                       restart_density=cfg.init_density)
+                       restart_density=cfg.init_density, reevaluate=cfg.resample)
     res = evolve.run(fitness_fn, num_dims=len(high), bounds=(low, high), key=key,
                      strategy=cfg.strategy, population_size=cfg.population,
                      strategy_kwargs=kwargs, strategy_params=sparams,
@@ -145,8 +154,29 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
                      init_mean=0.5 * cfg.init_fraction * high, init_population=init_pop,
                      aggregate=cfg.aggregate,
                      checkpoint_path=ctx.out / "checkpoint.npz", resume=ctx.resume)
-    return (res.best_genome, res.history, res.evaluations, float(res.history["best"][0]),
+    best, n_eval = res.best_genome, res.evaluations
+    if cfg.resample:
+        # The best score of a noisy generation is mostly luck: pick the final
+        # network among the final population / mean on separate inputs.
+        best, n_val = _validate_final(cfg, ctx, res, low, high)
+        n_eval += n_val
+    return (best, res.history, n_eval, float(res.history["best"][0]),
             float(res.best_fitness))
+
+
+def _validate_final(cfg: Config, ctx, res, low, high):
+    """Best of (best ever, strategy mean, final population) on validation inputs."""
+    cands = [np.asarray(res.best_genome)[None]]
+    for field in ("mean", "population"):
+        u = getattr(res.state, field, None)
+        if u is not None:
+            u = np.asarray(u).reshape(-1, len(high))
+            cands.append(low + (high - low) * np.clip(u, 0.0, 1.0))
+    cands = jnp.asarray(np.concatenate(cands), jnp.float32)
+    task = _task(cfg, cfg.validation_duration, cfg.n_train_samples)
+    data = ob.make_dataset(jax.random.fold_in(ctx.key, 4), task)
+    fit = ob.correlation_fitness(cands, data, task)
+    return cands[int(jnp.nanargmax(fit.min_fitness))], int(cands.shape[0])
 
 
 def test_statistics(genome, cfg, key):

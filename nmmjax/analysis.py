@@ -484,3 +484,39 @@ def cv_isi(times: np.ndarray, idx: np.ndarray, min_spikes: int = 4) -> float:
         if len(isi) >= min_spikes - 1:
             cvs.append(isi.std() / isi.mean())
     return float(np.mean(cvs)) if cvs else float("nan")
+
+
+def roc_auc(scores, labels) -> float:
+    """Area under the ROC curve of ``scores`` for binary ``labels``: the
+    probability that a random positive scores above a random negative (ties
+    count one half; Mann-Whitney U / (n_pos n_neg)). NaN without both classes."""
+    s = np.asarray(scores, float).ravel()
+    y = np.asarray(labels, bool).ravel()
+    if s.shape != y.shape:
+        raise ValueError(f"`scores` {s.shape} and `labels` {y.shape} must have the same size.")
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    sorted_s = s[order]
+    # average ranks of ties
+    start = 0
+    for i in range(1, len(s) + 1):
+        if i == len(s) or sorted_s[i] != sorted_s[start]:
+            ranks[order[start:i]] = 0.5 * (start + i - 1) + 1
+            start = i
+    u = ranks[y].sum() - n_pos * (n_pos + 1) / 2
+    return float(u / (n_pos * n_neg))
+
+
+def roc_curve(scores, labels) -> tuple[np.ndarray, np.ndarray]:
+    """False- and true-positive rates over all thresholds (descending scores)."""
+    s = np.asarray(scores, float).ravel()
+    y = np.asarray(labels, bool).ravel()
+    order = np.argsort(-s, kind="mergesort")
+    tp, fp = np.cumsum(y[order]), np.cumsum(~y[order])
+    last = np.r_[np.diff(s[order]) != 0, True]  # one point per distinct threshold
+    tp = np.concatenate([[0], tp[last]])
+    fp = np.concatenate([[0], fp[last]])
+    return fp / max(fp[-1], 1), tp / max(tp[-1], 1)

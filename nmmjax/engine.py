@@ -35,6 +35,7 @@ single-neuron models (``dt`` and ``t`` follow the model).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -330,12 +331,26 @@ def spiking_state(y: PyTree) -> SpikingState:
     return SpikingState(y, jnp.zeros(shape, jnp.int32), jnp.zeros(shape, bool))
 
 
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def spike_surrogate(x: Array, slope: float) -> Array:
+    """Heaviside step ``x >= 0`` (float) with the fast-sigmoid surrogate
+    derivative ``1 / (1 + slope |x|)^2`` (Zenke & Ganguli 2018, SuperSpike)."""
+    return (x >= 0).astype(jnp.result_type(x, float))
+
+
+@spike_surrogate.defjvp
+def _spike_surrogate_jvp(slope, primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return spike_surrogate(x, slope), dx / (1.0 + slope * jnp.abs(x)) ** 2
+
+
 def make_spiking_step(
     dfun: DFun,
     method: str,
     dt: float,
     reset: Callable[[PyTree, PyTree], PyTree] | None = None,
     diffusion: Callable[[PyTree, PyTree], PyTree] | None = None,
+    surrogate: float | None = None,
 ) -> Callable[[SpikingState, Array, PyTree, StepInput], SpikingState]:
     """The one threshold / reset / refractory step, for :func:`simulate`'s ``step=``.
 
@@ -363,10 +378,14 @@ def make_spiking_step(
             return SpikingState(y, s.refractory, spike)
         held = s.refractory > 0
         y = y._replace(v=jnp.where(held, params.v_reset, y.v))
-        spike = (y.v >= params.v_th) & ~held
-        y = _tmap(lambda a, b: jnp.where(spike, a, b), reset(y, params), y)
+        if surrogate is None:
+            spike = (y.v >= params.v_th) & ~held
+            y = _tmap(lambda a, b: jnp.where(spike, a, b), reset(y, params), y)
+        else:
+            spike = spike_surrogate(y.v - params.v_th, surrogate) * ~held
+            y = _tmap(lambda a, b: b + spike * (a - b), reset(y, params), y)
         n_ref = jnp.round(jnp.asarray(params.t_ref) / dt).astype(jnp.int32)
-        refractory = jnp.where(spike, n_ref, jnp.maximum(s.refractory - 1, 0))
+        refractory = jnp.where(spike > 0, n_ref, jnp.maximum(s.refractory - 1, 0))
         return SpikingState(y, refractory, spike)
 
     step.method = method

@@ -147,6 +147,10 @@ class NSGA2Params:
         restart_keep: fraction of the population (best by front and crowding)
             kept through an extinction; the rest are drawn anew.
         restart_density: fraction of non-zero genes in the new individuals.
+        reevaluate: ask for the parents again with the offspring (``2P`` rows:
+            parents first) so that they compete on the same, fresh fitness
+            draw: for noisy objectives (resampled inputs), where a stored
+            lucky score would otherwise survive for ever.
     """
 
     crossover_rate: float = 0.7
@@ -157,6 +161,7 @@ class NSGA2Params:
     restart_after: int = 50
     restart_keep: float = 0.1
     restart_density: float = 1.0
+    reevaluate: bool = False
 
     def replace(self, **kw):
         return dataclasses.replace(self, **kw)
@@ -268,18 +273,27 @@ class NSGA2:
         # extinction: fresh random individuals instead
         fresh = jax.random.uniform(k_new, (p, d)) * jax.random.bernoulli(
             k_dens, params.restart_density, (p, d))
-        return jnp.where(self._restarting(state, params), fresh, kids), state
+        kids = jnp.where(self._restarting(state, params), fresh, kids)
+        if params.reevaluate:
+            kids = jnp.concatenate([state.population, kids])
+        return kids, state
+
+    def evaluations_per_generation(self, params) -> int:
+        return self.population_size * (2 if params.reevaluate else 1)
 
     def tell(self, key, offspring, fitness, state, params):
         del key
         p = self.population_size
         f_off = jnp.where(jnp.isfinite(fitness), fitness, -jnp.inf)
+        parents, f_par = state.population, state.fitness
+        if params.reevaluate:  # parents scored again, on the offspring's draw
+            parents, f_par, offspring, f_off = offspring[:p], f_off[:p], offspring[p:], f_off[p:]
         restart = self._restarting(state, params)
         # an extinction keeps only the best `restart_keep` parents
         n_keep = max(1, int(round(params.restart_keep * p)))
         keep = jnp.zeros(p, bool).at[_survivors(state.rank, state.crowding, n_keep)].set(True)
-        f_par = jnp.where(restart & ~keep[:, None], -jnp.inf, state.fitness)
-        pop = jnp.concatenate([state.population, offspring])
+        f_par = jnp.where(restart & ~keep[:, None], -jnp.inf, f_par)
+        pop = jnp.concatenate([parents, offspring])
         f = jnp.concatenate([f_par, f_off])
         rank = pareto_ranks(f)
         sel = _survivors(rank, crowding_distance(f, rank), p)
@@ -505,7 +519,9 @@ def run(
 
     hist = {k: np.concatenate([h[k] for h in history]) for k in history[0]}
     state, best = carry
-    n_eval = generations * population_size + (population_size if pop_based else 0)
+    per_gen = (es.evaluations_per_generation(params)
+               if hasattr(es, "evaluations_per_generation") else population_size)
+    n_eval = generations * per_gen + (population_size if pop_based else 0)
     return EvolveResult(
         best_genome=to_genes(best[0]), best_fitness=best[1], best_objectives=best[2],
         history=hist, state=state, generations=generations, evaluations=n_eval,

@@ -44,17 +44,42 @@ class HawkesParams(NamedTuple):
 
 
 class Events(NamedTuple):
-    """Merged events sorted by time: ``times (K,)``, ``marks (K,)`` int32, horizon ``T``."""
+    """Merged events sorted by time: ``times (K,)``, ``marks (K,)`` int32, horizon ``T``.
+
+    Several independent trials (:func:`merge_trials`) are laid end to end:
+    trial ``i`` covers ``[i L, (i + 1) L]`` with ``L = trial_length``,
+    ``trial (K,)`` says which trial each event belongs to, and the likelihood
+    restarts the process at every trial (no influence across trials).
+    """
 
     times: Array
     marks: Array
     T: float
     n_dims: int
+    trial: Array | None = None
+    trial_length: float | None = None
 
 
 # --------------------------------------------------------------------------- #
 # Input handling
 # --------------------------------------------------------------------------- #
+
+
+def _check_trains(trains, T, name) -> list[np.ndarray]:
+    if len(trains) == 0:
+        raise ValueError(f"`{name}` must hold one array of times per dimension.")
+    out = []
+    for i, tr in enumerate(trains):
+        tr = np.asarray(tr, np.float64).ravel()
+        if tr.size and not np.all(np.isfinite(tr)):
+            raise ValueError(f"`{name}[{i}]` has non-finite times.")
+        if tr.size and np.any(np.diff(tr) < 0):
+            raise ValueError(f"`{name}[{i}]` is not sorted in time.")
+        if tr.size and (tr[0] < 0 or tr[-1] > T):
+            raise ValueError(f"`{name}[{i}]` has times outside [0, T={T}]: "
+                             f"[{tr[0]}, {tr[-1]}].")
+        out.append(tr)
+    return out
 
 
 def merge(trains: Sequence, T: float) -> Events:
@@ -64,18 +89,8 @@ def merge(trains: Sequence, T: float) -> Events:
     outside ``[0, T]``, or no event at all; empty trains are allowed.
     """
     T = V.positive_float(T, "T")
-    if len(trains) == 0:
-        raise ValueError("`trains` must hold one array of times per dimension.")
-    times, marks = [], []
-    for i, tr in enumerate(trains):
-        tr = np.asarray(tr, np.float64).ravel()
-        if tr.size and np.any(np.diff(tr) < 0):
-            raise ValueError(f"`trains[{i}]` is not sorted in time.")
-        if tr.size and (tr[0] < 0 or tr[-1] > T):
-            raise ValueError(f"`trains[{i}]` has times outside [0, T={T}]: "
-                             f"[{tr[0]}, {tr[-1]}].")
-        times.append(tr)
-        marks.append(np.full(tr.size, i, np.int32))
+    times = _check_trains(trains, T, "trains")
+    marks = [np.full(tr.size, i, np.int32) for i, tr in enumerate(times)]
     t = np.concatenate(times)
     if t.size == 0:
         raise ValueError("every train is empty: there is nothing to fit.")
@@ -83,6 +98,43 @@ def merge(trains: Sequence, T: float) -> Events:
     order = np.argsort(t, kind="stable")
     fd = jnp.result_type(float)
     return Events(jnp.asarray(t[order], fd), jnp.asarray(m[order]), T, len(trains))
+
+
+def merge_trials(trials: Sequence[Sequence], T: float) -> Events:
+    """Independent repetitions (e.g. stimulus trials) of the same process.
+
+    Args:
+        trials: one entry per trial, each a sequence of per-dimension sorted
+            spike-time arrays within ``[0, T]`` (same number of dimensions).
+        T: length of every trial.
+
+    Returns ``Events`` on ``[0, n_trials T]`` that the likelihood treats as
+    separate realisations (the sum of their log-likelihoods), not as one long
+    train in which the end of a trial would excite the next.
+    """
+    T = V.positive_float(T, "T")
+    if len(trials) == 0:
+        raise ValueError("`trials` must hold at least one trial.")
+    n = len(trials[0])
+    shifted = [[] for _ in range(n)]
+    ids = [[] for _ in range(n)]
+    for i, tr in enumerate(trials):
+        if len(tr) != n:
+            raise ValueError(f"`trials[{i}]` has {len(tr)} dimensions, `trials[0]` {n}.")
+        ev = _check_trains(tr, T, f"trials[{i}]")
+        for d in range(n):
+            shifted[d].append(ev[d] + i * T)
+            ids[d].append(np.full(ev[d].size, i, np.int32))
+    t = np.concatenate([np.concatenate(x) for x in shifted])
+    if t.size == 0:
+        raise ValueError("every train of every trial is empty: there is nothing to fit.")
+    m = np.concatenate([np.full(sum(a.size for a in x), d, np.int32)
+                        for d, x in enumerate(shifted)])
+    tid = np.concatenate([np.concatenate(x) for x in ids])
+    order = np.lexsort((t, tid))  # by trial, then time (a spike at T stays in its trial)
+    fd = jnp.result_type(float)
+    return Events(jnp.asarray(t[order], fd), jnp.asarray(m[order]), len(trials) * T, n,
+                  jnp.asarray(tid[order]), T)
 
 
 def from_raster(times: np.ndarray, idx: np.ndarray, n: int, T: float) -> Events:
@@ -118,6 +170,9 @@ def _recursion(beta: Array, events: Events) -> Array:
     n = beta.shape[0]
     gaps = jnp.diff(t, prepend=t[:1])                             # (K,)
     decay = jnp.exp(-gaps[:, None] * beta[None, :])               # (K, N)
+    if events.trial is not None:  # a new trial starts from an empty history
+        tr = events.trial
+        decay = decay * (tr == jnp.concatenate([tr[:1], tr[:-1]]))[:, None]
     prev = jax.nn.one_hot(jnp.concatenate([jnp.full((1,), -1, m.dtype), m[:-1]]), n,
                           dtype=t.dtype)                           # e_{m_{k-1}}, row 0 zero
     add = decay * prev                                             # r_k = decay_k r_{k-1} + add_k
@@ -137,7 +192,8 @@ def log_likelihood(params: HawkesParams, events: Events) -> Array:
     r = _recursion(beta, events)
     lam = params.mu[m] + jnp.sum(params.alpha[m] * (beta * r), axis=1)
     logs = jnp.log(lam)
-    tail = 1.0 - jnp.exp(-beta[m] * (events.T - t))           # (K,)
+    end = events.T if events.trial is None else (events.trial + 1) * events.trial_length
+    tail = 1.0 - jnp.exp(-beta[m] * (end - t))                 # (K,)
     per_source = jnp.zeros(n, t.dtype).at[m].add(tail)         # sum over events of j
     compensator = jnp.sum(params.mu) * events.T + jnp.sum(params.alpha @ per_source)
     return jnp.sum(logs) - compensator
@@ -229,7 +285,8 @@ def fit_map(events: Events, *, beta: float | None = None, per_source_beta: bool 
                                   np.log(beta if beta is not None else 1.0))}
     run = _map_runner(n, per_source_beta, method, steps, float(lr), float(prior_scale),
                       beta is not None)
-    theta = run(theta, events.times, events.marks, jnp.asarray(events.T, events.times.dtype))
+    theta = run(theta, events.times, events.marks, jnp.asarray(events.T, events.times.dtype),
+                events.trial, events.trial_length)
     return _unpack(theta, n, per_source_beta)
 
 
@@ -239,18 +296,18 @@ def _map_runner(n, per_source_beta, method, steps, lr, prior_scale, fixed_beta):
     so a new data set of the same shape does not recompile)."""
     import optax
 
-    def loss(theta, times, marks, T):
+    def loss(theta, times, marks, T, trial, length):
         if fixed_beta:
             theta = {**theta, "log_beta": jax.lax.stop_gradient(theta["log_beta"])}
         p = _unpack(theta, n, per_source_beta)
         prior = (jnp.sum(p.mu**2) + jnp.sum(p.alpha**2)) / (2 * prior_scale**2)
-        ll = log_likelihood(p, Events(times, marks, T, n))
+        ll = log_likelihood(p, Events(times, marks, T, n, trial, length))
         return -(ll - prior) / jnp.maximum(times.shape[0], 1)
 
     opt = optax.lbfgs() if method == "lbfgs" else optax.adam(lr)
 
-    def run(theta, times, marks, T):
-        f = lambda th: loss(th, times, marks, T)
+    def run(theta, times, marks, T, trial, length):
+        f = lambda th: loss(th, times, marks, T, trial, length)
         value_and_grad = optax.value_and_grad_from_state(f)
 
         def step(c, _):
@@ -292,15 +349,37 @@ class NUTSResult(NamedTuple):
 
 def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 500,
              num_chains: int = 1, per_source_beta: bool = False, progress: bool = False,
+             max_tree_depth: int = 10, init: HawkesParams | None = None,
              **prior) -> NUTSResult:
     """NUTS (numpyro) with warm-up; r-hat and ESS over all parameters (r-hat
-    needs ``num_chains >= 2``; with one chain it is computed on split halves)."""
+    needs ``num_chains >= 2``; with one chain it is computed on split halves).
+
+    ``init``: start every chain there (e.g. :func:`fit_map`'s answer; alphas
+    are floored at 1e-3 to stay inside the support): warm-up then adapts step
+    size and mass matrix near the mode instead of travelling to it.
+    ``max_tree_depth``: at most ``2**depth`` leapfrog steps per draw; lower it
+    to bound the cost of a draw (the default is numpyro's).
+    """
     import time
 
     from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
     from numpyro.infer import MCMC, NUTS
 
-    mcmc = MCMC(NUTS(numpyro_model), num_warmup=num_warmup, num_samples=num_samples,
+    from numpyro.infer import init_to_uniform, init_to_value
+
+    max_tree_depth = V.nonneg_int(max_tree_depth, "max_tree_depth", minimum=1)
+    strategy = init_to_uniform
+    if init is not None:
+        beta0 = jnp.asarray(init.beta)
+        if per_source_beta:
+            beta0 = _beta_vec(beta0, events.n_dims)
+        elif beta0.ndim:
+            raise ValueError("`init.beta` must be a scalar unless per_source_beta=True.")
+        strategy = init_to_value(values={"mu": jnp.maximum(jnp.asarray(init.mu), 1e-6),
+                                         "alpha": jnp.maximum(jnp.asarray(init.alpha), 1e-3),
+                                         "beta": beta0})
+    kernel = NUTS(numpyro_model, max_tree_depth=max_tree_depth, init_strategy=strategy)
+    mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples,
                 num_chains=num_chains, progress_bar=progress,
                 chain_method="sequential" if num_chains > 1 else "parallel")
     t0 = time.perf_counter()

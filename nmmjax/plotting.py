@@ -159,3 +159,38 @@ def animate_frames(frames, path, extent=None, vmax=None, interval_ms=100, cmap="
     anim.save(str(path), writer=animation.PillowWriter(fps=max(1, 1000 // interval_ms)))
     plt.close(fig)
     return path
+
+
+def layer_raster(ax, spikes, names, dt=1.0, unit="ms"):
+    """Raster of a layered network's trial: ``spikes`` one ``(n_steps, n_l)``
+    0/1 array per layer (input first), drawn bottom to top, one colour per
+    layer; spike ``n`` is placed at ``n * dt``."""
+    row0 = 0
+    for k, (s, name) in enumerate(zip(spikes, names)):
+        step, idx = np.nonzero(np.asarray(s))
+        ax.plot(step * dt, idx + row0, "|", ms=4, color=f"C{k}", label=name)
+        row0 += np.shape(s)[1]
+    ax.set_ylim(-0.5, row0 - 0.5)
+    ax.set_xlabel(f"time ({unit})")
+    ax.set_ylabel("neuron")
+    ax.legend(fontsize=7, frameon=False, loc="upper right", markerscale=1.5)
+    return ax
+
+
+def matrix(ax, m, title="", cmap="viridis", vmin=None, vmax=None, label=None,
+           annotate=False, ticks=None):
+    """Heatmap of a matrix ``m (rows, cols)`` with a colour bar; ``annotate``
+    writes the values; ``ticks`` labels rows and columns."""
+    m = np.asarray(m)
+    im = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax, shrink=0.8, label=label)
+    if annotate:
+        mid = np.nanmean([np.nanmin(m), np.nanmax(m)])
+        for (i, j), v in np.ndenumerate(m):
+            ax.text(j, i, f"{v:.2g}" if isinstance(v, float) else str(v), ha="center",
+                    va="center", fontsize=7, color="w" if v < mid else "k")
+    if ticks is not None:
+        ax.set_xticks(range(m.shape[1]), ticks[:m.shape[1]], fontsize=6, rotation=90)
+        ax.set_yticks(range(m.shape[0]), ticks[:m.shape[0]], fontsize=6)
+    ax.set_title(title, fontsize=9)
+    return ax

@@ -159,6 +159,20 @@ def situation_melodies(key: jax.Array, duration: float, n_samples: int,
     )
 
 
+def bernoulli_spikes(key: jax.Array, prob: jax.Array, shape: tuple[int, ...] = ()) -> jax.Array:
+    """Independent 0/1 spikes, one draw per time bin: ``shape + prob.shape`` bool.
+
+    ``prob`` is the spike probability of each bin (rate x bin width), in
+    ``[0, 1]``; e.g. ``0.5 (1 + sin(10 pi t))`` on a grid of ``t``.
+    """
+    p = jnp.asarray(prob)
+    if not isinstance(p, jax.core.Tracer) and (
+            not bool(jnp.all(jnp.isfinite(p))) or bool(jnp.any((p < 0) | (p > 1)))):
+        raise ValueError("`prob` must be spike probabilities per bin in [0, 1] "
+                         "(rate x bin width); lower the rate or the bin width.")
+    return jax.random.bernoulli(key, p, tuple(shape) + p.shape)
+
+
 def _chance_correlation(m: Melody, pair, duration: float) -> float:
     """Largest ``|rho|`` between a node outside ``pair`` and the pair's nodes."""
     n = max(2, int(duration / 0.1))

@@ -31,3 +31,20 @@ def test_peak_frequency_and_parseval():
     assert abs(var - x.var()) / x.var() < 0.02
     fw, pw = analysis.power_spectrum(jnp.asarray(x), dt, nperseg=4096)
     assert abs(float(analysis.peak_frequency(fw, pw)) - f0) < 0.15
+
+
+def test_roc_auc_equals_the_pairwise_probability_and_handles_ties():
+    from nmmjax import analysis as A
+
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=60).round(1)  # rounding makes ties
+    y = rng.random(60) < 0.4
+    pos, neg = s[y], s[~y]
+    brute = np.mean((pos[:, None] > neg[None]) + 0.5 * (pos[:, None] == neg[None]))
+    assert abs(A.roc_auc(s, y) - brute) < 1e-12
+    assert A.roc_auc([1, 2, 3, 4], [0, 0, 1, 1]) == 1.0
+    assert A.roc_auc([1, 2, 3, 4], [1, 1, 0, 0]) == 0.0
+    assert np.isnan(A.roc_auc([1, 2], [1, 1]))
+    fpr, tpr = A.roc_curve(s, y)
+    # trapezoid area under the curve = AUC
+    assert abs(np.trapezoid(tpr, fpr) - brute) < 1e-12

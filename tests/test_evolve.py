@@ -76,6 +76,40 @@ def test_nsga2_finds_the_compromise_of_two_objectives():
     assert np.all(np.diff(r.history["best_so_far"]) >= 0)
 
 
+def test_nsga2_reevaluation_copes_with_noise_and_changes_nothing_without_it():
+    def fit(pop, key):
+        return jnp.stack([-jnp.sum((pop[:, :3] - 0.3) ** 2, 1),
+                          -jnp.sum((pop[:, 3:] - 0.7) ** 2, 1)], 1)
+
+    kw = dict(num_dims=6, bounds=(0.0, 1.0), key=jax.random.PRNGKey(0), strategy="nsga2",
+              population_size=32, generations=20, chunk=10, progress=False)
+    def rounded(pop, key):  # the same value in any batch (XLA may round differently)
+        return jnp.round(fit(pop, key) * 1e3) / 1e3
+
+    plain = evolve.run(rounded, **kw)
+    again = evolve.run(rounded, **kw, strategy_params={"reevaluate": True})
+    # A deterministic fitness scores parents as before: the same search, twice the cost.
+    np.testing.assert_array_equal(np.asarray(plain.state.population),
+                                  np.asarray(again.state.population))
+    assert again.evaluations - 32 == 2 * (plain.evaluations - 32)
+
+    # Noisy fitness (one draw per generation shared by all, std 0.1, as when
+    # every individual sees the same resampled inputs): with parents re-scored
+    # the population ends nearer the optimum than when parents keep a lucky
+    # generation's score and shut out every later offspring.
+    def noisy(pop, key):
+        return fit(pop, key) + 0.1 * jax.random.normal(key, (1, 2))
+
+    def spread(reevaluate):
+        r = evolve.run(noisy, **{**kw, "generations": 60, "chunk": 20},
+                       strategy_params={"reevaluate": reevaluate, "mutation_rate": 0.9,
+                                        "gene_rate": 0.3, "restart_after": 0})
+        pop = np.asarray(r.state.population)
+        return np.mean(np.abs(pop - np.array([0.3] * 3 + [0.7] * 3)))
+
+    assert spread(True) < 0.3 * spread(False)
+
+
 def test_bounds_are_respected_when_the_optimum_is_outside():
     # Optimum at 0.3 lies outside [0.5, 2]: the answer must sit on the bound.
     r = _run(strategy="cma_es", bounds=(0.5, 2.0))

@@ -1,0 +1,416 @@
+"""A spiking sine/cosine classifier and Bayesian Hawkes inference of who drives whom (seed E).
+
+1. Classifier: LIF network (1 input -> 10 hidden -> 2 output, 100 steps of
+   10 ms; :mod:`nmmjax.networks.spiking_layers`), Bernoulli input spikes with
+   probability ``0.5 (1 + sin(10 pi t))`` (class "sine") or
+   ``0.5 (1 + cos(15 pi t))`` (class "cosine") per step, t in [0, 1) s;
+   predicted class = output neuron with more spikes (a tie is an error).
+   Trained by CMA-ES (evosax through :func:`nmmjax.evolve.run`) and, for
+   comparison, by surrogate gradients with Adam; train and test trials come
+   from separate keys, same two classes. The CMA-ES fitness is the mean
+   log-probability of the correct class under a softmax of the output
+   activity (spike count plus the mean depolarisation towards threshold, so
+   that silent networks are still ranked: no step-function loss).
+2. Hawkes: the recorded input, hidden and output spike trains of test trials
+   (each trial an independent realisation; spike times uniform within their
+   10 ms bin) are fitted by NUTS (numpyro, learned decay, several chains,
+   r-hat and ESS): alpha posterior mean and uncertainty, decay posterior,
+   trace plots.
+3. Connectivity recovery: a 20-neuron LIF network (16 E, 4 I, sparse random
+   synapses, noisy drive; :mod:`nmmjax.networks.spiking`) is simulated, a
+   Hawkes process is fitted to its spikes (MAP), and |alpha| is scored
+   against the true synapses by ROC AUC (excitatory edges, and all edges).
+
+    python -m experiments.snn_hawkes --quick [--trainer cma_es|gradient|both]
+
+Writes figures (``rasters``, ``training``, ``confusion``, ``alpha``, ``decay``,
+``traces``, ``recovery``), ``metrics.json`` (``test_accuracy``,
+``alpha_recovery_auc``, ``rhat_max``, ``ess_min``, ...) and ``arrays.npz``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from experiments import _runner
+from nmmjax import analysis, evolve, gradient, hawkes, plotting, signals
+from nmmjax.models import neurons
+from nmmjax.networks import connectivity, spiking
+from nmmjax.networks import spiking_layers as sl
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    hidden: int = 10
+    n_steps: int = 100             # steps over t in [0, 1) s
+    tau_m: float = 50.0            # ms
+    w_max: float = 20.0            # |weight| and |bias| bound (nA)
+    bias: bool = True              # tonic current per neuron (fires in input silences)
+    n_train: int = 200             # trials per class
+    n_test: int = 500              # trials per class (separate key)
+    temperature: float = 2.0       # softmax over output activity (spikes)
+    trainer: str = "both"          # cma_es | gradient | both
+    population: int = 128
+    generations: int = 1000
+    std_init: float = 0.1          # CMA-ES step, in units of the weight range
+    init_std: float = 0.2          # start weights ~ N(0, init_std w_max)
+    chunk: int = 50
+    grad_restarts: int = 4
+    grad_steps: int = 1500
+    grad_lr: float = 0.05
+    grad_batch: int = 64
+    surrogate: float = 1.0         # slope (1/mV) of the surrogate derivative
+    hawkes_trials: int = 100       # recorded test trials per class
+    num_warmup: int = 300
+    num_samples: int = 300
+    num_chains: int = 2
+    max_tree_depth: int = 8        # NUTS: at most 2**depth leapfrog steps per draw
+    rec_exc: int = 16
+    rec_inh: int = 4
+    rec_p: float = 0.2
+    rec_w_exc: float = 3.0         # mV
+    rec_w_inh: float = 6.0         # mV
+    rec_duration: float = 300.0    # s
+    rec_drive: float = 1.3         # nA, mean
+    rec_noise: float = 2.0         # nA, std per 1 ms step
+
+
+QUICK = Config(n_train=100, n_test=200, population=32, generations=60, chunk=20,
+               grad_restarts=2, grad_steps=300, hawkes_trials=8, num_warmup=100,
+               num_samples=100, max_tree_depth=6, rec_duration=60.0)
+
+OPTIONS = {
+    "trainer": {"choices": ("cma_es", "gradient", "both"), "help": "how the classifier learns"},
+    "generations": {"type": int, "help": "CMA-ES generations"},
+    "grad_steps": {"type": int, "help": "Adam steps per start"},
+    "hidden": {"type": int, "help": "hidden LIF neurons"},
+    "hawkes_trials": {"type": int, "help": "recorded test trials per class for the Hawkes fit"},
+    "population": {"type": int, "help": "CMA-ES population size"},
+    "num_warmup": {"type": int, "help": "NUTS warm-up draws per chain"},
+    "num_samples": {"type": int, "help": "NUTS draws per chain"},
+    "rec_duration": {"type": float, "help": "s simulated for connectivity recovery"},
+}
+
+DT = 10.0  # ms per step: 100 steps over one second
+
+
+def class_probabilities(n_steps: int) -> jax.Array:
+    """``(2, n_steps)`` spike probability per step of the two classes."""
+    t = jnp.arange(n_steps) / n_steps
+    return jnp.stack([0.5 * (1 + jnp.sin(10 * jnp.pi * t)), 0.5 * (1 + jnp.cos(15 * jnp.pi * t))])
+
+
+def make_trials(key, n_per_class: int, n_steps: int):
+    """Inputs ``(2 n, n_steps, 1)`` 0/1 and labels ``(2 n,)`` (0 sine, 1 cosine)."""
+    prob = class_probabilities(n_steps)
+    keys = jax.random.split(key, 2)
+    x = jnp.concatenate([signals.bernoulli_spikes(keys[c], prob[c], (n_per_class,))
+                         for c in range(2)])
+    return x[..., None].astype(jnp.float32), jnp.repeat(jnp.arange(2), n_per_class)
+
+
+def _neuron(cfg):
+    return neurons.LIFParams(tau_m=cfg.tau_m, R=10.0, t_ref=0.0)
+
+
+def _sizes(cfg):
+    return (1, cfg.hidden, 2)
+
+
+def _run(cfg, genome, x, surrogate=None):
+    params = sl.params_from_genome(genome, _sizes(cfg), _neuron(cfg), cfg.bias)
+    return sl.simulate(params, x, dt=DT, surrogate=surrogate)
+
+
+def _log_prob(activity, labels, temperature):
+    lp = jax.nn.log_softmax(activity / temperature, axis=-1)
+    return jnp.take_along_axis(lp, labels[..., None], -1)[..., 0]
+
+
+def _predict(counts):
+    """Class with more output spikes; -1 for a tie."""
+    c = np.asarray(counts)
+    return np.where(c[:, 0] > c[:, 1], 0, np.where(c[:, 1] > c[:, 0], 1, -1))
+
+
+def train_cma(cfg, ctx, x, y):
+    n = sl.n_genes(_sizes(cfg), cfg.bias)
+    v_rest, v_th = _neuron(cfg).v_rest, _neuron(cfg).v_th
+
+    def activity(g, xi):  # spikes + mean depolarisation in [0, 1): breaks ties smoothly
+        r = _run(cfg, g, xi)
+        return r.counts + jnp.mean(jnp.clip((r.v_out - v_rest) / (v_th - v_rest), 0, 1), 0)
+
+    act = jax.vmap(jax.vmap(activity, (None, 0)), (0, None))
+
+    def fitness(pop, k):
+        return jnp.mean(_log_prob(act(pop, x), y[None], cfg.temperature), axis=1)
+
+    key = jax.random.fold_in(ctx.key, 10)
+    x0 = jnp.clip(cfg.init_std * cfg.w_max * jax.random.normal(key, (n,)), -cfg.w_max,
+                  cfg.w_max)
+    res = evolve.run(fitness, num_dims=n, bounds=(-cfg.w_max, cfg.w_max), key=key,
+                     strategy="cma_es", population_size=cfg.population,
+                     generations=cfg.generations, chunk=cfg.chunk, init_mean=x0,
+                     strategy_params={"std_init": cfg.std_init},
+                     checkpoint_path=ctx.out / "checkpoint_cma.npz", resume=ctx.resume)
+    return np.asarray(res.best_genome), {"best": res.history["best"],
+                                         "mean": res.history["mean"]}, res.evaluations
+
+
+def train_gradient(cfg, ctx, x, y):
+    n = sl.n_genes(_sizes(cfg), cfg.bias)
+    counts = jax.vmap(lambda g, xi: _run(cfg, g, xi, cfg.surrogate).counts, (None, 0))
+
+    def loss(gs, k):  # (R, D) -> (R,): a fresh minibatch per step
+        idx = jax.random.choice(k, x.shape[0], (cfg.grad_batch,), replace=False)
+        return jax.vmap(lambda g: -jnp.mean(_log_prob(counts(g, x[idx]), y[idx],
+                                                       cfg.temperature)))(gs)
+
+    key = jax.random.fold_in(ctx.key, 11)
+    x0 = cfg.init_std * cfg.w_max * jax.random.normal(key, (cfg.grad_restarts, n))
+    res = gradient.run(loss, x0, steps=cfg.grad_steps, key=key,
+                       optimizer=optax.adam(cfg.grad_lr), bounds=(-cfg.w_max, cfg.w_max))
+    # pick among the final points by the full training set (minibatch losses are noisy)
+    full = jax.vmap(lambda g: jnp.mean(_log_prob(counts(g, x), y, cfg.temperature)))(res.x)
+    i = int(jnp.nanargmax(full))
+    return np.asarray(res.x[i]), {"loss": res.history["loss"]}, res.evaluations * len(x0)
+
+
+def accuracy(cfg, genome, x, y):
+    r = jax.jit(jax.vmap(lambda xi: _run(cfg, jnp.asarray(genome), xi)))(x)
+    pred = _predict(r.counts)
+    y = np.asarray(y)
+    conf = np.array([[np.sum((y == a) & (pred == b)) for b in (0, 1, -1)] for a in (0, 1)])
+    return float(np.mean(pred == y)), conf, r
+
+
+def trial_trains(spikes, key, dt_s: float):
+    """Per-trial lists of per-neuron spike times (s), each spike placed
+    uniformly within its step (bins carry no order inside them)."""
+    s = np.concatenate([np.asarray(a) for a in spikes], axis=-1) > 0  # (trials, steps, N)
+    jitter = np.asarray(jax.random.uniform(key, s.shape))
+    trials = []
+    for k in range(s.shape[0]):
+        trials.append([np.sort((np.nonzero(s[k, :, i])[0] + jitter[k, :, i][s[k, :, i]]) * dt_s)
+                       for i in range(s.shape[2])])
+    return trials
+
+
+def recovery(cfg, key):
+    """Simulate a sparse E/I LIF network; fit a Hawkes process by MAP; score |alpha|."""
+    ne, ni = cfg.rec_exc, cfg.rec_inh
+    n = ne + ni
+    k_graph, k_noise, k_jitter = jax.random.split(key, 3)
+    pops = [spiking.Population("E", ne, "exc"), spiking.Population("I", ni, "inh")]
+    projections, truth = [], np.zeros((n, n))  # truth[post, pre]: +w exc, -w inh
+    offs = {"E": 0, "I": ne}
+    for j, (pre, npre, w) in enumerate((("E", ne, cfg.rec_w_exc), ("I", ni, -cfg.rec_w_inh))):
+        for i, (post, npost) in enumerate((("E", ne), ("I", ni))):
+            g = connectivity.random(jax.random.fold_in(k_graph, 2 * j + i), npre, npost,
+                                    cfg.rec_p, autapses=pre != post)
+            projections.append(spiking.Projection(pre, post, "syn", g, abs(w), 1))
+            tg = np.asarray(g.targets)
+            for a in range(npre):
+                for b in tg[a][tg[a] < npost]:
+                    truth[offs[post] + b, offs[pre] + a] = w
+    net = spiking.network(pops, [spiking.Channel("syn", "delta")], projections)
+    params = neurons.LIFParams(tau_m=20.0, R=10.0, t_ref=2.0)
+    dt = 1.0
+    n_steps = int(round(cfg.rec_duration * 1000 / dt))
+    drive = cfg.rec_drive + cfg.rec_noise * jax.random.normal(k_noise, (n_steps, n))
+    y0 = neurons.rest_state(params, (n,))
+    sol = spiking.simulate(net, spiking.initial_state(net.spec, y0), params, dt=dt,
+                           n_steps=n_steps, inputs=drive)
+    t_ms, idx = analysis.raster(sol, n)
+    # spikes are stamped at the end of their step: spread them over it, or
+    # spikes sharing a step look simultaneous and drive the decay to infinity
+    t_ms = t_ms - dt * np.asarray(jax.random.uniform(k_jitter, t_ms.shape))
+    events = hawkes.from_raster(t_ms / 1000.0, idx, n, cfg.rec_duration)
+    fit = hawkes.fit_map(events, beta=None)
+    alpha = np.asarray(fit.alpha)
+    off = ~np.eye(n, dtype=bool)
+    non_edge = truth == 0
+    auc_all = analysis.roc_auc(alpha[off], (truth != 0)[off])
+    sel_e = off & ((truth > 0) | non_edge)
+    auc_exc = analysis.roc_auc(alpha[sel_e], (truth > 0)[sel_e])
+    rates = np.bincount(idx, minlength=n) / cfg.rec_duration
+    return {"truth": truth, "alpha": alpha, "auc_all": auc_all, "auc_exc": auc_exc,
+            "beta": float(np.asarray(fit.beta)), "n_events": int(len(idx)),
+            "rate_mean_hz": float(rates.mean()), "raster": (t_ms, idx)}
+
+
+def run(cfg: Config, ctx: _runner.RunContext) -> dict:
+    if cfg.trainer not in ("cma_es", "gradient", "both"):
+        raise ValueError(f"`trainer` must be cma_es, gradient or both, got {cfg.trainer!r}.")
+    sl.check_sizes(_sizes(cfg))
+    x_tr, y_tr = make_trials(jax.random.fold_in(ctx.key, 1), cfg.n_train, cfg.n_steps)
+    x_te, y_te = make_trials(jax.random.fold_in(ctx.key, 2), cfg.n_test, cfg.n_steps)
+
+    # ---- 1. classifier ----
+    trained, hist, evals = {}, {}, {}
+    if cfg.trainer in ("cma_es", "both"):
+        trained["cma_es"], hist["cma_es"], evals["cma_es"] = train_cma(cfg, ctx, x_tr, y_tr)
+    if cfg.trainer in ("gradient", "both"):
+        trained["gradient"], hist["gradient"], evals["gradient"] = train_gradient(
+            cfg, ctx, x_tr, y_tr)
+    acc, conf, train_acc = {}, {}, {}
+    for name, g in trained.items():
+        acc[name], conf[name], _ = accuracy(cfg, g, x_te, y_te)
+        train_acc[name] = accuracy(cfg, g, x_tr, y_tr)[0]
+    best = max(acc, key=acc.get)
+    genome = trained[best]
+
+    fig, ax = plotting.new_figure(1, 2, width=4.5)
+    if "cma_es" in hist:
+        h = hist["cma_es"]
+        ax[0, 0].plot(h["best"], label="best")
+        ax[0, 0].plot(h["mean"], label="mean")
+        ax[0, 0].set_xlabel("generation")
+        ax[0, 0].set_ylabel("mean log p(correct class)")
+        ax[0, 0].set_title(f"CMA-ES (test accuracy {acc['cma_es']:.3f})", fontsize=9)
+        ax[0, 0].legend(fontsize=7, frameon=False)
+    if "gradient" in hist:
+        ax[0, 1].plot(hist["gradient"]["loss"], lw=0.6)
+        ax[0, 1].set_xlabel("Adam step")
+        ax[0, 1].set_ylabel("minibatch loss (per start)")
+        ax[0, 1].set_title(f"surrogate gradient (test accuracy {acc['gradient']:.3f})",
+                           fontsize=9)
+    fig.tight_layout()
+    ctx.save_figure(fig, "training")
+
+    fig, ax = plotting.new_figure(1, len(conf), width=3.3, height=2.8)
+    for k, (name, c) in enumerate(conf.items()):
+        plotting.matrix(ax[0, k], c, f"{name}: test accuracy {acc[name]:.3f}", cmap="Blues",
+                        annotate=True)
+        ax[0, k].set_xticks(range(3), ["sine", "cosine", "tie"])
+        ax[0, k].set_yticks(range(2), ["sine", "cosine"])
+        ax[0, k].set_xlabel("predicted")
+        ax[0, k].set_ylabel("true")
+    fig.tight_layout()
+    ctx.save_figure(fig, "confusion")
+
+    # ---- 2. record test spike trains, fit a Hawkes process by NUTS ----
+    m = cfg.hawkes_trials
+    sel = np.concatenate([np.arange(m), cfg.n_test + np.arange(m)])
+    _, _, rec = accuracy(cfg, genome, x_te[sel], y_te[sel])
+    spikes = rec.spikes  # (input, hidden, output), each (2m, n_steps, n_l)
+    names = ["in"] + [f"h{i}" for i in range(cfg.hidden)] + ["out0", "out1"]
+    fig, ax = plotting.new_figure(1, 2, width=5, height=3.2)
+    for c in range(2):
+        plotting.layer_raster(ax[0, c], [s[c * m] for s in spikes],
+                              ["input", "hidden", "output"], dt=DT)
+        ax[0, c].set_title(f"class {('sine', 'cosine')[c]}: one test trial", fontsize=9)
+    fig.tight_layout()
+    ctx.save_figure(fig, "rasters")
+
+    trials = trial_trains(spikes, jax.random.fold_in(ctx.key, 3), DT / 1000.0)
+    events = hawkes.merge_trials(trials, cfg.n_steps * DT / 1000.0)
+    t0 = time.perf_counter()
+    mode = hawkes.fit_map(events)  # NUTS starts at the mode
+    map_s = time.perf_counter() - t0
+    nuts = hawkes.fit_nuts(events, jax.random.fold_in(ctx.key, 4), num_warmup=cfg.num_warmup,
+                           num_samples=cfg.num_samples, num_chains=cfg.num_chains,
+                           max_tree_depth=cfg.max_tree_depth, init=mode)
+    a = nuts.samples["alpha"]  # (draws, N, N)
+    a_mean, a_sd = a.mean(0), a.std(0)
+    lo, hi = np.quantile(a, [0.025, 0.975], axis=0)
+    w_dense = np.zeros((len(names), len(names)))  # trained weights, target x source
+    p = sl.params_from_genome(jnp.asarray(genome), _sizes(cfg), _neuron(cfg), cfg.bias)
+    w_dense[1:1 + cfg.hidden, 0] = np.asarray(p.weights[0])[:, 0]
+    w_dense[1 + cfg.hidden:, 1:1 + cfg.hidden] = np.asarray(p.weights[1])
+    fig, ax = plotting.new_figure(1, 3, width=4.2, height=3.6)
+    lim = np.abs(w_dense).max()
+    plotting.matrix(ax[0, 0], w_dense, "trained weights (nA), target x source", cmap="RdBu_r",
+                    vmin=-lim, vmax=lim, ticks=names)
+    plotting.matrix(ax[0, 1], a_mean, "alpha posterior mean", ticks=names)
+    excl = (lo > 0.01).astype(float)  # 95 % interval clear of ~0
+    plotting.matrix(ax[0, 2], np.where(excl > 0, a_sd, np.nan),
+                    "posterior sd where the 95% interval excludes ~0", cmap="magma", ticks=names)
+    fig.tight_layout()
+    ctx.save_figure(fig, "alpha")
+
+    fig, ax = plotting.new_figure(1, 1, width=4)
+    ax[0, 0].hist(nuts.samples["beta"], bins=40, color="C2")
+    ax[0, 0].set_xlabel("decay beta (1/s)")
+    ax[0, 0].set_ylabel("posterior draws")
+    ctx.save_figure(fig, "decay")
+
+    draws = cfg.num_samples
+    i_max = np.unravel_index(np.argmax(a_mean * ~np.eye(len(names), dtype=bool)), a_mean.shape)
+    series = {"beta": nuts.samples["beta"], f"alpha[{names[i_max[0]]},{names[i_max[1]]}]":
+              a[:, i_max[0], i_max[1]], "mu[out0]": nuts.samples["mu"][:, -2]}
+    fig, ax = plotting.new_figure(len(series), 1, width=8, height=1.6)
+    for r, (label, v) in enumerate(series.items()):
+        for c in range(cfg.num_chains):
+            ax[r, 0].plot(v[c * draws:(c + 1) * draws], lw=0.6, label=f"chain {c}")
+        ax[r, 0].set_ylabel(label, fontsize=8)
+    ax[0, 0].legend(fontsize=7, frameon=False)
+    ax[-1, 0].set_xlabel("draw")
+    fig.tight_layout()
+    ctx.save_figure(fig, "traces")
+
+    # ---- 3. connectivity recovery on a network with known synapses ----
+    rec_res = recovery(cfg, jax.random.fold_in(ctx.key, 5))
+    fig, ax = plotting.new_figure(1, 3, width=4, height=3.4)
+    lim = np.abs(rec_res["truth"]).max()
+    plotting.matrix(ax[0, 0], rec_res["truth"], "true synapses (mV), post x pre", cmap="RdBu_r",
+                    vmin=-lim, vmax=lim)
+    plotting.matrix(ax[0, 1], rec_res["alpha"], "Hawkes alpha (MAP)")
+    n_rec = len(rec_res["truth"])
+    off = ~np.eye(n_rec, dtype=bool)
+    for label, mask, col in (("excitatory", rec_res["truth"] > 0, "C3"),
+                             ("all", rec_res["truth"] != 0, "k")):
+        keep = off & ((rec_res["truth"] == 0) | mask)
+        fpr, tpr = analysis.roc_curve(rec_res["alpha"][keep], mask[keep])
+        auc = rec_res["auc_exc"] if label == "excitatory" else rec_res["auc_all"]
+        ax[0, 2].plot(fpr, tpr, color=col, label=f"{label} edges: AUC {auc:.3f}")
+    ax[0, 2].plot([0, 1], [0, 1], ":", color="0.6")
+    ax[0, 2].set_xlabel("false-positive rate")
+    ax[0, 2].set_ylabel("true-positive rate")
+    ax[0, 2].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    ctx.save_figure(fig, "recovery")
+
+    ctx.save_arrays(genome=genome, x_test=np.asarray(x_te[..., 0]), y_test=np.asarray(y_te),
+                    alpha_draws=a, beta_draws=nuts.samples["beta"], mu_draws=nuts.samples["mu"],
+                    event_times=np.asarray(events.times), event_marks=np.asarray(events.marks),
+                    recovery_truth=rec_res["truth"], recovery_alpha=rec_res["alpha"],
+                    **{f"genome_{k}": v for k, v in trained.items()})
+    return {
+        "test_accuracy": acc[best],
+        "classifier": best,
+        "test_accuracy_per_trainer": acc,
+        "train_accuracy_per_trainer": train_acc,
+        "confusion_per_trainer": {k: v.tolist() for k, v in conf.items()},
+        "evaluations_per_trainer": {k: int(v) for k, v in evals.items()},
+        "n_genes": int(sl.n_genes(_sizes(cfg), cfg.bias)),
+        "alpha_recovery_auc": rec_res["auc_all"],
+        "alpha_recovery_auc_excitatory": rec_res["auc_exc"],
+        "recovery_events": rec_res["n_events"],
+        "recovery_rate_hz": rec_res["rate_mean_hz"],
+        "recovery_beta": rec_res["beta"],
+        "rhat_max": nuts.rhat_max,
+        "ess_min": nuts.ess_min,
+        "nuts_wall_s": nuts.wall_s,
+        "map_wall_s": map_s,
+        "hawkes_events": int(events.times.shape[0]),
+        "hawkes_trials": int(2 * m),
+        "beta_posterior_mean": float(np.mean(nuts.samples["beta"])),
+        "alpha_ci_excludes_zero": int(excl.sum()),
+    }
+
+
+def main(argv=None):
+    return _runner.main("snn_hawkes", run, Config(), QUICK, argv, resumable=True,
+                        options=OPTIONS)
+
+
+if __name__ == "__main__":
+    main()

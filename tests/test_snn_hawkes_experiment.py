@@ -1,0 +1,56 @@
+"""The SNN + Hawkes study: a reduced quick run learns above chance, recovers
+the excitatory synapses of a known network from its spikes, converges, and
+writes its results; resuming an interrupted run ends where an uninterrupted
+one does."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments import snn_hawkes
+
+SMALL = ["--quick", "--generations", "20", "--grad-steps", "150", "--hawkes-trials", "3",
+         "--num-warmup", "60", "--num-samples", "60", "--rec-duration", "40"]
+
+
+def test_reduced_quick_run(tmp_path):
+    out = snn_hawkes.main([*SMALL, "--out", str(tmp_path)])
+    for name in ("rasters", "training", "confusion", "alpha", "decay", "traces", "recovery"):
+        assert (out / f"{name}.png").exists()
+    m = json.loads((out / "metrics.json").read_text())
+    # above chance (ties count as errors) on held-out trials from another key
+    assert m["test_accuracy"] > 0.6
+    assert set(m["test_accuracy_per_trainer"]) == {"cma_es", "gradient"}
+    # positive alpha can only express excitation: excitatory synapses are found
+    assert m["alpha_recovery_auc_excitatory"] > 0.9
+    assert m["alpha_recovery_auc"] > 0.6
+    assert m["rhat_max"] < 1.2 and m["ess_min"] > 10
+    arr = np.load(out / "arrays.npz", allow_pickle=False)
+    assert arr["alpha_draws"].shape[1:] == (13, 13)
+    assert np.all(arr["alpha_draws"] >= 0)
+
+
+@pytest.mark.slow
+def test_quick_mode(tmp_path):
+    out = snn_hawkes.main(["--quick", "--out", str(tmp_path)])
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["test_accuracy"] > 0.65 and m["alpha_recovery_auc_excitatory"] > 0.95
+
+
+@pytest.mark.slow
+def test_resume_gives_the_uninterrupted_result(tmp_path, monkeypatch):
+    args = [*SMALL, "--trainer", "cma_es"]
+    ref = snn_hawkes.main([*args, "--out", str(tmp_path / "ref")])
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as mp:
+        mp.setattr(snn_hawkes, "trial_trains", stop)  # after training, before the fit
+        with pytest.raises(KeyboardInterrupt):
+            snn_hawkes.main([*args, "--out", str(tmp_path / "run")])
+    out = snn_hawkes.main([*args, "--out", str(tmp_path / "run"), "--resume"])
+    a = np.load(out / "arrays.npz")["genome_cma_es"]
+    b = np.load(ref / "arrays.npz")["genome_cma_es"]
+    np.testing.assert_array_equal(a, b)
