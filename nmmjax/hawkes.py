@@ -363,9 +363,7 @@ def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 5
     import time
 
     from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-    from numpyro.infer import MCMC, NUTS
-
-    from numpyro.infer import init_to_uniform, init_to_value
+    from numpyro.infer import MCMC, NUTS, init_to_uniform, init_to_value
 
     max_tree_depth = V.nonneg_int(max_tree_depth, "max_tree_depth", minimum=1)
     strategy = init_to_uniform

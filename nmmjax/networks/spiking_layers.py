@@ -170,8 +170,8 @@ def simulate(params: LayeredParams, inputs: Array, *, dt: float,
     dt = V.positive_float(dt, "dt")
     step = make_step(params.neuron, dt, surrogate)
     x = jnp.asarray(inputs, jnp.result_type(float))
-    sol = engine.simulate(None, initial_state(params, surrogate is not None), params, dt=dt, n_steps=x.shape[0],
-                          inputs=x, step=step,
+    sol = engine.simulate(None, initial_state(params, surrogate is not None), params, dt=dt,
+                          n_steps=x.shape[0], inputs=x, step=step,
                           observe=lambda s, t: (tuple(layer.spike for layer in s.layers),
                                                 s.layers[-1].y.v))
     spikes = (x,) + tuple(sol.ys[0])
