@@ -10,8 +10,11 @@ Weights are searched with evosax (``--strategy ga|cma_es|<any evosax name>``),
 with the multi-objective NSGA-II of :mod:`nmmjax.evolve` (``--strategy nsga2``:
 Pareto fronts over the three situations, as the original's DEAP run), or
 with gradients through the simulation (``--strategy gradient``, optax on a
-smooth version of the fitness). Training inputs are fixed; the reported
-fitness is measured on fresh test inputs, longer than the training ones.
+smooth version of the fitness). Training inputs are fixed, or drawn anew
+every generation (``--resample true``: all individuals of a generation see
+the same draw; NSGA-II then scores parents again on it, and the final
+network is picked on separate validation inputs). The reported fitness is
+measured on fresh test inputs, longer than the training ones.
 
     python -m experiments.jr_correlation --quick [--strategy cma_es] [--resume]
 """
@@ -84,6 +87,8 @@ OPTIONS = {
                  "help": "fresh training inputs every generation (evolution strategies)"},
     "train_duration": {"type": float, "help": "s simulated per training evaluation"},
     "n_train_samples": {"type": int, "help": "training input samples per situation"},
+    "validation_duration": {"type": float,
+                            "help": "s of fresh inputs that pick the final network (resample)"},
 }
 
 

@@ -49,7 +49,8 @@ from nmmjax.networks import spiking_layers as sl
 class Config:
     hidden: int = 10
     n_steps: int = 100             # steps over t in [0, 1) s
-    tau_m: float = 50.0            # ms
+    tau_m: float = 50.0            # ms, hidden layer
+    tau_out: float = 50.0          # ms, output layer (long: counts evidence over the trial)
     w_max: float = 20.0            # |weight| and |bias| bound (nA)
     bias: bool = True              # tonic current per neuron (fires in input silences)
     n_train: int = 200             # trials per class
@@ -116,7 +117,8 @@ def make_trials(key, n_per_class: int, n_steps: int):
 
 
 def _neuron(cfg):
-    return neurons.LIFParams(tau_m=cfg.tau_m, R=10.0, t_ref=0.0)
+    return (neurons.LIFParams(tau_m=cfg.tau_m, R=10.0, t_ref=0.0),
+            neurons.LIFParams(tau_m=cfg.tau_out, R=10.0, t_ref=0.0))
 
 
 def _sizes(cfg):
@@ -141,7 +143,7 @@ def _predict(counts):
 
 def train_cma(cfg, ctx, x, y):
     n = sl.n_genes(_sizes(cfg), cfg.bias)
-    v_rest, v_th = _neuron(cfg).v_rest, _neuron(cfg).v_th
+    v_rest, v_th = _neuron(cfg)[1].v_rest, _neuron(cfg)[1].v_th
 
     def activity(g, xi):  # spikes + mean depolarisation in [0, 1): breaks ties smoothly
         r = _run(cfg, g, xi)

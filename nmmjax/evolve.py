@@ -507,6 +507,13 @@ def run(
             carry, h = run_generations(carry, jnp.arange(g_done, g_done + step))
             history.append(jax.tree_util.tree_map(np.asarray, h))
             g_done += step
+            if not _finite_state(carry[0]):
+                # e.g. a CMA-ES covariance that lost positive definiteness in
+                # float32: every later individual would be NaN, scored worst
+                raise FloatingPointError(
+                    f"the {name} state became NaN by generation {g_done}; the last "
+                    "checkpoint is before it. Lower `std_init`, narrow the bounds, try "
+                    "'Sep_CMA_ES', or enable float64 (jax_enable_x64).")
             if bar is not None:
                 bar.update(step)
                 bar.set_postfix(best=float(carry[1][1]), nonfinite=int(h["n_nonfinite"].sum()))
@@ -531,6 +538,14 @@ def run(
 # --------------------------------------------------------------------------- #
 # Checkpoints (npz, no pickle)
 # --------------------------------------------------------------------------- #
+
+
+def _finite_state(state) -> bool:
+    """No NaN in the strategy state (inf is legitimate: best-so-far sentinels,
+    NSGA-II's worst-ranked fitness)."""
+    return all(not bool(np.any(np.isnan(np.asarray(leaf))))
+               for leaf in jax.tree_util.tree_leaves(state)
+               if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.floating))
 
 
 def save_checkpoint(path, carry, history, g_done, fingerprint) -> None:

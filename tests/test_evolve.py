@@ -210,3 +210,19 @@ def test_population_sharded_over_four_devices_equals_one_device():
     out = run_on_host_devices(script, 4)
     assert out["n"] == 4
     np.testing.assert_allclose(out["all"], out["one"], rtol=1e-6, atol=1e-7)
+
+
+def test_a_nan_strategy_state_stops_the_run_with_a_clear_error(monkeypatch):
+    import evosax.algorithms.distribution_based.cma_es as cma
+
+    real_tell = cma.CMA_ES.tell
+
+    def poisoned_tell(self, key, population, fitness, state, params):
+        state, metrics = real_tell(self, key, population, fitness, state, params)
+        return state.replace(mean=state.mean * jnp.nan), metrics
+
+    monkeypatch.setattr(cma.CMA_ES, "tell", poisoned_tell)
+    with pytest.raises(FloatingPointError, match="NaN by generation 5"):
+        evolve.run(evolve.sphere_fitness, num_dims=3, bounds=(0.0, 1.0),
+                   key=jax.random.PRNGKey(0), strategy="cma_es", population_size=8,
+                   generations=10, chunk=5, progress=False)

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from experiments import jr_correlation
@@ -69,3 +70,18 @@ def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
     assert a["best_genome"] == b["best_genome"]
     assert a["min_fitness"] == b["min_fitness"]
     assert not partial.exists()
+
+
+@pytest.mark.slow
+def test_quick_nsga2_with_resampled_inputs(tmp_path, capsys):
+    out = jr_correlation.main(["--quick", "--strategy", "nsga2", "--resample", "true",
+                               "--out", str(tmp_path)])
+    m = json.loads((out / "metrics.json").read_text())
+    # parents are scored again each generation: twice the evaluations, plus
+    # the first population and the validation of the final candidates
+    q = jr_correlation.QUICK
+    assert m["evaluations"] == 2 * q.population * q.generations + q.population + q.population + 1
+    assert np.isfinite(m["min_fitness"])
+    with pytest.raises(SystemExit) as e:
+        jr_correlation.main(["--quick", "--resample", "maybe", "--out", str(tmp_path)])
+    assert e.value.code == 2 and "--resample" in capsys.readouterr().err

@@ -122,3 +122,19 @@ def test_bernoulli_spikes_rate_and_errors():
 def test_named_errors(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_per_layer_neuron_parameters():
+    sizes = (1, 4, 2)
+    g = jax.random.normal(jax.random.key(5), (sl.n_genes(sizes),)) * 6
+    x = signals.bernoulli_spikes(jax.random.key(6), jnp.full(80, 0.5))[:, None]
+    shared = sl.simulate(sl.params_from_genome(g, sizes, LIF), x, dt=10.0)
+    same = sl.simulate(sl.params_from_genome(g, sizes, (LIF, LIF)), x, dt=10.0)
+    for a, b in zip(shared.spikes, same.spikes):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    slow_out = sl.simulate(sl.params_from_genome(g, sizes, (LIF, LIF._replace(tau_m=500.0))),
+                           x, dt=10.0)
+    np.testing.assert_array_equal(np.asarray(slow_out.spikes[1]), np.asarray(shared.spikes[1]))
+    assert not np.array_equal(np.asarray(slow_out.v_out), np.asarray(shared.v_out))
+    with pytest.raises(ValueError, match="one parameter set per layer"):
+        sl.simulate(sl.params_from_genome(g, sizes, (LIF,) * 3), x, dt=10.0)

@@ -33,7 +33,9 @@ Array = jax.Array
 
 class LayeredParams(NamedTuple):
     """``weights``: ``(n_l, n_{l-1})`` arrays (nA), one per layer after the
-    input; ``neuron``: parameters of the neuron model (shared by all);
+    input; ``neuron``: parameters of the neuron model, shared by all layers,
+    or a tuple with one parameter set per layer after the input (same model;
+    e.g. a slower output layer that integrates over the whole trial);
     ``bias``: ``None`` or one ``(n_l,)`` array of constant currents (nA) per
     layer after the input (tonic drive: lets a neuron fire during silences
     of its inputs)."""
@@ -97,11 +99,11 @@ def initial_state(params: LayeredParams, float_spikes: bool = False) -> LayeredS
     """Every neuron at rest, no spikes in flight (``float_spikes``: spike flags
     as floats, the form of the surrogate-gradient step)."""
     sizes = sizes_of(params)
-    _model_of(params.neuron)  # a clear error for unknown parameters
+    per_layer = _per_layer(params.neuron, len(sizes) - 1)
     dtype = jnp.result_type(float)
     layers = []
-    for n in sizes[1:]:
-        s = engine.spiking_state(neurons.rest_state(params.neuron, (n,)))
+    for n, p in zip(sizes[1:], per_layer):
+        s = engine.spiking_state(neurons.rest_state(p, (n,)))
         layers.append(s._replace(spike=s.spike.astype(dtype)) if float_spikes else s)
     return LayeredState(jnp.zeros(sizes[0], dtype), tuple(layers))
 
@@ -111,23 +113,40 @@ def _model_of(neuron_params) -> str:
         if isinstance(neuron_params, cls):
             return name
     raise TypeError("`params.neuron` must be parameters of a model in "
-                    f"nmmjax.models.neurons.MODELS, got {type(neuron_params).__name__}.")
+                    f"nmmjax.models.neurons.MODELS (or a tuple of them, one per layer), got "
+                    f"{type(neuron_params).__name__}.")
+
+
+def _per_layer(neuron, n_layers: int) -> tuple:
+    """One parameter set per layer after the input, all of the same model."""
+    if isinstance(neuron, tuple) and not hasattr(neuron, "_fields"):
+        if len(neuron) != n_layers:
+            raise ValueError(f"`params.neuron` must hold one parameter set per layer after the "
+                             f"input ({n_layers}), got {len(neuron)}.")
+        if len({_model_of(p) for p in neuron}) != 1:
+            raise TypeError("`params.neuron` sets must all be of the same model.")
+        return neuron
+    _model_of(neuron)
+    return (neuron,) * n_layers
 
 
 def make_step(neuron_params, dt: float, surrogate: float | None = None):
     """``step(state, t, params, x)`` for :func:`nmmjax.engine.simulate`;
     ``x.u(0)`` is the input spike vector ``(n_in,)`` of the step (0/1)."""
-    _, dfun, reset = neurons.MODELS[_model_of(neuron_params)]
+    first = neuron_params[0] if (isinstance(neuron_params, tuple)
+                                 and not hasattr(neuron_params, "_fields")) else neuron_params
+    _, dfun, reset = neurons.MODELS[_model_of(first)]
     neuron_step = engine.make_spiking_step(dfun, "euler", dt, reset, surrogate=surrogate)
 
     def step(s: LayeredState, t, params: LayeredParams, x):
         # spikes of the previous step drive the next layer (one step of delay)
         pre = (s.inputs,) + tuple(layer.spike for layer in s.layers)
         bias = params.bias or (0.0,) * len(s.layers)
+        per_layer = _per_layer(params.neuron, len(s.layers))
         layers = []
-        for layer, w, spikes, b in zip(s.layers, params.weights, pre, bias):
+        for layer, w, spikes, b, p in zip(s.layers, params.weights, pre, bias, per_layer):
             current = w @ spikes.astype(w.dtype) + b
-            layers.append(neuron_step(layer, t, params.neuron,
+            layers.append(neuron_step(layer, t, p,
                                       engine.StepInput(lambda c, i=current: i, None)))
         return LayeredState(x.u(0).astype(s.inputs.dtype), tuple(layers))
 
