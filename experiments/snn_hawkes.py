@@ -31,6 +31,7 @@ Writes figures (``rasters``, ``training``, ``confusion``, ``alpha``, ``decay``,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 
 import jax
@@ -185,8 +186,14 @@ def train_gradient(cfg, ctx, x, y):
     return np.asarray(res.x[i]), {"loss": res.history["loss"]}, res.evaluations * len(x0)
 
 
+@functools.lru_cache(maxsize=4)
+def _batch_runner(cfg):
+    """Trials of one network, compiled once per config (cfg is hashable)."""
+    return jax.jit(jax.vmap(lambda g, xi: _run(cfg, g, xi), (None, 0)))
+
+
 def accuracy(cfg, genome, x, y):
-    r = jax.jit(jax.vmap(lambda xi: _run(cfg, jnp.asarray(genome), xi)))(x)
+    r = _batch_runner(cfg)(jnp.asarray(genome), x)
     pred = _predict(r.counts)
     y = np.asarray(y)
     conf = np.array([[np.sum((y == a) & (pred == b)) for b in (0, 1, -1)] for a in (0, 1)])

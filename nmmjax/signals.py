@@ -166,7 +166,7 @@ def bernoulli_spikes(key: jax.Array, prob: jax.Array, shape: tuple[int, ...] = (
     ``[0, 1]``; e.g. ``0.5 (1 + sin(10 pi t))`` on a grid of ``t``.
     """
     p = jnp.asarray(prob)
-    if not isinstance(p, jax.core.Tracer) and (
+    if V.is_concrete(p) and (
             not bool(jnp.all(jnp.isfinite(p))) or bool(jnp.any((p < 0) | (p > 1)))):
         raise ValueError("`prob` must be spike probabilities per bin in [0, 1] "
                          "(rate x bin width); lower the rate or the bin width.")

@@ -114,6 +114,7 @@ def test_trials_are_independent_realisations():
         jax.config.update("jax_enable_x64", False)
 
 
+@pytest.mark.slow
 def test_nuts_from_the_map_with_a_depth_limit_still_covers_the_truth():
     ev = H.simulate(jax.random.key(2), TRUE, T=1500.0)
     mode = H.fit_map(ev)

@@ -10,8 +10,8 @@ import pytest
 
 from experiments import snn_hawkes
 
-SMALL = ["--quick", "--generations", "20", "--grad-steps", "150", "--hawkes-trials", "3",
-         "--num-warmup", "60", "--num-samples", "60", "--rec-duration", "40"]
+SMALL = ["--quick", "--generations", "20", "--grad-steps", "150", "--hawkes-trials", "2",
+         "--num-warmup", "60", "--num-samples", "60", "--rec-duration", "30"]
 
 
 def test_reduced_quick_run(tmp_path):
