@@ -42,6 +42,7 @@ demo: $(TEST_STAMP)
 	$(BIN)/python -m experiments.hopfield --quick --force
 	$(BIN)/python -m experiments.nmm_memory --quick --force
 	$(BIN)/python -m experiments.dopamine --quick --force
+	$(BIN)/python -m experiments.snn_hawkes --quick --force
 
 # Side-by-side benchmarks; writes benchmarks/out/*.json. coba and hawkes
 # create .bench-venv/{brian2,brainpy,tick} (reference tools) on first use.
