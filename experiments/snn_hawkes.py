@@ -201,15 +201,13 @@ def accuracy(cfg, genome, x, y):
 
 
 def trial_trains(spikes, key, dt_s: float):
-    """Per-trial lists of per-neuron spike times (s), each spike placed
-    uniformly within its step (bins carry no order inside them)."""
+    """Per-trial lists of per-neuron spike times (s), each spike spread
+    within its step (:func:`nmmjax.hawkes.spread_in_bins`)."""
     s = np.concatenate([np.asarray(a) for a in spikes], axis=-1) > 0  # (trials, steps, N)
-    jitter = np.asarray(jax.random.uniform(key, s.shape))
-    trials = []
-    for k in range(s.shape[0]):
-        trials.append([np.sort((np.nonzero(s[k, :, i])[0] + jitter[k, :, i][s[k, :, i]]) * dt_s)
-                       for i in range(s.shape[2])])
-    return trials
+    trial, step, neuron = np.nonzero(s)
+    t = hawkes.spread_in_bins(key, step, dt_s)
+    return [[np.sort(t[(trial == k) & (neuron == i)]) for i in range(s.shape[2])]
+            for k in range(s.shape[0])]
 
 
 def recovery(cfg, key):
@@ -225,10 +223,7 @@ def recovery(cfg, key):
             g = connectivity.random(jax.random.fold_in(k_graph, 2 * j + i), npre, npost,
                                     cfg.rec_p, autapses=pre != post)
             projections.append(spiking.Projection(pre, post, "syn", g, abs(w), 1))
-            tg = np.asarray(g.targets)
-            for a in range(npre):
-                for b in tg[a][tg[a] < npost]:
-                    truth[offs[post] + b, offs[pre] + a] = w
+            truth[offs[post]:offs[post] + npost, offs[pre]:offs[pre] + npre] = w * g.to_dense().T
     net = spiking.network(pops, [spiking.Channel("syn", "delta")], projections)
     params = neurons.LIFParams(tau_m=20.0, R=10.0, t_ref=2.0)
     dt = 1.0
@@ -237,11 +232,9 @@ def recovery(cfg, key):
     y0 = neurons.rest_state(params, (n,))
     sol = spiking.simulate(net, spiking.initial_state(net.spec, y0), params, dt=dt,
                            n_steps=n_steps, inputs=drive)
-    t_ms, idx = analysis.raster(sol, n)
-    # spikes are stamped at the end of their step: spread them over it, or
-    # spikes sharing a step look simultaneous and drive the decay to infinity
-    t_ms = t_ms - dt * np.asarray(jax.random.uniform(k_jitter, t_ms.shape))
-    events = hawkes.from_raster(t_ms / 1000.0, idx, n, cfg.rec_duration)
+    t_ms, idx = analysis.raster(sol, n)  # stamped at the end of their step
+    t_s = hawkes.spread_in_bins(k_jitter, np.round(t_ms / dt).astype(int) - 1, dt / 1000.0)
+    events = hawkes.from_raster(t_s, idx, n, cfg.rec_duration)
     fit = hawkes.fit_map(events, beta=None)
     alpha = np.asarray(fit.alpha)
     off = ~np.eye(n, dtype=bool)

@@ -494,20 +494,11 @@ def roc_auc(scores, labels) -> float:
     y = np.asarray(labels, bool).ravel()
     if s.shape != y.shape:
         raise ValueError(f"`scores` {s.shape} and `labels` {y.shape} must have the same size.")
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
+    if not y.any() or y.all():
         return float("nan")
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s))
-    sorted_s = s[order]
-    # average ranks of ties
-    start = 0
-    for i in range(1, len(s) + 1):
-        if i == len(s) or sorted_s[i] != sorted_s[start]:
-            ranks[order[start:i]] = 0.5 * (start + i - 1) + 1
-            start = i
-    u = ranks[y].sum() - n_pos * (n_pos + 1) / 2
-    return float(u / (n_pos * n_neg))
+    fpr, tpr = roc_curve(s, y)
+    # trapezoids over distinct thresholds: tied scores count one half
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
 def roc_curve(scores, labels) -> tuple[np.ndarray, np.ndarray]:

@@ -137,6 +137,20 @@ def merge_trials(trials: Sequence[Sequence], T: float) -> Events:
                   jnp.asarray(tid[order]), T)
 
 
+def spread_in_bins(key, bins, width: float) -> np.ndarray:
+    """Event times ``(bins + U(0, 1)) * width`` for events known only to their
+    time bin (spikes of a simulation with step ``width``).
+
+    Binned events that share a bin would otherwise be simultaneous: the
+    likelihood then rewards an ever faster decay (it diverges as beta grows),
+    and the order inside a bin carries no information anyway.
+    """
+    width = V.positive_float(width, "width")
+    bins = np.asarray(bins)
+    return (bins + np.asarray(jax.random.uniform(key, bins.shape, jnp.float32), np.float64)) \
+        * width
+
+
 def from_raster(times: np.ndarray, idx: np.ndarray, n: int, T: float) -> Events:
     """``Events`` from raster data (``analysis.raster``: times and neuron ids)."""
     idx = np.asarray(idx)

@@ -139,3 +139,13 @@ def test_nuts_from_the_map_with_a_depth_limit_still_covers_the_truth():
 def test_bad_trials_named_errors(trials, T, match):
     with pytest.raises(ValueError, match=match):
         H.merge_trials(trials, T)
+
+
+def test_spread_in_bins_keeps_each_event_in_its_bin():
+    bins = np.array([0, 0, 3, 7, 7, 7])
+    t = H.spread_in_bins(jax.random.key(0), bins, 0.01)
+    assert np.all((t >= bins * 0.01) & (t < (bins + 1) * 0.01))
+    assert len(np.unique(t)) == len(t)  # shared bins no longer give equal times
+    np.testing.assert_array_equal(t, H.spread_in_bins(jax.random.key(0), bins, 0.01))
+    with pytest.raises(ValueError, match="width"):
+        H.spread_in_bins(jax.random.key(0), bins, 0.0)

@@ -117,9 +117,13 @@ def _model_of(neuron_params) -> str:
                     f"{type(neuron_params).__name__}.")
 
 
+def _is_per_layer(neuron) -> bool:
+    return isinstance(neuron, tuple) and not hasattr(neuron, "_fields")  # not a NamedTuple
+
+
 def _per_layer(neuron, n_layers: int) -> tuple:
     """One parameter set per layer after the input, all of the same model."""
-    if isinstance(neuron, tuple) and not hasattr(neuron, "_fields"):
+    if _is_per_layer(neuron):
         if len(neuron) != n_layers:
             raise ValueError(f"`params.neuron` must hold one parameter set per layer after the "
                              f"input ({n_layers}), got {len(neuron)}.")
@@ -133,8 +137,7 @@ def _per_layer(neuron, n_layers: int) -> tuple:
 def make_step(neuron_params, dt: float, surrogate: float | None = None):
     """``step(state, t, params, x)`` for :func:`nmmjax.engine.simulate`;
     ``x.u(0)`` is the input spike vector ``(n_in,)`` of the step (0/1)."""
-    first = neuron_params[0] if (isinstance(neuron_params, tuple)
-                                 and not hasattr(neuron_params, "_fields")) else neuron_params
+    first = neuron_params[0] if _is_per_layer(neuron_params) else neuron_params
     _, dfun, reset = neurons.MODELS[_model_of(first)]
     neuron_step = engine.make_spiking_step(dfun, "euler", dt, reset, surrogate=surrogate)
 
