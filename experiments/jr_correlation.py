@@ -163,21 +163,15 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
     if cfg.resample:
         # The best score of a noisy generation is mostly luck: pick the final
         # network among the final population / mean on separate inputs.
-        best, n_val = _validate_final(cfg, ctx, res, low, high)
+        best, n_val = _validate_final(cfg, ctx, res)
         n_eval += n_val
     return (best, res.history, n_eval, float(res.history["best"][0]),
             float(res.best_fitness))
 
 
-def _validate_final(cfg: Config, ctx, res, low, high):
-    """Best of (best ever, strategy mean, final population) on validation inputs."""
-    cands = [np.asarray(res.best_genome)[None]]
-    for field in ("mean", "population"):
-        u = getattr(res.state, field, None)
-        if u is not None:
-            u = np.asarray(u).reshape(-1, len(high))
-            cands.append(low + (high - low) * np.clip(u, 0.0, 1.0))
-    cands = jnp.asarray(np.concatenate(cands), jnp.float32)
+def _validate_final(cfg: Config, ctx, res):
+    """Best of (best ever, strategy mean / final population) on validation inputs."""
+    cands = jnp.concatenate([res.best_genome[None], res.candidates]).astype(jnp.float32)
     task = _task(cfg, cfg.validation_duration, cfg.n_train_samples)
     data = ob.make_dataset(jax.random.fold_in(ctx.key, 4), task)
     fit = ob.correlation_fitness(cands, data, task)

@@ -65,6 +65,9 @@ class EvolveResult(NamedTuple):
         state: the strategy's final state.
         generations: number of generations run.
         evaluations: fitness evaluations (individuals) spent.
+        candidates: ``(M, D)`` the strategy's final individuals in gene units:
+            its population (GA, NSGA-II...) and/or its mean (CMA-ES...), e.g.
+            to re-score on held-out data when the fitness was noisy.
     """
 
     best_genome: jax.Array
@@ -74,6 +77,7 @@ class EvolveResult(NamedTuple):
     state: Any
     generations: int
     evaluations: int
+    candidates: jax.Array
 
 
 def strategy_names() -> list[str]:
@@ -529,9 +533,12 @@ def run(
     per_gen = (es.evaluations_per_generation(params)
                if hasattr(es, "evaluations_per_generation") else population_size)
     n_eval = generations * per_gen + (population_size if pop_based else 0)
+    finals = [jnp.reshape(u, (-1, num_dims)) for u in
+              (getattr(state, f, None) for f in ("mean", "population")) if u is not None]
     return EvolveResult(
         best_genome=to_genes(best[0]), best_fitness=best[1], best_objectives=best[2],
         history=hist, state=state, generations=generations, evaluations=n_eval,
+        candidates=to_genes(jnp.concatenate(finals)) if finals else to_genes(best[0])[None],
     )
 
 

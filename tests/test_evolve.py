@@ -226,3 +226,14 @@ def test_a_nan_strategy_state_stops_the_run_with_a_clear_error(monkeypatch):
         evolve.run(evolve.sphere_fitness, num_dims=3, bounds=(0.0, 1.0),
                    key=jax.random.PRNGKey(0), strategy="cma_es", population_size=8,
                    generations=10, chunk=5, progress=False)
+
+
+def test_candidates_are_the_final_individuals_in_gene_units():
+    kw = dict(num_dims=3, bounds=(2.0, 4.0), key=jax.random.PRNGKey(0), population_size=8,
+              generations=4, chunk=2, progress=False)
+    ga = evolve.run(evolve.sphere_fitness, strategy="ga", **kw)
+    np.testing.assert_allclose(np.asarray(ga.candidates),
+                               2.0 + 2.0 * np.clip(np.asarray(ga.state.population), 0, 1))
+    cma = evolve.run(evolve.sphere_fitness, strategy="cma_es", **kw)
+    np.testing.assert_allclose(np.asarray(cma.candidates),
+                               2.0 + 2.0 * np.clip(np.asarray(cma.state.mean)[None], 0, 1))
