@@ -1,20 +1,33 @@
 """The shared command line of every experiment script.
 
+    python -m experiments                      # list the experiments
     python -m experiments.<name> [--quick] [--seed N] [--out DIR] [--run-id ID]
-                                 [--force] [--resume]
+                                 [--force] [--resume] [--device cpu|gpu]
+                                 [--host-devices N] [--<config-field> VALUE ...]
+                                 [--coordinator HOST:PORT --num-processes N
+                                  --process-id I]
 
 Each script defines a config dataclass with its full-mode defaults, a
-``quick`` variant, and ``run(config, ctx) -> metrics``. Results go to
-``<out>/<name>/<run-id>/`` (default run id: ``quick-seed<N>`` or
-``full-seed<N>``): ``config.json``, ``metrics.json``, ``arrays.npz`` and
-figures (PNG and PDF). An existing run is never replaced without ``--force``.
+``quick`` variant, and ``run(config, ctx) -> metrics``; every field of the
+config is an option (``--generations 50``), documented by the field's
+comment. Results go to ``<out>/<name>/<run-id>/`` (default run id:
+``quick-seed<N>`` or ``full-seed<N>``, plus the fields set):
+``config.json``, ``metrics.json``, ``arrays.npz`` and figures (PNG and PDF),
+written in a hidden folder and moved into place when the run finishes. An
+existing run is never replaced without ``--force``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
+import difflib
+import inspect
+import re
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,7 +36,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from nmmjax import io
+from nmmjax import io, parallel
 
 
 @dataclasses.dataclass
@@ -72,22 +85,147 @@ def boolean(text: str) -> bool:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line naming the option, no traceback
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {_suggest(self, message)}\n")
 
 
-def parse_args(name: str, argv: list[str] | None, resumable: bool,
+def _suggest(parser: argparse.ArgumentParser, message: str) -> str:
+    """Add 'did you mean --x?' to an unknown-option error."""
+    if not message.startswith("unrecognized arguments:"):
+        return message
+    known = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+    hints = []
+    for word in message.split(":", 1)[1].split():
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.6)
+            if close:
+                hints.append(close[0])
+    more = " (did you mean " + ", ".join(hints) + "?)" if hints else ""
+    return f"{message}{more}; see --help for the options"
+
+
+def _field_help(config_cls: type) -> dict[str, str]:
+    """The trailing ``# comment`` of each config field (units, meaning)."""
+    try:
+        src = inspect.getsource(config_cls)
+    except (OSError, TypeError):
+        return {}
+    return {m.group(1): m.group(2).strip() for m in
+            re.finditer(r"^\s+(\w+)\s*:[^#\n]*#\s*(.+)$", src, re.MULTILINE)}
+
+
+def _tuple_type(default: tuple):
+    elem = type(default[0]) if default else float
+    if elem not in (int, float, str):
+        elem = float
+
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(elem(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {elem.__name__} values, got {text!r}") from None
+
+    parse.__name__ = f"comma-separated {elem.__name__}s"
+    return parse
+
+
+def _config_options(config: Any, quick: Any, options: dict | None) -> dict[str, dict]:
+    """argparse settings for every field of the config dataclass: the type of
+    its default value, the field's comment and defaults as help, and
+    ``options``' extras."""
+    helps = _field_help(type(config))
+    out = {}
+    for f in dataclasses.fields(config):
+        default = getattr(config, f.name)
+        if isinstance(default, bool):
+            spec = {"type": boolean, "metavar": "true|false"}
+        elif isinstance(default, int | float | str):
+            spec = {"type": type(default)}
+        elif isinstance(default, tuple):
+            spec = {"type": _tuple_type(default), "metavar": "A,B,..."}
+        else:  # not settable from the command line
+            continue
+        extra = dict((options or {}).get(f.name, {}))
+        q = getattr(quick, f.name)
+        spec["help"] = (extra.pop("help", helps.get(f.name, "")) + f" [full: {_short(default)}"
+                        + (f", quick: {_short(q)}]" if q != default else "]")).strip()
+        spec.update(extra)
+        out[f.name] = spec
+    return out
+
+
+def _first_line(module) -> str:
+    doc = (getattr(module, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+def _short(v: Any) -> str:
+    text = ",".join(map(str, v)) if isinstance(v, tuple) else str(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_args(name: str, argv: list[str] | None, config: Any, quick: Any, run: Callable,
                options: dict | None = None) -> argparse.Namespace:
-    ap = _Parser(prog=f"python -m experiments.{name}")
-    ap.add_argument("--quick", action="store_true", help="small, fast version (CI/demo)")
-    ap.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
-    ap.add_argument("--out", type=Path, default=Path("results"), help="results root")
-    ap.add_argument("--run-id", default=None, help="folder name (default quick|full-seed<N>)")
-    ap.add_argument("--force", action="store_true", help="replace an existing run")
-    if resumable:
-        ap.add_argument("--resume", action="store_true", help="continue from a checkpoint")
-    for field, spec in (options or {}).items():
-        ap.add_argument("--" + field.replace("_", "-"), dest=field, default=None, **spec)
+    ap = _Parser(prog=f"python -m experiments.{name}",
+                 description=_first_line(sys.modules.get(run.__module__)),
+                 epilog="Config defaults are those of the full mode (--quick has its own).")
+    g = ap.add_argument_group("run")
+    g.add_argument("--quick", action="store_true", help="small, fast version (CI/demo)")
+    g.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
+    g.add_argument("--out", type=Path, default=Path("results"), help="results root")
+    g.add_argument("--run-id", default=None, help="folder name (default quick|full-seed<N>)")
+    g.add_argument("--force", action="store_true", help="replace an existing run")
+    g.add_argument("--resume", action="store_true",
+                   help="continue a killed run from its checkpoints (a finished run is kept "
+                        "and its summary printed)")
+    d = ap.add_argument_group("devices")
+    d.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
+                   help="platform (default: JAX's choice, a GPU when one is installed)")
+    d.add_argument("--host-devices", type=int, default=None, metavar="N",
+                   help="CPU: split the cores into N devices (batches shard over them)")
+    d.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                   help="multi-host: address of process 0 (jax.distributed)")
+    d.add_argument("--num-processes", type=int, default=1, help="multi-host: processes")
+    d.add_argument("--process-id", type=int, default=0, help="multi-host: this process")
+    c = ap.add_argument_group("config (override one field each)")
+    for field, spec in _config_options(config, quick, options).items():
+        c.add_argument("--" + field.replace("_", "-"), dest=field, default=None, **spec)
     return ap.parse_args(argv)
+
+
+def _setup_devices(args: argparse.Namespace) -> None:
+    try:
+        if args.coordinator is not None or args.num_processes != 1:
+            if args.coordinator is None:
+                raise ValueError("--num-processes > 1 needs --coordinator HOST:PORT")
+            parallel.initialize_distributed(args.coordinator, args.num_processes,
+                                            args.process_id)
+        if args.host_devices is not None:  # before use_platform starts the backend
+            parallel.use_host_devices(args.host_devices)
+        if args.device != "auto":
+            parallel.use_platform(args.device)
+    except (ValueError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def summary(name: str, path: Path, metrics: dict, width: int = 100) -> str:
+    """One screen: where the results are, the scalar metrics, the figures."""
+    lines = [f"{name}: done in {metrics.get('wall_s', float('nan')):.1f} s -> {path}"]
+    for k, v in metrics.items():
+        if isinstance(v, bool | int | float | str) or v is None:
+            text = f"{v:.4g}" if isinstance(v, float) else str(v)
+        elif isinstance(v, list) and len(v) <= 8 and all(
+                isinstance(x, int | float) and not isinstance(x, bool) for x in v):
+            text = "[" + ", ".join(f"{x:.4g}" if isinstance(x, float) else str(x)
+                                   for x in v) + "]"
+        else:
+            continue
+        lines.append(f"  {k:<28} {text}"[:width])
+    figs = sorted(p.stem for p in path.glob("*.png"))
+    if figs:
+        lines.append(f"  figures ({len(figs)}, PNG + PDF): " + ", ".join(figs))
+    return "\n".join(lines)
 
 
 def main(
@@ -102,46 +240,63 @@ def main(
     """Parse the command line, run the experiment, write its results.
 
     Args:
-        options: config fields settable from the command line, as
-            ``{field: argparse kwargs}`` (e.g. ``{"strategy": {"choices": [...]}}``);
-            given values also name the default run id.
+        resumable: the experiment checkpoints its long parts, so ``--resume``
+            continues them; otherwise ``--resume`` starts an unfinished run
+            over (a finished one is kept either way).
+        options: extra argparse settings for config fields (``choices``,
+            ``help``), as ``{field: kwargs}``. Every field of the config whose
+            default is a bool, int, float, str or tuple can be set as
+            ``--field-name VALUE``; given values also name the default run id.
 
     Returns the final results folder.
     """
-    args = parse_args(name, argv, resumable, options)
+    args = parse_args(name, argv, full_config, quick_config, run, options)
+    _setup_devices(args)
     config = quick_config if args.quick else full_config
-    chosen = {f: getattr(args, f) for f in (options or {}) if getattr(args, f) is not None}
+    chosen = {f.name: getattr(args, f.name) for f in dataclasses.fields(config)
+              if getattr(args, f.name, None) is not None}
     if chosen:
         config = dataclasses.replace(config, **chosen)
-    tag = "".join(f"-{v}" if isinstance(v, str) else f"-{f}{v}" for f, v in chosen.items())
+    tag = "".join(f"-{v}" if isinstance(v, str) else
+                  f"-{f}{','.join(map(str, v)) if isinstance(v, tuple) else v}"
+                  for f, v in chosen.items())
     run_id = args.run_id or f"{'quick' if args.quick else 'full'}{tag}-seed{args.seed}"
-    resume = getattr(args, "resume", False)
+    final = Path(args.out) / name / run_id
+    if args.resume and not args.force and (final / "metrics.json").exists():
+        print(f"{name}: {final} is finished; nothing to resume.")
+        print(summary(name, final, io.load_json(final / "metrics.json")))
+        return final
+    # In a multi-process run every process computes; process 0 writes.
+    root = args.out if jax.process_index() == 0 else Path(
+        tempfile.mkdtemp(prefix=f"nmmjax-process{jax.process_index()}-"))
     try:
-        run_dir = io.open_run(args.out, name, run_id, force=args.force, resume=resume)
+        run_dir = io.open_run(root, name, run_id, force=args.force, resume=args.resume)
     except (io.RunExistsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     command = " ".join(["python -m experiments." + name] + (argv if argv is not None
                                                              else sys.argv[1:]))
     ctx = RunContext(name=name, out=run_dir.path, seed=args.seed, quick=args.quick,
-                     resume=resume, command=command)
+                     resume=args.resume, command=command)
     t0 = time.perf_counter()
     try:
         io.save_json(ctx.out / "config.json", {
             "experiment": name, "seed": args.seed, "quick": args.quick, "command": command,
+            "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "config": dataclasses.asdict(config), "devices": [str(d) for d in jax.devices()],
+            "processes": jax.process_count(),
         })
         metrics = run(config, ctx)
         metrics = dict(metrics)
         metrics["wall_s"] = round(time.perf_counter() - t0, 3)
         io.save_json(ctx.out / "metrics.json", metrics)
-        final = run_dir.commit()
+        path = run_dir.commit()
     except BaseException:
         # A resumable run keeps its partial folder (checkpoints) for --resume.
         run_dir.abort(keep=resumable)
         raise
-    print(f"{name}: done in {metrics['wall_s']:.1f} s -> {final}")
-    for k, v in metrics.items():
-        if np.isscalar(v) or isinstance(v, str):
-            print(f"  {k}: {v}")
-    return final
+    if jax.process_index() != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        return final
+    print(summary(name, path, metrics))
+    return path

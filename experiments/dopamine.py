@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import _runner
-from nmmjax import plotting
+from nmmjax import parallel, plotting
 from nmmjax.networks import connectivity as C
 from nmmjax.networks import spatial_rate as SR
 
@@ -67,10 +67,11 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
                                   record_every=cfg.record_every)
         return net, ts, ys, fin
 
-    batched = jax.jit(jax.vmap(one, (0, None)))  # one compilation for both runs
+    # networks batched over seeds; the seed axis is spread over the devices
+    batched = jax.vmap(one, (0, None))  # one compilation for both runs
     runs = {}
     for fb, label in ctx.progress(((1.0, "feedback"), (0.0, "control")), "runs"):
-        runs[label] = batched(net_keys, jnp.float32(fb))
+        runs[label] = parallel.map_batch(batched, net_keys, jnp.float32(fb))
     net, ts, ys, fin = runs["feedback"]
     _, _, ys_c, fin_c = runs["control"]
     ts = np.asarray(ts[0])

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import _runner
-from nmmjax import analysis, plotting
+from nmmjax import analysis, parallel, plotting
 from nmmjax.models import jansen_rit as jr
 
 
@@ -43,14 +43,18 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     ps = np.linspace(cfg.p_min, cfg.p_max, cfg.n_p)
     ps = np.unique(np.concatenate([ps, cfg.show_p]))
     fs = 1.0 / (cfg.dt * cfg.record_every)
+    def outputs(p):  # (b,) input levels -> (b, n_t) output traces
+        sol = jr.simulate_column(params0._replace(p=p), duration=cfg.duration, dt=cfg.dt,
+                                 transient=cfg.transient, record_every=cfg.record_every)
+        return sol.ys.T
+
     vs = []
     for i in ctx.progress(range(0, len(ps), cfg.batch), "p batches",
                           total=-(-len(ps) // cfg.batch)):
-        p = jnp.asarray(ps[i:i + cfg.batch], jnp.float32)
-        sol = jr.simulate_column(params0._replace(p=p), duration=cfg.duration, dt=cfg.dt,
-                                 transient=cfg.transient, record_every=cfg.record_every)
-        vs.append(np.asarray(sol.ys))
-    v = np.concatenate(vs, axis=1)  # (n_t, n_p)
+        # the p axis is spread over the devices (--host-devices N, GPUs, hosts)
+        vs.append(np.asarray(parallel.map_batch(
+            outputs, jnp.asarray(ps[i:i + cfg.batch], jnp.float32))))
+    v = np.concatenate(vs, axis=0).T  # (n_t, n_p)
     t = cfg.transient + np.arange(1, v.shape[0] + 1) / fs
     if not np.all(np.isfinite(v)):
         raise FloatingPointError("the column simulation produced NaN/inf")

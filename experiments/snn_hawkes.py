@@ -40,7 +40,7 @@ import numpy as np
 import optax
 
 from experiments import _runner
-from nmmjax import analysis, evolve, gradient, hawkes, plotting, signals
+from nmmjax import analysis, evolve, gradient, hawkes, parallel, plotting, signals
 from nmmjax.models import neurons
 from nmmjax.networks import connectivity, spiking
 from nmmjax.networks import spiking_layers as sl
@@ -188,12 +188,14 @@ def train_gradient(cfg, ctx, x, y):
 
 @functools.lru_cache(maxsize=4)
 def _batch_runner(cfg):
-    """Trials of one network, compiled once per config (cfg is hashable)."""
-    return jax.jit(jax.vmap(lambda g, xi: _run(cfg, g, xi), (None, 0)))
+    """Trials ``(B, n_steps, 1)`` of one network; one function object per
+    config (cfg is hashable), so it compiles once."""
+    return jax.vmap(lambda xi, g: _run(cfg, g, xi), (0, None))
 
 
 def accuracy(cfg, genome, x, y):
-    r = _batch_runner(cfg)(jnp.asarray(genome), x)
+    # the trial axis is spread over the devices
+    r = parallel.map_batch(_batch_runner(cfg), x, jnp.asarray(genome))
     pred = _predict(r.counts)
     y = np.asarray(y)
     conf = np.array([[np.sum((y == a) & (pred == b)) for b in (0, 1, -1)] for a in (0, 1)])

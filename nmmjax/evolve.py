@@ -407,7 +407,7 @@ def run(
     devices = tuple(jax.devices() if devices is None else devices)
 
     def evaluate(u, k):
-        f = parallel.map_population(fitness_fn, to_genes(u), k, devices=devices)
+        f = parallel.map_batch(fitness_fn, to_genes(u), k, devices=devices)
         return _aggregate(jnp.asarray(f, jnp.float32), aggregate)
 
     key_init, key_run = jax.random.split(key)

@@ -312,7 +312,7 @@ def correlation_fitness(genomes: jax.Array, data: Dataset,
     if genomes.ndim != 2 or genomes.shape[1] != ng:
         raise ValueError(f"`genomes` must have shape (P, {ng}), got {genomes.shape}.")
     V.finite_tree(genomes, "genomes")
-    return parallel.map_population(_fitness_fn(task), genomes, data, devices=devices)
+    return parallel.map_batch(_fitness_fn(task), genomes, data, devices=devices)
 
 
 @lru_cache(maxsize=32)
