@@ -7,7 +7,7 @@ BENCH_STAMP := $(VENV)/.stamp-bench
 # Two host "devices" so populations shard over both cores.
 HOST_DEVICES ?= 2
 
-.PHONY: test test-all demo bench lint clean
+.PHONY: test test-all demo report bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,19 +30,20 @@ test: $(TEST_STAMP)
 test-all: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -m ""
 
-# Quick mode of every experiment (re-running replaces the demo runs: --force).
+# Quick mode of every experiment (re-running replaces the demo runs: --force),
+# then the HTML report results/index.html. Under 15 min on 2 CPU cores.
+EXPERIMENTS := jr_column jr_correlation single_neurons populations plasticity hopfield \
+               nmm_memory dopamine snn_hawkes
 demo: $(TEST_STAMP)
-	XLA_FLAGS=--xla_force_host_platform_device_count=$(HOST_DEVICES) \
-	  $(BIN)/python -m experiments.jr_column --quick --force
-	XLA_FLAGS=--xla_force_host_platform_device_count=$(HOST_DEVICES) \
-	  $(BIN)/python -m experiments.jr_correlation --quick --force
-	$(BIN)/python -m experiments.single_neurons --quick --force
-	$(BIN)/python -m experiments.populations --quick --force
-	$(BIN)/python -m experiments.plasticity --quick --force
-	$(BIN)/python -m experiments.hopfield --quick --force
-	$(BIN)/python -m experiments.nmm_memory --quick --force
-	$(BIN)/python -m experiments.dopamine --quick --force
-	$(BIN)/python -m experiments.snn_hawkes --quick --force
+	@set -e; for e in $(EXPERIMENTS); do \
+	  echo "== $$e"; \
+	  $(BIN)/python -m experiments.$$e --quick --force --host-devices $(HOST_DEVICES); \
+	done
+	$(BIN)/python -m nmmjax.report
+
+# results/index.html: every experiment's figures and key metrics side by side.
+report: $(TEST_STAMP)
+	$(BIN)/python -m nmmjax.report
 
 # Side-by-side benchmarks; writes benchmarks/out/*.json. coba and hawkes
 # create .bench-venv/{brian2,brainpy,tick} (reference tools) on first use.

@@ -2,7 +2,7 @@
 
     python -m experiments                      # list the experiments
     python -m experiments.<name> [--quick] [--seed N] [--out DIR] [--run-id ID]
-                                 [--force] [--resume] [--device cpu|gpu]
+                                 [--force] [--resume] [--dry-run] [--device cpu|gpu]
                                  [--host-devices N] [--<config-field> VALUE ...]
                                  [--coordinator HOST:PORT --num-processes N
                                   --process-id I]
@@ -24,6 +24,7 @@ import dataclasses
 import datetime
 import difflib
 import inspect
+import json
 import re
 import shutil
 import sys
@@ -34,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import numpy as np
 
 from nmmjax import io, parallel
 
@@ -175,6 +175,8 @@ def parse_args(name: str, argv: list[str] | None, config: Any, quick: Any, run: 
     g.add_argument("--out", type=Path, default=Path("results"), help="results root")
     g.add_argument("--run-id", default=None, help="folder name (default quick|full-seed<N>)")
     g.add_argument("--force", action="store_true", help="replace an existing run")
+    g.add_argument("--dry-run", action="store_true",
+                   help="print the resolved config and results folder, run nothing")
     g.add_argument("--resume", action="store_true",
                    help="continue a killed run from its checkpoints (a finished run is kept "
                         "and its summary printed)")
@@ -236,6 +238,7 @@ def main(
     argv: list[str] | None = None,
     resumable: bool = False,
     options: dict | None = None,
+    key_metrics: tuple[str, ...] = (),
 ) -> Path:
     """Parse the command line, run the experiment, write its results.
 
@@ -247,11 +250,11 @@ def main(
             ``help``), as ``{field: kwargs}``. Every field of the config whose
             default is a bool, int, float, str or tuple can be set as
             ``--field-name VALUE``; given values also name the default run id.
+        key_metrics: names in the metrics the report and summary show first.
 
     Returns the final results folder.
     """
     args = parse_args(name, argv, full_config, quick_config, run, options)
-    _setup_devices(args)
     config = quick_config if args.quick else full_config
     chosen = {f.name: getattr(args, f.name) for f in dataclasses.fields(config)
               if getattr(args, f.name, None) is not None}
@@ -262,6 +265,11 @@ def main(
                   for f, v in chosen.items())
     run_id = args.run_id or f"{'quick' if args.quick else 'full'}{tag}-seed{args.seed}"
     final = Path(args.out) / name / run_id
+    if args.dry_run:
+        print(json.dumps({"experiment": name, "results": str(final),
+                          "config": dataclasses.asdict(config)}, indent=1))
+        return final
+    _setup_devices(args)
     if args.resume and not args.force and (final / "metrics.json").exists():
         print(f"{name}: {final} is finished; nothing to resume.")
         print(summary(name, final, io.load_json(final / "metrics.json")))
@@ -281,7 +289,9 @@ def main(
     t0 = time.perf_counter()
     try:
         io.save_json(ctx.out / "config.json", {
-            "experiment": name, "seed": args.seed, "quick": args.quick, "command": command,
+            "experiment": name, "description": _first_line(sys.modules.get(run.__module__)),
+            "seed": args.seed, "quick": args.quick, "command": command,
+            "key_metrics": list(key_metrics),
             "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "config": dataclasses.asdict(config), "devices": [str(d) for d in jax.devices()],
             "processes": jax.process_count(),

@@ -201,8 +201,15 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     return metrics
 
 
+# shown first in the summary table of the report
+KEY_METRICS = (
+    "feedback.near_relative_change", "feedback.far_relative_change",
+    "control.near_relative_change", "feedback.sign_changes"
+)
+
+
 def main(argv=None):
-    return _runner.main("dopamine", run, Config(), QUICK, argv)
+    return _runner.main("dopamine", run, Config(), QUICK, argv, key_metrics=KEY_METRICS)
 
 
 if __name__ == "__main__":

@@ -187,8 +187,15 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     return {**cap, **en, **temp, **low}
 
 
+# shown first in the summary table of the report
+KEY_METRICS = (
+    "capacity_estimate", "capacity_published", "max_abs_diff_from_mean_field",
+    "low_activity_capacity_estimate"
+)
+
+
 def main(argv=None):
-    return _runner.main("hopfield", run, Config(), QUICK, argv)
+    return _runner.main("hopfield", run, Config(), QUICK, argv, key_metrics=KEY_METRICS)
 
 
 if __name__ == "__main__":

@@ -98,8 +98,12 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     }
 
 
+# shown first in the summary table of the report
+KEY_METRICS = ("peak_hz_at_p220", "alpha_p_range")
+
+
 def main(argv=None):
-    return _runner.main("jr_column", run, Config(), QUICK, argv)
+    return _runner.main("jr_column", run, Config(), QUICK, argv, key_metrics=KEY_METRICS)
 
 
 if __name__ == "__main__":

@@ -338,9 +338,16 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     }
 
 
+# shown first in the summary table of the report
+KEY_METRICS = (
+    "strategy", "min_fitness", "fitness_per_situation", "target_corr", "nontarget_corr_max",
+    "generations", "evaluations"
+)
+
+
 def main(argv=None):
     return _runner.main("jr_correlation", run, Config(), QUICK, argv, resumable=True,
-                        options=OPTIONS)
+                        options=OPTIONS, key_metrics=KEY_METRICS)
 
 
 if __name__ == "__main__":

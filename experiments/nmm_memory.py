@@ -190,8 +190,12 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     }
 
 
+# shown first in the summary table of the report
+KEY_METRICS = ("recall_overlap_min", "max_rate_outside_pattern", "control_overlap_max")
+
+
 def main(argv=None):
-    return _runner.main("nmm_memory", run, Config(), QUICK, argv)
+    return _runner.main("nmm_memory", run, Config(), QUICK, argv, key_metrics=KEY_METRICS)
 
 
 if __name__ == "__main__":

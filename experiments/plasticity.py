@@ -207,8 +207,15 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     return metrics
 
 
+# shown first in the summary table of the report
+KEY_METRICS = (
+    "oja_alignment_with_pc1", "bcm_selectivity", "stdp_window_fit.tau_plus_ms",
+    "stdp_window_fit.tau_minus_ms"
+)
+
+
 def main(argv=None):
-    return _runner.main("plasticity", run, Config(), QUICK, argv)
+    return _runner.main("plasticity", run, Config(), QUICK, argv, key_metrics=KEY_METRICS)
 
 
 if __name__ == "__main__":

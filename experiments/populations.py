@@ -319,8 +319,14 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     return {**metrics, "neuron": LIF._asdict(), "dt_ms": cfg.dt}
 
 
+# shown first in the summary table of the report
+KEY_METRICS = (
+    "coba.rates_hz", "coba.cv_isi", "cuba.rates_hz", "three_populations.coupled.rates_hz"
+)
+
+
 def main(argv=None):
-    return _runner.main("populations", run, Config(), QUICK, argv)
+    return _runner.main("populations", run, Config(), QUICK, argv, key_metrics=KEY_METRICS)
 
 
 if __name__ == "__main__":

@@ -280,8 +280,16 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     }
 
 
+# shown first in the summary table of the report
+KEY_METRICS = (
+    "lif_fi_max_rel_error", "hh_rest_mV", "hh_spike_peak_mV", "hh_hopf_uA_cm2",
+    "jr_fold_p_range", "jr_hopf_p_range"
+)
+
+
 def main(argv=None):
-    return _runner.main("single_neurons", run, Config(), QUICK, argv)
+    return _runner.main("single_neurons", run, Config(), QUICK, argv,
+                        key_metrics=KEY_METRICS)
 
 
 if __name__ == "__main__":

@@ -411,9 +411,16 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     }
 
 
+# shown first in the summary table of the report
+KEY_METRICS = (
+    "test_accuracy", "test_accuracy_per_trainer", "alpha_recovery_auc_excitatory",
+    "alpha_recovery_auc", "rhat_max", "ess_min"
+)
+
+
 def main(argv=None):
     return _runner.main("snn_hawkes", run, Config(), QUICK, argv, resumable=True,
-                        options=OPTIONS)
+                        options=OPTIONS, key_metrics=KEY_METRICS)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,11 @@ def save_json(path: str | Path, obj: Any) -> None:
     _atomic_write(path, text.encode())
 
 
+def save_text(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) atomically."""
+    _atomic_write(Path(path), text.encode())
+
+
 def load_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
 

@@ -93,6 +93,13 @@ def _gather(a):
     return jnp.asarray(multihost_utils.process_allgather(a, tiled=True))
 
 
+def _inside_shard_map() -> bool:
+    try:
+        return bool(jax.sharding.get_abstract_mesh().manual_axes)
+    except AttributeError:  # older JAX: no abstract mesh
+        return False
+
+
 def map_batch(fn: Callable, batch: jax.Array, *shared, devices=None):
     """``fn(batch, *shared)`` with the batch's leading axis sharded over devices.
 
@@ -107,10 +114,15 @@ def map_batch(fn: Callable, batch: jax.Array, *shared, devices=None):
         devices: devices to use (default ``jax.devices()``: every device of
             every process).
 
-    The call is compiled (once per ``fn``, device set and shapes). The batch is padded (with copies of its first row) to a multiple of the
-    device count; the padding is dropped from the result. Called outside
+    The call is compiled (once per ``fn``, device set and shapes). The batch
+    is padded (with copies of its first row) to a multiple of the device
+    count; the padding is dropped from the result. Called outside
     ``jit`` in a multi-process run, the result is gathered to every process.
+    Called inside another ``map_batch`` (a fitness that shards its own
+    population, say), it is a plain call on the outer shard.
     """
+    if _inside_shard_map():  # already one shard of an outer map_batch: plain call
+        return fn(batch, *shared)
     devices = tuple(jax.devices() if devices is None else devices)
     n_dev = len(devices)
     b = batch.shape[0]

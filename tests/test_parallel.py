@@ -58,7 +58,7 @@ def test_trials_sharded_over_4_devices_equal_one_device():
                           "spikes": int(sum(np.asarray(s).sum() for s in one.spikes)),
                           "shape": list(four.counts.shape)}))
     """)
-    out = run_on_host_devices("import sys; sys.path.insert(0, %r)\n" % ROOT + script, 4)
+    out = run_on_host_devices(f"import sys; sys.path.insert(0, {ROOT!r})\n" + script, 4)
     assert out["n"] == 4 and out["shape"] == [26, 2]
     assert out["same"] and out["spikes"] > 0 and out["leaves"] >= 4
 
