@@ -107,7 +107,7 @@ th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:to
 th{background:#f0f0f0} td.num{text-align:right;font-variant-numeric:tabular-nums}
 code,pre{background:#f0f0f0;padding:.15em .3em;border-radius:3px;font-size:.85em}
 pre{padding:.5em;overflow-x:auto;white-space:pre-wrap}
-.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:1em}
+.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:1em}
 figure{margin:0;background:#fff;border:1px solid #ddd;padding:.4em}
 figure img{width:100%;height:auto} figcaption{font-size:.85em;color:#555}
 .muted{color:#777;font-size:.85em}
