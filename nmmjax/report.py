@@ -110,7 +110,7 @@ pre{padding:.5em;overflow-x:auto;white-space:pre-wrap}
 .figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:1em}
 figure{margin:0;background:#fff;border:1px solid #ddd;padding:.4em}
 figure img{width:100%;height:auto} figcaption{font-size:.85em;color:#555}
-.muted{color:#777;font-size:.85em}
+.muted{color:#777;font-size:.85em} .nw{white-space:nowrap}
 """
 
 # Marks how many figures loaded, so a headless browser can check the page.
@@ -133,9 +133,9 @@ def _run_table(runs: list[Run], keys: list[str], link: Path) -> str:
     for r in runs:
         cells = "".join(f'<td class="num">{_e(_fmt(r.get(k)))}</td>' for k in keys)
         rel = r.path.relative_to(link)
-        rows.append(f'<tr><td><a href="{_e(rel.as_posix())}/metrics.json">{_e(r.path.name)}'
-                    f'</a></td><td>{_e(r.started)}</td><td class="num">'
-                    f'{_e(_fmt(r.metrics.get("wall_s")))}</td>{cells}</tr>')
+        rows.append(f'<tr><td class=nw><a href="{_e(rel.as_posix())}/metrics.json">'
+                    f'{_e(r.path.name)}</a></td><td class=nw>{_e(r.started)}</td>'
+                    f'<td class="num">{_e(_fmt(r.metrics.get("wall_s")))}</td>{cells}</tr>')
     return (f"<table><tr><th>run</th><th>started (UTC)</th><th>wall s</th>{head}</tr>"
             + "".join(rows) + "</table>")
 
@@ -166,8 +166,8 @@ def render(runs: dict[str, list[Run]], root: Path, benchmarks: list[dict] = ()) 
     for name, rs in runs.items():
         r = rs[0]
         km = "; ".join(f"{k} = {_fmt(r.get(k))}" for k in r.key_metrics())
-        parts.append(f'<tr><td><a href="#{_e(name)}">{_e(name)}</a></td><td>{_e(r.path.name)}'
-                     f'</td><td class="num">{_e(_fmt(r.metrics.get("wall_s")))}</td>'
+        parts.append(f'<tr><td class=nw><a href="#{_e(name)}">{_e(name)}</a></td><td class=nw>'
+                     f'{_e(r.path.name)}</td><td class="num nw">{_e(_fmt(r.metrics.get("wall_s")))}</td>'
                      f"<td>{_e(km)}</td></tr>")
     parts.append("</table>")
     for name, rs in runs.items():
