@@ -32,13 +32,8 @@ test-all: $(TEST_STAMP)
 
 # Quick mode of every experiment (re-running replaces the demo runs: --force),
 # then the HTML report results/index.html. Under 15 min on 2 CPU cores.
-EXPERIMENTS := jr_column jr_correlation single_neurons populations plasticity hopfield \
-               nmm_memory dopamine snn_hawkes
 demo: $(TEST_STAMP)
-	@set -e; for e in $(EXPERIMENTS); do \
-	  echo "== $$e"; \
-	  $(BIN)/python -m experiments.$$e --quick --force --host-devices $(HOST_DEVICES); \
-	done
+	$(BIN)/python -m experiments all --quick --force --host-devices $(HOST_DEVICES)
 	$(BIN)/python -m nmmjax.report
 
 # results/index.html: every experiment's figures and key metrics side by side.

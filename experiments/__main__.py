@@ -1,5 +1,7 @@
 """``python -m experiments``: list the experiments; ``python -m experiments
-NAME [options]`` runs one (the same as ``python -m experiments.NAME``)."""
+NAME [options]`` runs one (the same as ``python -m experiments.NAME``);
+``python -m experiments all [options]`` runs each in turn with the same
+options (``make demo``: ``all --quick --force``)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ def listing() -> str:
         mod = importlib.import_module(f"experiments.{name}")
         rows.append(f"  {name:<16} {_first_line(mod)}")
     return ("experiments (python -m experiments.NAME --quick | --help):\n" + "\n".join(rows)
+            + "\nall of them: python -m experiments all --quick (make demo)"
             + "\nreport of all results: python -m nmmjax.report (make report)")
 
 
@@ -26,6 +29,11 @@ def main(argv: list[str] | None = None) -> None:
         print(listing())
         return
     name, rest = argv[0], argv[1:]
+    if name == "all":
+        for n in NAMES:
+            print(f"== {n}", flush=True)
+            importlib.import_module(f"experiments.{n}").main(rest)
+        return
     if name not in NAMES:
         import difflib
 

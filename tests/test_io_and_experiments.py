@@ -48,3 +48,64 @@ def test_jr_column_quick_writes_results_and_never_overwrites(tmp_path, capsys):
     assert (out / "metrics.json").stat().st_mtime_ns == stamp
     jr_column.main(["--quick", "--out", str(tmp_path), "--force"])
     assert not list(tmp_path.glob("jr_column/.*partial*"))
+
+
+def test_every_config_field_is_an_option_typed_from_its_default(tmp_path, capsys):
+    out = jr_column.main(["--quick", "--out", str(tmp_path), "--n-p", "5",
+                          "--show-p", "60,220", "--duration", "3", "--dry-run"])
+    text = capsys.readouterr().out
+    cfg = json.loads(text)["config"]
+    assert cfg["n_p"] == 5 and cfg["show_p"] == [60.0, 220.0] and cfg["duration"] == 3.0
+    assert out.name == "quick-n_p5-duration3.0-show_p60.0,220.0-seed0"  # config order
+    assert not out.exists()  # a dry run writes nothing
+    for bad, msg in ((["--n-p", "five"], "invalid int value"),
+                     (["--show-p", "1,x"], "comma-separated float"),
+                     (["--duratoin", "3"], "did you mean --duration")):
+        with pytest.raises(SystemExit) as e:
+            jr_column.main(["--quick", "--out", str(tmp_path), *bad])
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert msg in err and len(err.splitlines()) == 1, err
+
+
+def test_help_shows_units_and_full_and_quick_defaults(capsys):
+    with pytest.raises(SystemExit) as e:
+        jr_column.main(["--help"])
+    assert e.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--duration DURATION s recorded after the transient [full: 20.0, quick: 6.0]" in text
+    assert "--host-devices N" in text and "--device {auto,cpu,gpu}" in text
+
+
+def test_resume_keeps_a_finished_run_and_redoes_an_unfinished_one(tmp_path, capsys):
+    args = ["--quick", "--out", str(tmp_path), "--n-p", "3", "--duration", "2"]
+    out = jr_column.main(args)
+    stamp = (out / "metrics.json").stat().st_mtime_ns
+    assert jr_column.main(args + ["--resume"]) == out
+    assert "nothing to resume" in capsys.readouterr().out
+    assert (out / "metrics.json").stat().st_mtime_ns == stamp
+    # a run killed midway leaves its hidden folder; --resume finishes it
+    import shutil
+
+    partial = out.parent / f".{out.name}.partial"
+    shutil.move(out, partial)
+    (partial / "metrics.json").unlink()
+    assert jr_column.main(args + ["--resume"]) == out
+    assert (out / "metrics.json").is_file() and not partial.exists()
+
+
+def test_listing_names_every_experiment(capsys):
+    import experiments
+    from experiments.__main__ import main as experiments_main
+
+    from pathlib import Path
+
+    scripts = {p.stem for p in Path(experiments.__file__).parent.glob("[a-z]*.py")}
+    assert set(experiments.NAMES) == scripts  # a new script must join the list (and demo)
+    experiments_main([])
+    text = capsys.readouterr().out
+    for name in experiments.NAMES:
+        assert f"  {name} " in text
+    with pytest.raises(SystemExit):
+        experiments_main(["jr_colum"])
+    assert "did you mean jr_column" in capsys.readouterr().err
