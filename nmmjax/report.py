@@ -167,8 +167,8 @@ def render(runs: dict[str, list[Run]], root: Path, benchmarks: list[dict] = ()) 
         r = rs[0]
         km = "; ".join(f"{k} = {_fmt(r.get(k))}" for k in r.key_metrics())
         parts.append(f'<tr><td class=nw><a href="#{_e(name)}">{_e(name)}</a></td><td class=nw>'
-                     f'{_e(r.path.name)}</td><td class="num nw">{_e(_fmt(r.metrics.get("wall_s")))}</td>'
-                     f"<td>{_e(km)}</td></tr>")
+                     f'{_e(r.path.name)}</td><td class="num nw">'
+                     f'{_e(_fmt(r.metrics.get("wall_s")))}</td><td>{_e(km)}</td></tr>')
     parts.append("</table>")
     for name, rs in runs.items():
         r = rs[0]
