@@ -95,10 +95,10 @@ def test_resume_keeps_a_finished_run_and_redoes_an_unfinished_one(tmp_path, caps
 
 
 def test_listing_names_every_experiment(capsys):
+    from pathlib import Path
+
     import experiments
     from experiments.__main__ import main as experiments_main
-
-    from pathlib import Path
 
     scripts = {p.stem for p in Path(experiments.__file__).parent.glob("[a-z]*.py")}
     assert set(experiments.NAMES) == scripts  # a new script must join the list (and demo)
