@@ -56,6 +56,7 @@ class Config:
     bias: bool = True              # tonic current per neuron (fires in input silences)
     n_train: int = 200             # trials per class
     n_test: int = 500              # trials per class (separate key)
+    n_val: int = 250               # trials per class (separate key): picks starts and trainer
     temperature: float = 2.0       # softmax over output activity (spikes)
     trainer: str = "both"          # cma_es | gradient | both
     population: int = 128
@@ -63,8 +64,8 @@ class Config:
     std_init: float = 0.1          # CMA-ES step, in units of the weight range
     init_std: float = 0.2          # start weights ~ N(0, init_std w_max)
     chunk: int = 50
-    grad_restarts: int = 4
-    grad_steps: int = 1500
+    grad_restarts: int = 16        # independent Adam starts (vectorised)
+    grad_steps: int = 6000
     grad_lr: float = 0.05
     grad_batch: int = 64
     surrogate: float = 1.0         # slope (1/mV) of the surrogate derivative
@@ -83,8 +84,8 @@ class Config:
     rec_noise: float = 2.0         # nA, std per 1 ms step
 
 
-QUICK = Config(n_train=100, n_test=200, population=32, generations=60, chunk=20,
-               grad_restarts=2, grad_steps=300, hawkes_trials=8, num_warmup=100,
+QUICK = Config(n_train=100, n_test=200, n_val=100, population=32, generations=60, chunk=20,
+               grad_restarts=4, grad_steps=300, hawkes_trials=8, num_warmup=100,
                num_samples=100, max_tree_depth=6, rec_duration=60.0)
 
 OPTIONS = {
@@ -167,7 +168,7 @@ def train_cma(cfg, ctx, x, y):
                                          "mean": res.history["mean"]}, res.evaluations
 
 
-def train_gradient(cfg, ctx, x, y):
+def train_gradient(cfg, ctx, x, y, x_val, y_val):
     n = sl.n_genes(_sizes(cfg), cfg.bias)
     counts = jax.vmap(lambda g, xi: _run(cfg, g, xi, cfg.surrogate).counts, (None, 0))
 
@@ -180,10 +181,11 @@ def train_gradient(cfg, ctx, x, y):
     x0 = cfg.init_std * cfg.w_max * jax.random.normal(key, (cfg.grad_restarts, n))
     res = gradient.run(loss, x0, steps=cfg.grad_steps, key=key,
                        optimizer=optax.adam(cfg.grad_lr), bounds=(-cfg.w_max, cfg.w_max))
-    # pick among the final points by the full training set (minibatch losses are noisy)
-    full = jax.vmap(lambda g: jnp.mean(_log_prob(counts(g, x), y, cfg.temperature)))(res.x)
-    i = int(jnp.nanargmax(full))
-    return np.asarray(res.x[i]), {"loss": res.history["loss"]}, res.evaluations * len(x0)
+    # starts differ a lot (some end silent): pick one by validation accuracy
+    val = [accuracy(cfg, g, x_val, y_val)[0] for g in res.x]
+    i = int(np.argmax(val))
+    return np.asarray(res.x[i]), {"loss": res.history["loss"], "val_accuracy": val}, \
+        res.evaluations * len(x0)
 
 
 @functools.lru_cache(maxsize=4)
@@ -256,6 +258,7 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     sl.check_sizes(_sizes(cfg))
     x_tr, y_tr = make_trials(jax.random.fold_in(ctx.key, 1), cfg.n_train, cfg.n_steps)
     x_te, y_te = make_trials(jax.random.fold_in(ctx.key, 2), cfg.n_test, cfg.n_steps)
+    x_va, y_va = make_trials(jax.random.fold_in(ctx.key, 5), cfg.n_val, cfg.n_steps)
 
     # ---- 1. classifier ----
     trained, hist, evals = {}, {}, {}
@@ -263,12 +266,13 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         trained["cma_es"], hist["cma_es"], evals["cma_es"] = train_cma(cfg, ctx, x_tr, y_tr)
     if cfg.trainer in ("gradient", "both"):
         trained["gradient"], hist["gradient"], evals["gradient"] = train_gradient(
-            cfg, ctx, x_tr, y_tr)
-    acc, conf, train_acc = {}, {}, {}
+            cfg, ctx, x_tr, y_tr, x_va, y_va)
+    acc, conf, train_acc, val_acc = {}, {}, {}, {}
     for name, g in trained.items():
         acc[name], conf[name], _ = accuracy(cfg, g, x_te, y_te)
         train_acc[name] = accuracy(cfg, g, x_tr, y_tr)[0]
-    best = max(acc, key=acc.get)
+        val_acc[name] = accuracy(cfg, g, x_va, y_va)[0]
+    best = max(val_acc, key=val_acc.get)  # chosen on validation trials, never on test
     genome = trained[best]
 
     fig, ax = plotting.new_figure(1, 2, width=4.5)
@@ -392,6 +396,8 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         "classifier": best,
         "test_accuracy_per_trainer": acc,
         "train_accuracy_per_trainer": train_acc,
+        "validation_accuracy_per_trainer": val_acc,
+        "gradient_start_validation_accuracy": hist.get("gradient", {}).get("val_accuracy"),
         "confusion_per_trainer": {k: v.tolist() for k, v in conf.items()},
         "evaluations_per_trainer": {k: int(v) for k, v in evals.items()},
         "n_genes": int(sl.n_genes(_sizes(cfg), cfg.bias)),

@@ -366,6 +366,11 @@ def make_spiking_step(
             follow, ``v`` is held at ``v_reset`` while the other variables
             evolve. ``None``: no reset, a spike is an upward crossing of
             ``v_th`` (Hodgkin-Huxley, FitzHugh-Nagumo...).
+        surrogate: slope (1 / unit of ``v``) of a surrogate derivative
+            (:func:`spike_surrogate`); spikes are then floats that carry
+            gradients, with the same forward values. The reset is detached
+            from the gradient (Zenke & Vogels 2021): through it, gradients
+            over a hundred steps overflowed float32.
 
     A spike is registered at the end of the step in which it happens.
     """
@@ -383,7 +388,8 @@ def make_spiking_step(
             y = _tmap(lambda a, b: jnp.where(spike, a, b), reset(y, params), y)
         else:
             spike = spike_surrogate(y.v - params.v_th, surrogate) * ~held
-            y = _tmap(lambda a, b: b + spike * (a - b), reset(y, params), y)
+            kick = jax.lax.stop_gradient(spike)  # detached reset
+            y = _tmap(lambda a, b: b + kick * (a - b), reset(y, params), y)
         n_ref = jnp.round(jnp.asarray(params.t_ref) / dt).astype(jnp.int32)
         refractory = jnp.where(spike > 0, n_ref, jnp.maximum(s.refractory - 1, 0))
         return SpikingState(y, refractory, spike)

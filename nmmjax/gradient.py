@@ -58,8 +58,9 @@ def run(
         bounds: ``(low, high)`` box to project onto, or ``None``.
         progress: show a progress bar.
 
-    A step whose loss or gradient is not finite is skipped (the parameters do
-    not move) and counted in ``history["n_nonfinite"]``.
+    A start whose loss or gradient is not finite at a step skips that step
+    (its parameters and optimizer moments do not move; the other starts go
+    on); ``history["n_nonfinite"]`` ``(R,)`` counts the skipped steps per start.
     """
     import optax
 
@@ -77,15 +78,26 @@ def run(
     else:
         project = lambda x: x
 
+    n_rows = x0.shape[0]
+
+    def keep_rows(ok, new, old):
+        # per-start leaves (leading axis R) keep a skipped start's old value;
+        # shared leaves (Adam's step count) advance
+        if jnp.ndim(new) >= 1 and jnp.shape(new)[0] == n_rows:
+            return jnp.where(ok.reshape((-1,) + (1,) * (jnp.ndim(new) - 1)), new, old)
+        return new
+
     @jax.jit
     def step(x, opt_state, i):
         k = jax.random.fold_in(key, i)
         losses, grad = _value_and_grad(loss_fn, x, k)
-        ok = jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(losses))
-        updates, new_state = optimizer.update(jnp.where(ok, grad, 0.0), opt_state, x)
+        # starts are independent: one start's overflow must not freeze the others
+        ok = jnp.all(jnp.isfinite(grad), axis=1) & jnp.isfinite(losses)
+        updates, new_state = optimizer.update(jnp.where(ok[:, None], grad, 0.0), opt_state, x)
         new_x = project(optax.apply_updates(x, updates))
-        x = jnp.where(ok, new_x, x)
-        opt_state = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new_state, opt_state)
+        x = jnp.where(ok[:, None], new_x, x)
+        opt_state = jax.tree_util.tree_map(lambda a, b: keep_rows(ok, a, b), new_state,
+                                           opt_state)
         return x, opt_state, losses, ~ok
 
     x = project(x0)
@@ -106,10 +118,11 @@ def run(
         best_x = jnp.where(better[:, None], x_before, best_x)
         best_loss = jnp.where(better, losses, best_loss)
         losses_hist.append(np.asarray(losses))
-        bad_hist.append(bool(bad))
+        bad_hist.append(np.asarray(bad))
         if progress:
             it.set_postfix(loss=float(jnp.nanmin(losses)))
-    history = {"loss": np.stack(losses_hist), "n_nonfinite": np.asarray(bad_hist, np.int32)}
+    history = {"loss": np.stack(losses_hist),
+               "n_nonfinite": np.sum(bad_hist, axis=0).astype(np.int32)}
     return GradientResult(best_x, best_loss, x, history, steps)
 
 

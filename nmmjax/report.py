@@ -66,6 +66,9 @@ def _fmt(v: Any) -> str:
         return f"{v:.4g}"
     if isinstance(v, list) and len(v) <= 8 and all(isinstance(x, int | float) for x in v):
         return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    if isinstance(v, dict) and len(v) <= 6 and all(
+            isinstance(x, int | float | str) for x in v.values()):
+        return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()) + "}"
     if isinstance(v, list | dict):
         text = json.dumps(v)
         return text if len(text) <= 60 else text[:57] + "..."
@@ -110,7 +113,7 @@ pre{padding:.5em;overflow-x:auto;white-space:pre-wrap}
 .figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:1em}
 figure{margin:0;background:#fff;border:1px solid #ddd;padding:.4em}
 figure img{width:100%;height:auto} figcaption{font-size:.85em;color:#555}
-.muted{color:#777;font-size:.85em} .nw{white-space:nowrap}
+.muted{color:#777;font-size:.85em} .nw{white-space:nowrap} .scroll{overflow-x:auto}
 """
 
 # Marks how many figures loaded, so a headless browser can check the page.
@@ -136,8 +139,8 @@ def _run_table(runs: list[Run], keys: list[str], link: Path) -> str:
         rows.append(f'<tr><td class=nw><a href="{_e(rel.as_posix())}/metrics.json">'
                     f'{_e(r.path.name)}</a></td><td class=nw>{_e(r.started)}</td>'
                     f'<td class="num">{_e(_fmt(r.metrics.get("wall_s")))}</td>{cells}</tr>')
-    return (f"<table><tr><th>run</th><th>started (UTC)</th><th>wall s</th>{head}</tr>"
-            + "".join(rows) + "</table>")
+    return (f"<div class=scroll><table><tr><th>run</th><th>started (UTC)</th><th>wall s</th>"
+            f"{head}</tr>" + "".join(rows) + "</table></div>")
 
 
 def _benchmark_table(benchmarks: list[dict]) -> str:

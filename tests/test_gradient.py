@@ -45,3 +45,13 @@ def test_gradient_through_the_network_simulation_is_finite_and_informative():
     h = 1e-2
     fd = (f(g + h * d) - f(g - h * d)) / (2 * h)
     assert abs(float(fd) - float(jnp.sum(grad * d))) < 0.1 * abs(float(fd)) + 1e-3
+
+
+def test_a_diverging_start_does_not_freeze_the_others():
+    # row 0 is NaN wherever x0 > 0.5; row 1 is a plain bowl and must still converge
+    loss = lambda x, k: jnp.where(x[:, 0] > 0.5, jnp.nan, jnp.sum((x - 0.2) ** 2, axis=1))
+    r = gradient.run(loss, jnp.array([[0.9, 0.9], [0.4, 0.4]]), steps=200,
+                     key=jax.random.PRNGKey(0), optimizer=optax.adam(0.02), progress=False)
+    np.testing.assert_array_equal(r.history["n_nonfinite"], [200, 0])
+    np.testing.assert_array_equal(np.asarray(r.x[0]), np.float32([0.9, 0.9]))
+    np.testing.assert_allclose(np.asarray(r.x[1]), [0.2, 0.2], atol=1e-2)

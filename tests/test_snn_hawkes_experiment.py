@@ -54,3 +54,26 @@ def test_resume_gives_the_uninterrupted_result(tmp_path, monkeypatch):
     a = np.load(out / "arrays.npz")["genome_cma_es"]
     b = np.load(ref / "arrays.npz")["genome_cma_es"]
     np.testing.assert_array_equal(a, b)
+
+
+def test_surrogate_gradients_over_a_whole_trial_stay_finite():
+    """A start of the study whose gradient overflowed float32 (to inf) when it
+    also flowed through the reset; the detached reset keeps it finite."""
+    import jax
+    import jax.numpy as jnp
+
+    from nmmjax.networks import spiking_layers as sl
+
+    cfg = snn_hawkes.Config()
+    n = sl.n_genes(snn_hawkes._sizes(cfg), cfg.bias)
+    k = jax.random.fold_in(jax.random.PRNGKey(0), 11)
+    g0 = (cfg.init_std * cfg.w_max * jax.random.normal(k, (4, n)))[1]
+    x, y = snn_hawkes.make_trials(jax.random.fold_in(jax.random.PRNGKey(0), 1), 32,
+                                  cfg.n_steps)
+    counts = jax.vmap(lambda g, xi: snn_hawkes._run(cfg, g, xi, cfg.surrogate).counts,
+                      (None, 0))
+    loss = lambda g: -jnp.mean(snn_hawkes._log_prob(counts(g, x), y, cfg.temperature))
+    grads = [jax.grad(loss)(g) for g in (g0, 3.0 * g0)]
+    for grad in grads:
+        norm = float(jnp.linalg.norm(grad))
+        assert np.isfinite(norm) and 0 < norm < 1e4, norm
