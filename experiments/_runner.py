@@ -221,6 +221,10 @@ def summary(name: str, path: Path, metrics: dict, width: int = 100) -> str:
                 isinstance(x, int | float) and not isinstance(x, bool) for x in v):
             text = "[" + ", ".join(f"{x:.4g}" if isinstance(x, float) else str(x)
                                    for x in v) + "]"
+        elif isinstance(v, dict) and len(v) <= 6 and all(
+                isinstance(x, int | float | str) for x in v.values()):
+            text = ", ".join(f"{a}: {x:.4g}" if isinstance(x, float) else f"{a}: {x}"
+                             for a, x in v.items())
         else:
             continue
         lines.append(f"  {k:<28} {text}"[:width])

@@ -120,7 +120,7 @@ def run(
         losses_hist.append(np.asarray(losses))
         bad_hist.append(np.asarray(bad))
         if progress:
-            it.set_postfix(loss=float(jnp.nanmin(losses)))
+            it.set_postfix(loss=float(jnp.nanmin(losses)), refresh=False)  # drawn with the bar
     history = {"loss": np.stack(losses_hist),
                "n_nonfinite": np.sum(bad_hist, axis=0).astype(np.int32)}
     return GradientResult(best_x, best_loss, x, history, steps)
