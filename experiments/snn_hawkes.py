@@ -85,7 +85,7 @@ class Config:
 
 
 QUICK = Config(n_train=100, n_test=200, n_val=100, population=32, generations=60, chunk=20,
-               grad_restarts=4, grad_steps=300, hawkes_trials=8, num_warmup=100,
+               grad_restarts=4, grad_steps=1500, hawkes_trials=8, num_warmup=100,
                num_samples=100, max_tree_depth=6, rec_duration=60.0)
 
 OPTIONS = {
