@@ -26,7 +26,8 @@ def _experiment(args, timeout=300, env=None):
     return res
 
 
-@pytest.mark.parametrize("name,axis", [("jr_column", "v"), ("dopamine", "field")])
+@pytest.mark.parametrize("name,axis", [
+    ("jr_column", "v"), pytest.param("dopamine", "field", marks=pytest.mark.slow)])
 def test_experiment_on_4_host_devices_equals_1_device(tmp_path, name, axis):
     for n in (1, 4):
         _experiment([name, "--quick", "--host-devices", str(n), "--out", str(tmp_path / str(n))])
