@@ -325,7 +325,8 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     map_s = time.perf_counter() - t0
     nuts = hawkes.fit_nuts(events, jax.random.fold_in(ctx.key, 4), num_warmup=cfg.num_warmup,
                            num_samples=cfg.num_samples, num_chains=cfg.num_chains,
-                           max_tree_depth=cfg.max_tree_depth, init=mode)
+                           max_tree_depth=cfg.max_tree_depth, init=mode, progress=True,
+                           checkpoint_path=ctx.out / "checkpoint_nuts.npz", resume=ctx.resume)
     a = nuts.samples["alpha"]  # (draws, N, N)
     a_mean, a_sd = a.mean(0), a.std(0)
     lo, hi = np.quantile(a, [0.025, 0.975], axis=0)

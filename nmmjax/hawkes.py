@@ -23,7 +23,9 @@ and is differentiable in ``mu``, ``alpha`` and ``beta``.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -173,44 +175,70 @@ def _beta_vec(beta, n):
     return jnp.broadcast_to(jnp.asarray(beta), (n,))
 
 
-def _recursion(beta: Array, events: Events) -> Array:
-    """``r (K, N)``: ``r_kj = sum_{l < k, m_l = j} exp(-beta_j (t_k - t_l))``.
+def _affine_scan(decay: Array, add: Array) -> Array:
+    """``x_k = decay_k x_{k-1} + add_k`` along axis 0 with ``x_{-1} = 0``.
 
-    The O(N K) recursion ``r_k = exp(-beta (t_k - t_{k-1})) (r_{k-1} + e_{m_{k-1}})``
-    is a composition of affine maps, evaluated with an associative scan
-    (parallel; the same numbers as the sequential loop, without its per-event
-    overhead)."""
-    t, m = events.times, events.marks
-    n = beta.shape[0]
-    gaps = jnp.diff(t, prepend=t[:1])                             # (K,)
-    decay = jnp.exp(-gaps[:, None] * beta[None, :])               # (K, N)
-    if events.trial is not None:  # a new trial starts from an empty history
-        tr = events.trial
-        decay = decay * (tr == jnp.concatenate([tr[:1], tr[:-1]]))[:, None]
-    prev = jax.nn.one_hot(jnp.concatenate([jnp.full((1,), -1, m.dtype), m[:-1]]), n,
-                          dtype=t.dtype)                           # e_{m_{k-1}}, row 0 zero
-    add = decay * prev                                             # r_k = decay_k r_{k-1} + add_k
+    ``decay (K, B)`` with ``B`` 1 or ``add``'s width, ``add (K, N)``. The
+    recursion is a composition of affine maps, evaluated with an associative
+    scan: the same numbers as the sequential loop without its per-event
+    overhead (thousands of tiny steps)."""
 
     def compose(f, g):  # apply f, then g
         return g[0] * f[0], g[0] * f[1] + g[1]
 
-    _, r = jax.lax.associative_scan(compose, (decay, add))
-    return r
+    return jax.lax.associative_scan(compose, (decay, add))[1]
+
+
+@jax.custom_jvp
+def _history(beta: Array, gaps: Array, keep: Array, prev: Array) -> Array:
+    """``r (K, N)``: ``r_kj = sum_{l < k, m_l = j} exp(-beta_j (t_k - t_l))``.
+
+    ``beta (B,)`` (``B`` = 1 or ``N``), ``gaps (K,)`` = ``t_k - t_{k-1}``,
+    ``keep (K,)`` 0 where a new trial starts (empty history), ``prev (K, N)``
+    the one-hot mark of event ``k - 1``. O(N K) recursion
+    ``r_k = d_k (r_{k-1} + e_{m_{k-1}})``, ``d_k = exp(-beta gaps_k)``."""
+    decay = jnp.exp(-gaps[:, None] * beta) * keep[:, None]
+    return _affine_scan(decay, decay * prev)
+
+
+@_history.defjvp
+def _history_jvp(primals, tangents):
+    # d r_k / d beta = s_k obeys s_k = d_k s_{k-1} - gaps_k r_k: a second scan
+    # with the same decays, 3x cheaper than reverse mode through the first
+    # (which stores and replays every level of the scan). Event times are data:
+    # log_likelihood stops their gradient.
+    beta, gaps, keep, prev = primals
+    decay = jnp.exp(-gaps[:, None] * beta) * keep[:, None]
+    r = _affine_scan(decay, decay * prev)
+    s = _affine_scan(decay, -gaps[:, None] * r)
+    return r, s * tangents[0]
 
 
 def log_likelihood(params: HawkesParams, events: Events) -> Array:
-    """Exact log-likelihood (O(N K) work, see :func:`_recursion`)."""
+    """Exact log-likelihood (O(N K) work, see :func:`_history`).
+
+    Differentiable in ``params`` (``beta`` through an exact forward-mode rule);
+    not in the event times, which are data."""
     n = events.n_dims
-    beta = _beta_vec(params.beta, n)
-    t, m = events.times, events.marks
-    r = _recursion(beta, events)
-    lam = params.mu[m] + jnp.sum(params.alpha[m] * (beta * r), axis=1)
-    logs = jnp.log(lam)
+    beta = jnp.asarray(params.beta)
+    beta_src = beta if beta.ndim else beta[None]                   # (N,) or (1,)
+    t, m = jax.lax.stop_gradient(events.times), events.marks
+    gaps = jnp.diff(t, prepend=t[:1])
+    keep = jnp.ones_like(t)
+    if events.trial is not None:  # a new trial starts from an empty history
+        tr = events.trial
+        keep = (tr == jnp.concatenate([tr[:1], tr[:-1]])).astype(t.dtype)
+    prev = jax.nn.one_hot(jnp.concatenate([jnp.full((1,), -1, m.dtype), m[:-1]]), n,
+                          dtype=t.dtype)                           # e_{m_{k-1}}, row 0 zero
+    r = _history(beta_src, gaps, keep, prev)
+    # one-hot products instead of gathers: their gradients are dense matrix
+    # products, not scatter-adds (several times slower on CPU)
+    onehot = jax.nn.one_hot(m, n, dtype=t.dtype)                  # (K, N)
+    lam = onehot @ params.mu + jnp.sum((onehot @ params.alpha) * (beta_src * r), axis=1)
     end = events.T if events.trial is None else (events.trial + 1) * events.trial_length
-    tail = 1.0 - jnp.exp(-beta[m] * (end - t))                 # (K,)
-    per_source = jnp.zeros(n, t.dtype).at[m].add(tail)         # sum over events of j
-    compensator = jnp.sum(params.mu) * events.T + jnp.sum(params.alpha @ per_source)
-    return jnp.sum(logs) - compensator
+    tail = 1.0 - jnp.exp(-(onehot @ jnp.broadcast_to(beta, (n,))) * (end - t))   # (K,)
+    compensator = jnp.sum(params.mu) * events.T + jnp.sum(params.alpha @ (tail @ onehot))
+    return jnp.sum(jnp.log(lam)) - compensator
 
 
 # --------------------------------------------------------------------------- #
@@ -355,55 +383,253 @@ def numpyro_model(events: Events, per_source_beta: bool = False, mu_scale: float
 
 
 class NUTSResult(NamedTuple):
-    samples: dict        # name -> (chains * draws, ...) array
+    samples: dict        # name -> (chains * draws, ...) array, chain after chain
     rhat_max: float
     ess_min: float
-    wall_s: float
+    wall_s: float        # the whole fit; no compilation when a same-shaped fit ran before
+    num_steps: np.ndarray = None   # (chains, draws) leapfrog steps per draw
+    divergences: int = 0
+    step_size: np.ndarray = None   # (chains,) adapted step size
+
+
+def _prior_items(prior: dict) -> tuple:
+    allowed = ("mu_scale", "alpha_scale", "beta_loc", "beta_scale")
+    for k in prior:
+        if k not in allowed:
+            raise TypeError(f"unknown prior option {k!r}; expected one of {allowed}.")
+    return tuple(sorted((k, float(v)) for k, v in prior.items()))
+
+
+def _data_args(events: Events) -> tuple:
+    """The arrays the compiled sampler takes (a new data set of the same
+    shape reuses the compiled program)."""
+    t = jnp.asarray(events.times)
+    return (t, jnp.asarray(events.marks), jnp.asarray(events.T, t.dtype),
+            None if events.trial is None else jnp.asarray(events.trial),
+            None if events.trial is None else jnp.asarray(events.trial_length, t.dtype))
+
+
+@functools.lru_cache(maxsize=8)
+def _potential(n: int, per_source_beta: bool, has_trial: bool, prior: tuple):
+    """``(potential_fn_gen, postprocess_fn_gen)`` of :func:`numpyro_model`
+    in numpyro's unconstrained space (log mu, log alpha, log beta), as
+    functions of the data arrays."""
+    from numpyro.infer.util import initialize_model
+
+    def model(times, marks, T, trial, length):
+        numpyro_model(Events(times, marks, T, n, trial, length), per_source_beta, **dict(prior))
+
+    # The model's structure does not depend on the data: trace it once on a
+    # two-event example.
+    example = Events(jnp.array([0.1, 0.2]), jnp.array([0, n - 1], jnp.int32), 1.0, n,
+                     jnp.array([0, 0], jnp.int32) if has_trial else None,
+                     1.0 if has_trial else None)
+    info = initialize_model(jax.random.key(0), model, model_args=_data_args(example),
+                            dynamic_args=True)
+    return info.potential_fn, info.postprocess_fn
+
+
+def _unconstrained(p: HawkesParams, n: int, per_source_beta: bool) -> dict:
+    beta = jnp.asarray(p.beta, jnp.float32)
+    if per_source_beta:
+        beta = _beta_vec(beta, n)
+    elif beta.ndim:
+        raise ValueError("`init.beta` must be a scalar unless per_source_beta=True.")
+    # alphas floored: a zero from the MAP is on the boundary of the support
+    return {"mu": jnp.log(jnp.maximum(jnp.asarray(p.mu, jnp.float32), 1e-6)),
+            "alpha": jnp.log(jnp.maximum(jnp.asarray(p.alpha, jnp.float32), 1e-3)),
+            "beta": jnp.log(beta)}
+
+
+@functools.lru_cache(maxsize=8)
+def _laplace_runner(statics: tuple, steps: int):
+    """Compiled: the posterior mode in unconstrained space (L-BFGS from a
+    start) and the inverse Hessian there (the Laplace covariance)."""
+    import optax
+    from jax.flatten_util import ravel_pytree
+
+    pgen, _ = _potential(*statics)
+
+    @jax.jit
+    def run(z0, data):
+        flat0, unravel = ravel_pytree(z0)
+        f = lambda x: pgen(*data)(unravel(x))
+        opt = optax.lbfgs()
+        vg = optax.value_and_grad_from_state(f)
+
+        def step(c, _):
+            x, s = c
+            v, g = vg(x, state=s)
+            u, s = opt.update(g, s, x, value=v, grad=g, value_fn=f)
+            return (optax.apply_updates(x, u), s), None
+
+        x = jax.lax.scan(step, (flat0, opt.init(flat0)), None, length=steps)[0][0]
+        h = jax.hessian(f)(x)
+        h = 0.5 * (h + h.T)
+        return unravel(x), jnp.linalg.inv(h), jnp.linalg.eigvalsh(h)[0]
+
+    return run
+
+
+@functools.lru_cache(maxsize=8)
+def _nuts_runner(statics: tuple, num_warmup: int, max_tree_depth: int, target_accept: float,
+                 laplace: bool):
+    """Compiled NUTS for one model and configuration: ``init(batch, data)``
+    and ``advance(states, data, iterations)`` over a batch of chains (sharded
+    over devices by :func:`nmmjax.parallel.map_batch`)."""
+    from numpyro.infer.hmc import hmc
+
+    from nmmjax import parallel
+
+    pgen, _ = _potential(*statics)
+    init_kernel, sample_kernel = hmc(potential_fn_gen=pgen, algo="NUTS")
+
+    def init_chains(batch, data):
+        key, z, inv_mass = batch
+        return jax.vmap(lambda k, z_, m: init_kernel(
+            z_, num_warmup, inverse_mass_matrix=m if laplace else None,
+            adapt_mass_matrix=not laplace, dense_mass=laplace,
+            target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
+            model_args=data, rng_key=k))(key, z, inv_mass)
+
+    def run_chains(states, data, length):
+        def body(state, _):
+            state = sample_kernel(state, model_args=data)
+            return state, (state.z, state.num_steps, state.diverging)
+
+        return jax.vmap(lambda s: jax.lax.scan(body, s, None, length=length))(states)
+
+    runs = {}
+
+    def advance(states, data, length):
+        if length not in runs:  # one sharded program per chunk length
+            runs[length] = functools.partial(run_chains, length=length)
+        return parallel.map_batch(runs[length], states, data)
+
+    return (lambda batch, data: parallel.map_batch(init_chains, batch, data)), advance
 
 
 def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 500,
              num_chains: int = 1, per_source_beta: bool = False, progress: bool = False,
              max_tree_depth: int = 10, init: HawkesParams | None = None,
+             mass: str = "adapt", target_accept: float = 0.8, chunk: int = 100,
+             checkpoint_path: str | None = None, resume: bool = False,
              **prior) -> NUTSResult:
-    """NUTS (numpyro) with warm-up; r-hat and ESS over all parameters (r-hat
-    needs ``num_chains >= 2``; with one chain it is computed on split halves).
+    """Posterior draws of ``mu``, ``alpha``, ``beta`` by NUTS (numpyro's
+    kernel, :func:`numpyro_model`), with warm-up; r-hat and ESS over all
+    parameters (r-hat needs ``num_chains >= 2``; with one chain it is
+    computed on split halves).
 
-    ``init``: start every chain there (e.g. :func:`fit_map`'s answer; alphas
-    are floored at 1e-3 to stay inside the support): warm-up then adapts step
-    size and mass matrix near the mode instead of travelling to it.
-    ``max_tree_depth``: at most ``2**depth`` leapfrog steps per draw; lower it
-    to bound the cost of a draw (the default is numpyro's).
+    Args:
+        events: the data (:func:`merge`, :func:`merge_trials`).
+        key: PRNG key; the same key gives the same draws.
+        num_warmup, num_samples: iterations per chain (warm-up draws are
+            discarded).
+        num_chains: chains, run in lockstep and spread over
+            ``jax.devices()`` (with 2 CPU devices, 2 chains use both cores).
+        init: where every chain starts (default: :func:`fit_map`'s answer;
+            alphas floored at 1e-3 to stay inside the support).
+        mass: ``"adapt"`` (numpyro's default: a diagonal mass matrix adapted
+            in warm-up windows) or ``"laplace"`` (a dense one, the inverse
+            Hessian of the negative log-posterior at its mode; chains start at
+            the mode and warm-up only tunes the step size, so a short warm-up
+            is enough: 100 iterations against about 300).
+        max_tree_depth: at most ``2**depth`` leapfrog steps per draw.
+        target_accept: the step-size adaptation's target acceptance rate.
+        chunk: iterations per compiled call (the progress and checkpoint
+            grain).
+        checkpoint_path, resume: an ``.npz`` written after every chunk;
+            ``resume=True`` continues from it, with the same draws as an
+            uninterrupted run.
+        **prior: ``mu_scale``, ``alpha_scale``, ``beta_loc``, ``beta_scale``
+            of :func:`numpyro_model`.
     """
     import time
 
+    from jax.flatten_util import ravel_pytree
     from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-    from numpyro.infer import MCMC, NUTS, init_to_uniform, init_to_value
 
+    from nmmjax import evolve
+
+    num_warmup = V.nonneg_int(num_warmup, "num_warmup")
+    num_samples = V.nonneg_int(num_samples, "num_samples", minimum=1)
+    num_chains = V.nonneg_int(num_chains, "num_chains", minimum=1)
     max_tree_depth = V.nonneg_int(max_tree_depth, "max_tree_depth", minimum=1)
-    strategy = init_to_uniform
-    if init is not None:
-        beta0 = jnp.asarray(init.beta)
-        if per_source_beta:
-            beta0 = _beta_vec(beta0, events.n_dims)
-        elif beta0.ndim:
-            raise ValueError("`init.beta` must be a scalar unless per_source_beta=True.")
-        strategy = init_to_value(values={"mu": jnp.maximum(jnp.asarray(init.mu), 1e-6),
-                                         "alpha": jnp.maximum(jnp.asarray(init.alpha), 1e-3),
-                                         "beta": beta0})
-    kernel = NUTS(numpyro_model, max_tree_depth=max_tree_depth, init_strategy=strategy)
-    mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples,
-                num_chains=num_chains, progress_bar=progress,
-                # chains in lockstep: one program for all (2.6x faster than one
-                # after another for 2 chains on 13 dims; CPU cost is per step)
-                chain_method="vectorized" if num_chains > 1 else "parallel")
+    chunk = V.nonneg_int(chunk, "chunk", minimum=1)
+    if mass not in ("adapt", "laplace"):
+        raise ValueError(f"`mass` must be 'adapt' or 'laplace', got {mass!r}.")
+    if not 0.0 < float(target_accept) < 1.0:
+        raise ValueError(f"`target_accept` must be in (0, 1), got {target_accept!r}.")
+    if resume and checkpoint_path is None:
+        raise ValueError("`resume=True` needs a `checkpoint_path`.")
+    n = events.n_dims
+    statics = (n, bool(per_source_beta), events.trial is not None, _prior_items(prior))
+
     t0 = time.perf_counter()
-    mcmc.run(key, events, per_source_beta, **prior)
-    grouped = mcmc.get_samples(group_by_chain=True)
-    jax.block_until_ready(grouped)
+    data = _data_args(events)
+    if init is None:
+        init = fit_map(events, per_source_beta=per_source_beta)
+    z0 = _unconstrained(init, n, per_source_beta)
+    flat0, _ = ravel_pytree(z0)
+    inv_mass = jnp.eye(flat0.shape[0], dtype=flat0.dtype)  # unused unless laplace
+    if mass == "laplace":
+        z0, inv_mass, lowest = _laplace_runner(statics, 50)(z0, data)
+        if not bool(jnp.isfinite(lowest)) or float(lowest) <= 0:
+            raise FloatingPointError(
+                "the log-posterior's Hessian at its mode is not positive definite; "
+                "use mass='adapt'.")
+    init_chains, advance = _nuts_runner(statics, num_warmup, max_tree_depth,
+                                        float(target_accept), mass == "laplace")
+    total = num_warmup + num_samples
+    rep = lambda a: jnp.broadcast_to(a, (num_chains,) + a.shape)
+    keys = jax.random.split(key, num_chains)
+    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):  # raw keys: checkpoints hold arrays
+        keys = jax.random.key_data(keys)
+    batch = (keys, jax.tree_util.tree_map(rep, z0), rep(inv_mass))
+
+    fingerprint = json.dumps({
+        "statics": repr(statics), "num_warmup": num_warmup, "num_samples": num_samples,
+        "num_chains": num_chains, "depth": max_tree_depth, "target": float(target_accept),
+        "mass": mass, "chunk": chunk, "events": int(events.times.shape[0]),
+        "key": np.asarray(jax.random.key_data(key) if jnp.issubdtype(
+            key.dtype, jax.dtypes.prng_key) else key).tolist()}, sort_keys=True)
+    loaded = None
+    if resume and Path(checkpoint_path).exists():
+        template = jax.eval_shape(init_chains, batch, data)
+        loaded = evolve.load_checkpoint(checkpoint_path, template, fingerprint)
+    states, history, done = loaded if loaded is not None else (init_chains(batch, data), [], 0)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, initial=done, desc="NUTS", leave=False, dynamic_ncols=True)
+    try:
+        while done < total:
+            # chunks start at multiples of `chunk`, resumed or not (same programs)
+            length = min(chunk, total - done)
+            states, (z, steps, div) = advance(states, data, length)
+            draws = {"steps": np.asarray(steps), "div": np.asarray(div),
+                     **{f"z_{k}": np.asarray(v) for k, v in z.items()}}
+            # history is concatenated along axis 0: iterations first
+            history.append({k: np.swapaxes(v, 0, 1) for k, v in draws.items()})
+            done += length
+            if bar is not None:
+                bar.update(length)
+                bar.set_postfix(steps=int(steps.mean()), divergent=int(div.sum()))
+            if checkpoint_path is not None:
+                evolve.save_checkpoint(checkpoint_path, states, history, done, fingerprint)
+    finally:
+        if bar is not None:
+            bar.close()
+    hist = {k: np.swapaxes(np.concatenate([h[k] for h in history]), 0, 1)[:, num_warmup:]
+            for k in history[0]}                                   # (chains, draws, ...)
+    _, post = _potential(*statics)
+    z = {k[2:]: jnp.asarray(v) for k, v in hist.items() if k.startswith("z_")}
+    constrained = jax.vmap(jax.vmap(post(*data)))(z)
+    grouped = {k: np.asarray(constrained[k]) for k in ("mu", "alpha", "beta")}
     wall = time.perf_counter() - t0
-    rhat = max(float(np.nanmax(np.asarray(split_gelman_rubin(np.asarray(v)))))
-               for v in grouped.values())
-    ess = min(float(np.nanmin(np.asarray(effective_sample_size(np.asarray(v)))))
-              for v in grouped.values())
-    flat = {k: np.asarray(v).reshape((-1,) + v.shape[2:]) for k, v in grouped.items()}
-    return NUTSResult(flat, rhat, ess, wall)
+    rhat = max(float(np.nanmax(np.asarray(split_gelman_rubin(v)))) for v in grouped.values())
+    ess = min(float(np.nanmin(np.asarray(effective_sample_size(v)))) for v in grouped.values())
+    flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in grouped.items()}
+    return NUTSResult(flat, rhat, ess, wall, hist["steps"], int(hist["div"].sum()),
+                      np.asarray(states.adapt_state.step_size))

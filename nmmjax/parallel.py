@@ -110,7 +110,8 @@ def map_batch(fn: Callable, batch: jax.Array, *shared, devices=None):
             ``i`` of the result depends only on row ``i`` of ``batch``). Pass
             the same function object each time: the compiled sharded version
             is cached on it.
-        batch: ``(B, ...)`` array (PRNG keys included).
+        batch: ``(B, ...)`` array (PRNG keys included), or a pytree of
+            such arrays with the same ``B`` (a batch of sampler states, say).
         devices: devices to use (default ``jax.devices()``: every device of
             every process).
 
@@ -125,10 +126,11 @@ def map_batch(fn: Callable, batch: jax.Array, *shared, devices=None):
         return fn(batch, *shared)
     devices = tuple(jax.devices() if devices is None else devices)
     n_dev = len(devices)
-    b = batch.shape[0]
+    b = jax.tree_util.tree_leaves(batch)[0].shape[0]
     pad = (-b) % n_dev
     if pad:
-        batch = jnp.concatenate([batch, jnp.repeat(batch[:1], pad, axis=0)])
+        batch = jax.tree_util.tree_map(
+            lambda a: jnp.concatenate([a, jnp.repeat(a[:1], pad, axis=0)]), batch)
     out = _sharded(fn, devices, len(shared))(batch, *shared)
     out = jax.tree_util.tree_map(_gather, out)
     if pad:

@@ -11,7 +11,7 @@ import pytest
 from experiments import snn_hawkes
 
 SMALL = ["--quick", "--generations", "20", "--grad-steps", "600", "--hawkes-trials", "2",
-         "--num-warmup", "60", "--num-samples", "60", "--rec-duration", "30"]
+         "--num-warmup", "100", "--num-samples", "100", "--rec-duration", "30"]
 
 
 def test_reduced_quick_run(tmp_path):
