@@ -197,8 +197,12 @@ def _history(beta: Array, gaps: Array, keep: Array, prev: Array) -> Array:
     ``keep (K,)`` 0 where a new trial starts (empty history), ``prev (K, N)``
     the one-hot mark of event ``k - 1``. O(N K) recursion
     ``r_k = d_k (r_{k-1} + e_{m_{k-1}})``, ``d_k = exp(-beta gaps_k)``."""
-    decay = jnp.exp(-gaps[:, None] * beta) * keep[:, None]
+    decay = _decay(beta, gaps, keep)
     return _affine_scan(decay, decay * prev)
+
+
+def _decay(beta, gaps, keep):
+    return jnp.exp(-gaps[:, None] * beta) * keep[:, None]             # (K, B)
 
 
 @_history.defjvp
@@ -208,7 +212,7 @@ def _history_jvp(primals, tangents):
     # (which stores and replays every level of the scan). Event times are data:
     # log_likelihood stops their gradient.
     beta, gaps, keep, prev = primals
-    decay = jnp.exp(-gaps[:, None] * beta) * keep[:, None]
+    decay = _decay(beta, gaps, keep)
     r = _affine_scan(decay, decay * prev)
     s = _affine_scan(decay, -gaps[:, None] * r)
     return r, s * tangents[0]
@@ -336,7 +340,6 @@ def fit_map(events: Events, *, beta: float | None = None, per_source_beta: bool 
 def _map_runner(n, per_source_beta, method, steps, lr, prior_scale, fixed_beta):
     """The compiled MAP iterations, one per configuration (events are arguments,
     so a new data set of the same shape does not recompile)."""
-    import optax
 
     def loss(theta, times, marks, T, trial, length):
         if fixed_beta:
@@ -346,24 +349,31 @@ def _map_runner(n, per_source_beta, method, steps, lr, prior_scale, fixed_beta):
         ll = log_likelihood(p, Events(times, marks, T, n, trial, length))
         return -(ll - prior) / jnp.maximum(times.shape[0], 1)
 
-    opt = optax.lbfgs() if method == "lbfgs" else optax.adam(lr)
-
     def run(theta, times, marks, T, trial, length):
-        f = lambda th: loss(th, times, marks, T, trial, length)
-        value_and_grad = optax.value_and_grad_from_state(f)
-
-        def step(c, _):
-            theta, s = c
-            if method == "lbfgs":
-                value, g = value_and_grad(theta, state=s)
-                upd, s = opt.update(g, s, theta, value=value, grad=g, value_fn=f)
-            else:
-                upd, s = opt.update(jax.grad(f)(theta), s, theta)
-            return (optax.apply_updates(theta, upd), s), None
-
-        return jax.lax.scan(step, (theta, opt.init(theta)), None, length=steps)[0][0]
+        return _minimize(lambda th: loss(th, times, marks, T, trial, length), theta, steps,
+                         method, lr)
 
     return jax.jit(run)
+
+
+def _minimize(f, x0, steps: int, method: str = "lbfgs", lr: float = 0.05):
+    """``steps`` iterations of optax L-BFGS (or Adam) on ``f`` from ``x0``, in
+    one ``lax.scan`` (call inside ``jit``)."""
+    import optax
+
+    opt = optax.lbfgs() if method == "lbfgs" else optax.adam(lr)
+    value_and_grad = optax.value_and_grad_from_state(f)
+
+    def step(c, _):
+        x, s = c
+        if method == "lbfgs":
+            value, g = value_and_grad(x, state=s)
+            upd, s = opt.update(g, s, x, value=value, grad=g, value_fn=f)
+        else:
+            upd, s = opt.update(jax.grad(f)(x), s, x)
+        return (optax.apply_updates(x, upd), s), None
+
+    return jax.lax.scan(step, (x0, opt.init(x0)), None, length=steps)[0][0]
 
 
 def numpyro_model(events: Events, per_source_beta: bool = False, mu_scale: float = 1.0,
@@ -445,7 +455,6 @@ def _unconstrained(p: HawkesParams, n: int, per_source_beta: bool) -> dict:
 def _laplace_runner(statics: tuple, steps: int):
     """Compiled: the posterior mode in unconstrained space (L-BFGS from a
     start) and the inverse Hessian there (the Laplace covariance)."""
-    import optax
     from jax.flatten_util import ravel_pytree
 
     pgen, _ = _potential(*statics)
@@ -454,16 +463,7 @@ def _laplace_runner(statics: tuple, steps: int):
     def run(z0, data):
         flat0, unravel = ravel_pytree(z0)
         f = lambda x: pgen(*data)(unravel(x))
-        opt = optax.lbfgs()
-        vg = optax.value_and_grad_from_state(f)
-
-        def step(c, _):
-            x, s = c
-            v, g = vg(x, state=s)
-            u, s = opt.update(g, s, x, value=v, grad=g, value_fn=f)
-            return (optax.apply_updates(x, u), s), None
-
-        x = jax.lax.scan(step, (flat0, opt.init(flat0)), None, length=steps)[0][0]
+        x = _minimize(f, flat0, steps)
         h = jax.hessian(f)(x)
         h = 0.5 * (h + h.T)
         return unravel(x), jnp.linalg.inv(h), jnp.linalg.eigvalsh(h)[0]
@@ -582,17 +582,16 @@ def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 5
                                         float(target_accept), mass == "laplace")
     total = num_warmup + num_samples
     rep = lambda a: jnp.broadcast_to(a, (num_chains,) + a.shape)
-    keys = jax.random.split(key, num_chains)
-    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):  # raw keys: checkpoints hold arrays
-        keys = jax.random.key_data(keys)
-    batch = (keys, jax.tree_util.tree_map(rep, z0), rep(inv_mass))
+    raw = lambda k: (jax.random.key_data(k) if jnp.issubdtype(k.dtype, jax.dtypes.prng_key)
+                     else k)  # raw keys: checkpoints hold plain arrays
+    batch = (raw(jax.random.split(key, num_chains)), jax.tree_util.tree_map(rep, z0),
+             rep(inv_mass))
 
     fingerprint = json.dumps({
         "statics": repr(statics), "num_warmup": num_warmup, "num_samples": num_samples,
         "num_chains": num_chains, "depth": max_tree_depth, "target": float(target_accept),
         "mass": mass, "chunk": chunk, "events": int(events.times.shape[0]),
-        "key": np.asarray(jax.random.key_data(key) if jnp.issubdtype(
-            key.dtype, jax.dtypes.prng_key) else key).tolist()}, sort_keys=True)
+        "key": np.asarray(raw(key)).tolist()}, sort_keys=True)
     loaded = None
     if resume and Path(checkpoint_path).exists():
         template = jax.eval_shape(init_chains, batch, data)
