@@ -16,7 +16,7 @@ exclude compilation (each of ours is run once before timing, with another
 key for NUTS; the first NUTS fit's time, compilation included, is reported
 too).
 
-    python -m benchmarks.hawkes [--warmup 200] [--samples 200] [--mass adapt|laplace]
+    python -m benchmarks.hawkes [--nuts CHAINS,WARMUP,SAMPLES,DEPTH,MASS ...]
 """
 
 from __future__ import annotations
@@ -84,15 +84,27 @@ def tick_fit(events, beta):
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+NUTS_RUNS = ("1,50,250,5,laplace", "2,50,150,6,laplace")
+
+
+def _nuts_config(text):
+    try:
+        c, w, s, d, mass = text.split(",")
+        return {"chains": int(c), "warmup": int(w), "samples": int(s), "depth": int(d),
+                "mass": mass}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected chains,warmup,samples,depth,mass (e.g. 1,50,250,5,laplace), got {text!r}"
+        ) from None
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--warmup", type=int, default=200)
-    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--nuts", type=_nuts_config, nargs="+",
+                    default=[_nuts_config(t) for t in NUTS_RUNS],
+                    help="NUTS runs as chains,warmup,samples,max_tree_depth,mass (adapt|laplace); "
+                         f"the first is the headline; default {' '.join(NUTS_RUNS)}")
     ap.add_argument("--T", type=float, default=4000.0)
-    ap.add_argument("--chains", type=int, default=2, help="NUTS chains (run in lockstep)")
-    ap.add_argument("--depth", type=int, default=6, help="NUTS max tree depth")
-    ap.add_argument("--mass", default="adapt", choices=("adapt", "laplace"),
-                    help="NUTS mass matrix (see nmmjax.hawkes.fit_nuts)")
     args = ap.parse_args(argv)
 
     p = truth()
@@ -108,27 +120,32 @@ def main(argv=None):
     map_s = time.perf_counter() - t0
     map_err = err(fit.alpha, fit.mu)
 
-    opts = dict(num_chains=args.chains, max_tree_depth=args.depth, init=fit, mass=args.mass,
-                num_warmup=args.warmup, num_samples=args.samples)
-    # the first fit compiles (programs are cached per shape and settings); the
-    # second, with another key, is timed
-    first = H.fit_nuts(events, jax.random.key(1), **opts)
-    # started at the MAP: the reported time is MAP + NUTS
-    nuts = H.fit_nuts(events, jax.random.key(2), **opts)
-    nuts_s = map_s + nuts.wall_s
-    post_alpha = nuts.samples["alpha"].mean(0)
-    post_mu = nuts.samples["mu"].mean(0)
-    nuts_err = err(post_alpha, post_mu)
-    beta_ci = np.percentile(nuts.samples["beta"], [2.5, 97.5]).tolist()
+    rows = [("nmmjax MAP (decay learned)", f"{map_s:.3f}", f"{map_err[0]:.3f}",
+             f"{map_err[1]:.3f}")]
+    runs = []
+    for c in args.nuts:
+        opts = dict(num_chains=c["chains"], max_tree_depth=c["depth"], init=fit,
+                    mass=c["mass"], num_warmup=c["warmup"], num_samples=c["samples"])
+        # the first fit compiles (programs are cached per shape and settings);
+        # the second, with another key, is timed
+        first = H.fit_nuts(events, jax.random.key(1), **opts)
+        # started at the MAP: the reported time is MAP + NUTS
+        nuts = H.fit_nuts(events, jax.random.key(2), **opts)
+        nuts_s = map_s + nuts.wall_s
+        e = err(nuts.samples["alpha"].mean(0), nuts.samples["mu"].mean(0))
+        beta_ci = np.percentile(nuts.samples["beta"], [2.5, 97.5]).tolist()
+        name = (f"nmmjax MAP + NUTS {c['chains']}x({c['warmup']}+{c['samples']}), depth "
+                f"{c['depth']}, {c['mass']} mass (decay learned)")
+        rows.append((name, f"{nuts_s:.2f}", f"{e[0]:.3f}", f"{e[1]:.3f}"))
+        runs.append({**c, "name": name, "wall_s": nuts.wall_s, "map_plus_nuts_s": nuts_s,
+                     "max_tree_depth": c["depth"], "err_alpha": e[0], "err_mu": e[1],
+                     "rhat_max": nuts.rhat_max, "ess_min": nuts.ess_min, "beta_95": beta_ci,
+                     "steps_per_draw": float(nuts.num_steps.mean()),
+                     "divergences": nuts.divergences, "ess_per_s": nuts.ess_min / nuts.wall_s,
+                     "first_fit_with_compile_s": first.wall_s})
 
     tick = tick_fit(events, 1.0)
     tick_err = err(tick["alpha"], tick["mu"]) if "alpha" in tick else (None, None)
-
-    rows = [("nmmjax MAP (decay learned)", f"{map_s:.3f}", f"{map_err[0]:.3f}",
-             f"{map_err[1]:.3f}"),
-            (f"nmmjax MAP + NUTS {args.chains}x({args.warmup}+{args.samples}), depth "
-             f"{args.depth}, {args.mass} mass (decay learned)", f"{nuts_s:.2f}",
-             f"{nuts_err[0]:.3f}", f"{nuts_err[1]:.3f}")]
     if "wall_s" in tick:
         rows.append(("tick HawkesExpKern least squares (decay fixed)", f"{tick['wall_s']:.3f}",
                      f"{tick_err[0]:.3f}", f"{tick_err[1]:.3f}"))
@@ -136,22 +153,19 @@ def main(argv=None):
         rows.append(("tick", "failed", "", ""))
     print(f"{k} events, 10 dimensions, T = {args.T}")
     print(common.table(rows, ("hawkes fit", "wall s", "max |err| alpha", "max |err| mu")))
-    print(f"NUTS: r-hat max {nuts.rhat_max:.3f}, ESS min {nuts.ess_min:.0f}, "
-          f"{nuts.num_steps.mean():.1f} leapfrog steps per draw, {nuts.divergences} divergent, "
-          f"decay 95 % interval {beta_ci} (truth 1.0); first fit (compiling) "
-          f"{first.wall_s:.1f} s")
+    for r in runs:
+        chains = "split-chain " if r["chains"] == 1 else ""
+        print(f"{r['name']}: {chains}r-hat max {r['rhat_max']:.3f}, ESS min {r['ess_min']:.0f}, "
+              f"{r['steps_per_draw']:.1f} leapfrog steps per draw, {r['divergences']} divergent, "
+              f"decay 95 % interval [{r['beta_95'][0]:.3f}, {r['beta_95'][1]:.3f}] (truth 1.0); "
+              f"first fit (compiling) {r['first_fit_with_compile_s']:.1f} s")
+    head = runs[0]
     result = {
-        "ours_s": nuts_s, "reference": "tick 0.8 HawkesExpKern least squares",
+        "ours_s": head["map_plus_nuts_s"], "reference": "tick 0.8 HawkesExpKern least squares",
         "reference_s": tick.get("wall_s"),
-        "ratio": nuts_s / tick["wall_s"] if "wall_s" in tick else None,
+        "ratio": head["map_plus_nuts_s"] / tick["wall_s"] if "wall_s" in tick else None,
         "events": k, "map": {"wall_s": map_s, "err_alpha": map_err[0], "err_mu": map_err[1]},
-        "nuts": {"wall_s": nuts.wall_s, "map_plus_nuts_s": nuts_s, "chains": args.chains,
-                 "max_tree_depth": args.depth, "err_alpha": nuts_err[0], "err_mu": nuts_err[1],
-                 "rhat_max": nuts.rhat_max, "ess_min": nuts.ess_min, "beta_95": beta_ci,
-                 "warmup": args.warmup, "samples": args.samples, "mass": args.mass,
-                 "steps_per_draw": float(nuts.num_steps.mean()),
-                 "divergences": nuts.divergences, "ess_per_s": nuts.ess_min / nuts.wall_s,
-                 "first_fit_with_compile_s": first.wall_s},
+        "nuts": head, "nuts_runs": runs,
         "tick": {"wall_s": tick.get("wall_s"), "err_alpha": tick_err[0], "err_mu": tick_err[1],
                  "error": tick.get("error")},
     }

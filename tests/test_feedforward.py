@@ -70,3 +70,23 @@ def test_bad_layers_raise():
         ff.n_genes((3,))
     with pytest.raises(ValueError, match="layers"):
         ff.n_genes((3, 0, 3))
+
+
+def test_cyclic_tying_makes_the_network_invariant_under_rotating_the_channels():
+    index, reps = ff.cyclic_orbits(LAYERS)
+    assert len(reps) == 24 and np.all(np.bincount(index) == 3)
+    np.testing.assert_array_equal(index[reps], np.arange(24))  # a representative per orbit
+    free = jax.random.uniform(jax.random.PRNGKey(1), (24,)) + 0.1
+    We, Wi = (np.asarray(w) for w in ff.dense_weights(ff.weights_from_genome(free[index], LAYERS)))
+    # the rotation as a node permutation, built from the layer layout alone:
+    # channel k -> k + 1 (mod 3) in every layer, (3, 6, 3) = 3 + (3 + 3) + 3 nodes
+    perm = np.array([1, 2, 0, 4, 5, 3, 7, 8, 6, 10, 11, 9])
+    P = np.eye(12)[perm]  # (P x)_i = x_perm[i]
+    for W in (We, Wi):
+        np.testing.assert_array_equal(P @ W @ P.T, W)
+    # untied genomes are not invariant (the test can fail)
+    g = np.asarray(jax.random.uniform(jax.random.PRNGKey(2), (72,)))
+    W = np.asarray(ff.dense_weights(ff.weights_from_genome(g, LAYERS))[0])
+    assert not np.allclose(P @ W @ P.T, W)
+    with pytest.raises(ValueError, match="multiples"):
+        ff.cyclic_orbits((3, 4, 3))

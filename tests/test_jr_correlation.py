@@ -1,5 +1,6 @@
 """The correlation-learning study, quick mode: it improves on its initial
-population, writes its results, and resumes after SIGKILL to the same end."""
+population, writes its results, resumes (in-process, and after SIGKILL) to the
+same end, and searches cyclically tied weights when asked."""
 
 import json
 import os
@@ -46,6 +47,7 @@ def _cmd(out, *extra):
             "cma_es", "--out", str(out), *extra]
 
 
+@pytest.mark.slow  # three compiling subprocesses; the default suite resumes in-process below
 def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     partial = tmp_path / "jr_correlation" / ".quick-cma_es-seed0.partial"
@@ -85,3 +87,58 @@ def test_quick_nsga2_with_resampled_inputs(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         jr_correlation.main(["--quick", "--resample", "maybe", "--out", str(tmp_path)])
     assert e.value.code == 2 and "--resample" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # three compiling runs (~100 s)
+def test_interrupted_cyclic_nsga2_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
+    from nmmjax import evolve
+    from nmmjax.networks import feedforward as ff
+
+    args = ["--quick", "--strategy", "nsga2", "--symmetry", "cyclic", "--generations", "4",
+            "--chunk", "2"]
+    ref = jr_correlation.main(args + ["--out", str(tmp_path / "ref")])
+    save, calls = evolve.save_checkpoint, []
+
+    def save_then_stop(*a):
+        save(*a)
+        calls.append(1)
+        raise KeyboardInterrupt  # stopped after its first checkpoint
+
+    monkeypatch.setattr(evolve, "save_checkpoint", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        jr_correlation.main(args + ["--out", str(tmp_path)])
+    assert calls == [1]
+    monkeypatch.setattr(evolve, "save_checkpoint", save)
+    out = jr_correlation.main(args + ["--out", str(tmp_path), "--resume"])
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (out, ref))
+    assert a["best_genome"] == b["best_genome"] and a["min_fitness"] == b["min_fitness"]
+    # one value per orbit of the channel rotation, 24 free weights of 72
+    g = np.asarray(a["best_genome"])
+    index, _ = ff.cyclic_orbits((3, 6, 3))
+    for f in range(24):
+        assert np.all(g[index == f] == g[index == f][0])
+    assert len(np.unique(g)) > 1
+
+
+def test_searched_genes_tie_weights_within_their_bounds(tmp_path, capsys):
+    from nmmjax.networks import feedforward as ff
+
+    cfg = jr_correlation.Config(symmetry="cyclic", w_max_exc=30.0, w_max_inh=10.0)
+    expand, low, high = jr_correlation.searched_genes(cfg)
+    full_low, full_high = jr_correlation.bounds(cfg)
+    index, _ = ff.cyclic_orbits((3, 6, 3))
+    assert high.shape == (24,) and np.all(low == 0)
+    # every full gene gets its own bound back: exc <= 30 and inh <= 10, none mixed
+    np.testing.assert_array_equal(high[index], full_high)
+    x = np.arange(1.0, 25.0)
+    g = np.asarray(expand(x))
+    assert g.shape == (72,) and np.all(g == x[index])
+    assert np.all(np.asarray(expand(np.stack([x, 2 * x]))) == np.stack([x[index], 2 * x[index]]))
+    none = jr_correlation.Config(symmetry="none")
+    expand, low, high = jr_correlation.searched_genes(none)
+    assert high.shape == (72,) and np.all(np.asarray(expand(np.ones(72))) == 1)
+    with pytest.raises(ValueError, match="symmetry"):
+        jr_correlation.searched_genes(jr_correlation.Config(symmetry="mirror"))
+    with pytest.raises(SystemExit) as e:
+        jr_correlation.main(["--quick", "--symmetry", "mirror", "--out", str(tmp_path)])
+    assert e.value.code == 2 and "--symmetry" in capsys.readouterr().err

@@ -109,6 +109,46 @@ def weights_from_genome(genome: jax.Array, layers) -> Weights:
     return Weights(exc=tuple(blocks[:n]), inh=tuple(blocks[n:]))
 
 
+def cyclic_orbits(layers) -> tuple[np.ndarray, np.ndarray]:
+    """Genes tied by rotating the ``c = layers[0]`` input channels.
+
+    Node ``h`` of every layer belongs to channel ``h % c`` (every layer size
+    must be a multiple of ``c``); the rotation sends channel ``k`` to
+    ``(k + 1) % c`` in all layers at once. Weights in one orbit of that
+    rotation share a value, so a network built from the free genes treats
+    every channel alike: for the correlation task, the ``c`` situations become
+    rotations of one another.
+
+    Returns:
+        ``(index (n_genes,), representative (n_free,))``: the full genome is
+        ``free[..., index]``; ``representative[f]`` is a gene of orbit ``f``
+        (e.g. to read its bound).
+    """
+    layers = check_layers(layers)
+    c = layers[0]
+    if any(n % c for n in layers):
+        raise ValueError(f"`layers` must all be multiples of the {c} input channels for cyclic "
+                         f"tying, got {layers}.")
+    rot = lambda h: (h // c) * c + (h % c + 1) % c
+    gene_of, k = {}, 0  # (kind, layer, target, source) -> position in the genome
+    for kind in range(2):
+        for l, (a, b) in enumerate(zip(layers[:-1], layers[1:])):
+            for i in range(b):
+                for j in range(a):
+                    gene_of[(kind, l, i, j)] = k
+                    k += 1
+    index = np.full(k, -1, np.int32)
+    reps = []
+    for (kind, l, i, j), g in gene_of.items():
+        if index[g] >= 0:
+            continue
+        for _ in range(c):
+            index[gene_of[(kind, l, i, j)]] = len(reps)
+            i, j = rot(i), rot(j)
+        reps.append(g)
+    return index, np.asarray(reps, np.int32)
+
+
 def genome_from_weights(weights: Weights) -> jax.Array:
     """Inverse of :func:`weights_from_genome`: ``(*batch, n_genes)``."""
     parts = [w.reshape((-1,) + w.shape[2:]) for w in weights.exc + weights.inh]
