@@ -49,6 +49,7 @@ def test_bad_arguments(kw, match):
         signals.make_melody(jax.random.PRNGKey(0), **kw)
 
 
+@pytest.mark.slow  # 30 s; every jr_correlation quick run draws its training melodies this way
 def test_candidate_draws_keep_the_least_chance_correlated_melody():
     from nmmjax.signals import _chance_correlation
 
