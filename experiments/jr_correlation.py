@@ -191,7 +191,7 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
     if cfg.resample:
         # The best score of a noisy generation is mostly luck: pick the final
         # network among the final population / mean on separate inputs.
-        best, n_val = _validate_final(cfg, ctx, expand(res.best_genome), expand(res.candidates))
+        best, n_val = _validate_final(cfg, ctx, best, expand(res.candidates))
         n_eval += n_val
     return (best, res.history, n_eval, float(res.history["best"][0]),
             float(res.best_fitness))

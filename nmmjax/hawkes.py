@@ -451,7 +451,7 @@ def _data_args(events: Events) -> tuple:
 
 
 @functools.lru_cache(maxsize=8)
-def _potential(n: int, per_source_beta: bool, has_trial: bool, prior: tuple):
+def _potential(n: int, per_source_beta: bool, prior: tuple):
     """``(potential_fn_gen, constrain)``: the negative log-posterior of
     :func:`numpyro_model` in the sampler's space, as a function of the data
     arrays and the alpha scales ``s (N, N)``.
@@ -487,7 +487,7 @@ def _potential(n: int, per_source_beta: bool, has_trial: bool, prior: tuple):
 
 
 @functools.lru_cache(maxsize=8)
-def _alpha_scales(n: int, has_trial: bool, alpha_scale: float):
+def _alpha_scales(n: int, alpha_scale: float):
     """Compiled ``(params, data) -> s (N, N)``: the width of each alpha's
     posterior near ``params`` (a mode), ``1 / (|g| + sqrt(h))`` from the slope
     ``g`` and curvature ``h`` of the log-posterior in alpha (likelihood plus
@@ -639,16 +639,17 @@ def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 5
     if resume and checkpoint_path is None:
         raise ValueError("`resume=True` needs a `checkpoint_path`.")
     n = events.n_dims
-    statics = (n, bool(per_source_beta), events.trial is not None, _prior_items(prior))
+    # the model's static settings (trials or not is in the data's structure)
+    statics = (n, bool(per_source_beta), _prior_items(prior))
 
     t0 = time.perf_counter()
     data = _data_args(events)
     if init is None:
         init = fit_map(events, per_source_beta=per_source_beta)
     init = HawkesParams(*(jnp.asarray(v, jnp.float32) for v in init))
-    alpha_scale = dict(statics[3]).get(
+    alpha_scale = dict(statics[2]).get(
         "alpha_scale", inspect.signature(numpyro_model).parameters["alpha_scale"].default)
-    scale = _alpha_scales(n, events.trial is not None, float(alpha_scale))(init, data)
+    scale = _alpha_scales(n, float(alpha_scale))(init, data)
     data = data + (scale,)
     z0 = _sampler_start(init, scale, n, per_source_beta)
     flat0, _ = ravel_pytree(z0)

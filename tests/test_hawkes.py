@@ -115,7 +115,7 @@ def test_sampler_coordinates_are_an_exact_change_of_variables():
 
     ev = H.simulate(jax.random.key(8), TRUE, T=200.0)
     info = initialize_model(jax.random.key(0), H.numpyro_model, model_args=(ev,))
-    potential_fn_gen, constrain = H._potential(3, False, False, ())
+    potential_fn_gen, constrain = H._potential(3, False, ())
     keys = jax.random.split(jax.random.key(9), 4)
     scale = jax.random.uniform(keys[0], (3, 3), minval=0.02, maxval=0.5)
     ours = potential_fn_gen(*H._data_args(ev), scale)

@@ -142,9 +142,10 @@ def cyclic_orbits(layers) -> tuple[np.ndarray, np.ndarray]:
     for (kind, l, i, j), g in gene_of.items():
         if index[g] >= 0:
             continue
-        for _ in range(c):
-            index[gene_of[(kind, l, i, j)]] = len(reps)
-            i, j = rot(i), rot(j)
+        tgt, src = i, j
+        for _ in range(c):  # the orbit of gene g
+            index[gene_of[(kind, l, tgt, src)]] = len(reps)
+            tgt, src = rot(tgt), rot(src)
         reps.append(g)
     return index, np.asarray(reps, np.int32)
 
