@@ -212,11 +212,19 @@ def test_diffrax_sde_matches_ou_moments_and_is_differentiable():
 
 
 def test_scalar_sigma_applies_to_every_leaf_of_a_pytree_state():
-    y0 = {"a": jnp.zeros(3), "b": jnp.zeros(())}
+    # dy = -y dt + 0.5 dW on two leaves of different shapes. Euler-Maruyama's
+    # y_n+1 = (1 - dt) y_n + 0.5 sqrt(dt) z has the exact variance
+    # 0.25 dt (1 - (1 - dt)^(2n)) / (1 - (1 - dt)^2), whatever the leaf.
+    y0 = {"a": jnp.zeros((2, 2000)), "b": jnp.zeros(4000)}
+    dt, n = 0.01, 100
     sol = engine.simulate(lambda y, t, p, u: jax.tree_util.tree_map(lambda x: -x, y), y0, None,
-                          dt=0.01, n_steps=10, method="euler_maruyama", sigma=0.5,
+                          dt=dt, n_steps=n, method="euler_maruyama", sigma=0.5,
                           key=jax.random.PRNGKey(0), record=False)
-    assert all(float(jnp.abs(x).sum()) > 0 for x in jax.tree_util.tree_leaves(sol.final_state))
+    q = (1 - dt) ** 2
+    var = 0.25 * dt * (1 - q**n) / (1 - q)
+    for leaf in jax.tree_util.tree_leaves(sol.final_state):
+        x = np.asarray(leaf).ravel()
+        assert abs(x.var() - var) / var < 0.1 and abs(x.mean()) < 4 * np.sqrt(var / x.size)
 
 
 def test_hybrid_step_hook_lif_rate_matches_closed_form():

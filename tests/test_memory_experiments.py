@@ -17,7 +17,10 @@ def test_quick_hopfield_capacity_energy_temperature(tmp_path):
     t = m["overlap_vs_temperature"]
     assert t["0.3"] > 0.98 and t["1.5"] < 0.1
     assert abs(t["0.5"] - m["mean_field"]["0.5"]) < 0.03
-    assert 0.1 < m["low_activity_capacity_estimate"] < 1.0
+    # 0/1 patterns at a = 0.1 store more than +-1 patterns (0.138) and less
+    # than the sparse limit 1 / (2 a |ln a|) = 2.2 (Tsodyks & Feigel'man 1988);
+    # this quick run (N = 1000, 70 % cues) measured 0.35
+    assert 2 * m["capacity_published"] < m["low_activity_capacity_estimate"] < 0.5
 
 
 def test_quick_plasticity_oja_bcm_stdp(tmp_path):

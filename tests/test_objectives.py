@@ -116,3 +116,31 @@ def test_compiled_memory_does_not_grow_with_duration():
     small, large = temp_bytes(100.0), temp_bytes(2000.0)
     assert large < 1.6 * small
     assert large < 16 * 2**20
+
+
+def test_fitness_pipeline_equals_scores_recomputed_from_recorded_traces():
+    # The whole pipeline (simulation -> on-line moments -> correlations -> f_k
+    # -> mean over samples) against an independent calculation: the output
+    # traces recorded step by step, numpy's corrcoef, and SPEC A's f_k
+    # written out here.
+    task = TASK._replace(n_samples=2)
+    data = ob.make_dataset(jax.random.PRNGKey(4), task)
+    g = jax.random.uniform(jax.random.PRNGKey(5), (3, 72), maxval=0.6)
+    res = ob.correlation_fitness(g, data, task)
+    from nmmjax.models import jansen_rit as jr
+
+    out_nodes = np.arange(sum(task.layers) - 3, sum(task.layers))
+    sol = ob.simulate_network(g, data, task, observe=lambda y, t: jr.output(y)[out_nodes])
+    v = np.asarray(sol.ys, np.float64)                   # (n, 3, S, P)
+    assert v.shape[0] == round((task.duration - task.transient) / task.dt)
+    expected = np.zeros((3, len(task.situations)))
+    for k, (p, q) in enumerate(task.situations):
+        (u,) = {0, 1, 2} - {p, q}
+        for s in range(task.n_samples):
+            for i in range(3):
+                c = np.abs(np.corrcoef(v[:, :, k * task.n_samples + s, i].T))
+                cc0, cc1, cc2 = c[p, q], c[p, u], c[u, q]
+                f = 3 * cc0 - cc1 - cc2 - (2.0 if cc0 <= max(cc1, cc2) else 0.0)
+                expected[i, k] += f / task.n_samples
+    np.testing.assert_allclose(np.asarray(res.per_situation), expected, atol=2e-4)
+    np.testing.assert_allclose(np.asarray(res.min_fitness), expected.min(axis=1), atol=2e-4)

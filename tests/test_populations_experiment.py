@@ -37,8 +37,10 @@ def test_quick_populations_coupling_effects_and_rasters(tmp_path):
     assert three["uncoupled"]["rates_hz"]["I"] == 0.0
     assert three["coupled"]["I_rate_first_half_hz"] > 5.0
     assert three["coupled"]["I_rate_second_half_hz"] > three["coupled"]["I_rate_first_half_hz"]
-    # COBA: Brian2's rates (ANCHORS.md, ~22 Hz) and irregular firing
-    for kind in ("E", "I"):
-        assert abs(m["coba"]["rates_hz"][kind] - 22.0) < 0.25 * 22.0
+    # COBA: Brian2 2.9's rates on this network (21.8 / 21.7 Hz E / I: the mean of
+    # its runs listed in tests/test_spiking.py) within 5 %: one network over
+    # 400 ms (this run: 20.9 / 21.0 Hz); and irregular firing
+    for kind, ref in (("E", 21.8), ("I", 21.7)):
+        assert abs(m["coba"]["rates_hz"][kind] - ref) < 0.05 * ref
     assert m["coba"]["cv_isi"] > 0.7
     assert 0 < m["cuba"]["rates_hz"]["E"] < 50

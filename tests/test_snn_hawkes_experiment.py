@@ -24,9 +24,13 @@ def test_reduced_quick_run(tmp_path):
     assert m["test_accuracy_per_trainer"]["gradient"] > 0.75  # 0.875 in 600 Adam steps
     assert set(m["test_accuracy_per_trainer"]) == {"cma_es", "gradient"}
     # positive alpha can only express excitation: excitatory synapses are found
-    assert m["alpha_recovery_auc_excitatory"] > 0.9
-    assert m["alpha_recovery_auc"] > 0.6
-    assert m["rhat_max"] < 1.2 and m["ess_min"] > 10
+    # (this run: 0.985); inhibitory ones look absent, so over all synapses the
+    # AUC sits near 0.8 (0.797), far above the 0.5 of a blind reader
+    assert m["alpha_recovery_auc_excitatory"] > 0.95
+    assert m["alpha_recovery_auc"] > 0.75
+    # 100 draws: split r-hat under Vehtari et al.'s (2021) 1.05 for a usable
+    # chain and at least half of them effective (this run: 1.027, 94)
+    assert m["rhat_max"] < 1.05 and m["ess_min"] > 50
     arr = np.load(out / "arrays.npz", allow_pickle=False)
     assert arr["alpha_draws"].shape[1:] == (13, 13)
     assert np.all(arr["alpha_draws"] >= 0)

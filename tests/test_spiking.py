@@ -221,13 +221,26 @@ def test_vmap_over_trials_matches_single_runs():
                                    atol=1e-5)
 
 
-def test_coba_rates_close_to_brian2():
-    """ANCHORS.md: Brian2 runs this network at 21-22 Hz (E and I)."""
-    b = S.vogels_abbott(jax.random.key(0), "coba")
-    sol = S.simulate(b.net, b.state0, b.params, dt=0.1, n_steps=10000, inputs=lambda t: b.drive)
-    rates = analysis.mean_rates(sol, b.net.spec)
-    for name in ("E", "I"):
-        assert abs(rates[name] - 22.0) < 0.25 * 22.0, rates
+# Brian2 2.9 on the same network (4000 LIF, 2 % connectivity, 1 s, dt 0.1 ms),
+# measured side by side on the 2-core project machine: cpp_standalone 22.4 /
+# 22.1 Hz and 21.8 / 21.7 Hz (benchmarks/out/coba.json, "references"), cython
+# 21.6 / 21.6, numpy 21.4 / 21.5 (E / I). Their mean:
+BRIAN2_COBA_HZ = {"E": 21.8, "I": 21.7}
+
+
+def test_coba_rates_within_4_percent_of_brian2():
+    """README claims rates within 4 % of Brian2's. One network's rate moves by
+    about +-5 % with the seed that draws its synapses (Brian2's runs above:
+    21.4-22.4 Hz), so the claim is checked on the mean over three seeds."""
+    rates = {"E": [], "I": []}
+    for seed in range(3):
+        b = S.vogels_abbott(jax.random.key(seed), "coba")
+        sol = S.simulate(b.net, b.state0, b.params, dt=0.1, n_steps=10000,
+                         inputs=lambda t, b=b: b.drive)
+        for name, r in analysis.mean_rates(sol, b.net.spec).items():
+            rates[name].append(r)
+    for name, ref in BRIAN2_COBA_HZ.items():
+        assert abs(np.mean(rates[name]) - ref) < 0.04 * ref, rates
 
 
 # --------------------------------------------------------------------------- #
