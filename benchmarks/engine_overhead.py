@@ -24,7 +24,8 @@ import jax.numpy as jnp
 import lineax
 
 from benchmarks import common
-from nmmjax import engine, objectives, signals
+from nmmjax import engine, signals
+from nmmjax.tasks import correlation as objectives
 from nmmjax.models import jansen_rit as jr
 from nmmjax.networks import feedforward as ff
 

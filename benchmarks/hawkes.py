@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import common
-from nmmjax import hawkes as H
+from nmmjax.inference import hawkes as H
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK_VENV = ROOT / ".bench-venv" / "tick"

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import _runner
-from nmmjax import hopfield as H
+from nmmjax.networks import hopfield as H
 from nmmjax import plotting
 
 

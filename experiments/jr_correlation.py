@@ -7,7 +7,7 @@ situations (correlated pair (1,2), (0,2) or (0,1)). Fitness of situation k:
 (max 3) on output correlations; an individual scores ``min_k f_k``.
 
 Weights are searched with evosax (``--strategy ga|cma_es|<any evosax name>``),
-with the multi-objective NSGA-II of :mod:`nmmjax.evolve` (``--strategy nsga2``:
+with the multi-objective NSGA-II of :mod:`nmmjax.search` (``--strategy nsga2``:
 Pareto fronts over the three situations, as the original's DEAP run), or
 with gradients through the simulation (``--strategy gradient``, optax on a
 smooth version of the fitness). Training inputs are fixed, or drawn anew
@@ -29,8 +29,9 @@ import numpy as np
 import optax
 
 from experiments import _runner
-from nmmjax import analysis, evolve, gradient, plotting, signals
-from nmmjax import objectives as ob
+from nmmjax import analysis, plotting, search, signals
+from nmmjax.search import gradient
+from nmmjax.tasks import correlation as ob
 from nmmjax.models import jansen_rit as jr
 from nmmjax.networks import feedforward as ff
 
@@ -169,7 +170,7 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
         # output, which puts them all on the fitness plateau.
         init_pop *= np.asarray(jax.random.bernoulli(
             jax.random.fold_in(k_init, 1), cfg.init_density, init_pop.shape))
-    name = evolve.resolve_strategy(cfg.strategy)
+    name = search.resolve_strategy(cfg.strategy)
     kwargs, sparams = {}, {}
     if name == "SimpleGA":
         kwargs["std_schedule"] = optax.constant_schedule(cfg.mutation_std)
@@ -180,7 +181,7 @@ def search(cfg: Config, ctx: _runner.RunContext, task, data):
         sparams.update(mutation_std=cfg.mutation_std, zero_rate=cfg.zero_rate,
                        restart_density=cfg.init_density, reevaluate=cfg.resample,
                        restart_after=cfg.restart_after)
-    res = evolve.run(fitness_fn, num_dims=len(high), bounds=(low, high), key=key,
+    res = search.run(fitness_fn, num_dims=len(high), bounds=(low, high), key=key,
                      strategy=cfg.strategy, population_size=cfg.population,
                      strategy_kwargs=kwargs, strategy_params=sparams,
                      generations=cfg.generations, chunk=cfg.chunk,
@@ -259,7 +260,7 @@ def draw_network(ax, genome, layers, high):
 
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     if cfg.strategy != "gradient":
-        evolve.resolve_strategy(cfg.strategy)  # a clear error for a bad name, early
+        search.resolve_strategy(cfg.strategy)  # a clear error for a bad name, early
     if cfg.objective not in ("exact", "margin"):
         raise ValueError(f"`objective` must be 'exact' or 'margin', got {cfg.objective!r}.")
     searched_genes(cfg)  # a clear error for a bad `symmetry`, early

@@ -5,7 +5,7 @@
    probability ``0.5 (1 + sin(10 pi t))`` (class "sine") or
    ``0.5 (1 + cos(15 pi t))`` (class "cosine") per step, t in [0, 1) s;
    predicted class = output neuron with more spikes (a tie is an error).
-   Trained by CMA-ES (evosax through :func:`nmmjax.evolve.run`) and, for
+   Trained by CMA-ES (evosax through :func:`nmmjax.search.run`) and, for
    comparison, by surrogate gradients with Adam; train and test trials come
    from separate keys, same two classes. The CMA-ES fitness is the mean
    log-probability of the correct class under a softmax of the output
@@ -40,7 +40,9 @@ import numpy as np
 import optax
 
 from experiments import _runner
-from nmmjax import analysis, evolve, gradient, hawkes, parallel, plotting, signals
+from nmmjax import analysis, parallel, plotting, search, signals
+from nmmjax.inference import hawkes
+from nmmjax.search import gradient
 from nmmjax.models import neurons
 from nmmjax.networks import connectivity, spiking
 from nmmjax.networks import spiking_layers as sl
@@ -159,7 +161,7 @@ def train_cma(cfg, ctx, x, y):
     key = jax.random.fold_in(ctx.key, 10)
     x0 = jnp.clip(cfg.init_std * cfg.w_max * jax.random.normal(key, (n,)), -cfg.w_max,
                   cfg.w_max)
-    res = evolve.run(fitness, num_dims=n, bounds=(-cfg.w_max, cfg.w_max), key=key,
+    res = search.run(fitness, num_dims=n, bounds=(-cfg.w_max, cfg.w_max), key=key,
                      strategy="cma_es", population_size=cfg.population,
                      generations=cfg.generations, chunk=cfg.chunk, init_mean=x0,
                      strategy_params={"std_init": cfg.std_init},

@@ -3,8 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nmmjax import gradient
-from nmmjax import objectives as ob
+from nmmjax.search import gradient
+from nmmjax.tasks import correlation as ob
 
 
 def test_projected_adam_finds_the_constrained_minimum():

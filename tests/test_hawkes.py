@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nmmjax import hawkes as H
+from nmmjax.inference import hawkes as H
 
 TRUE = H.HawkesParams(mu=jnp.array([0.5, 0.3, 0.4]),
                       alpha=jnp.array([[0.2, 0.0, 0.3], [0.4, 0.1, 0.0], [0.0, 0.3, 0.2]]),
@@ -211,13 +211,13 @@ def test_spread_in_bins_keeps_each_event_in_its_bin():
 def test_nuts_resumes_to_the_same_draws(tmp_path, monkeypatch):
     # A run stopped after its second checkpoint and resumed gives the draws
     # of an uninterrupted run, bitwise.
-    from nmmjax import evolve
+    from nmmjax import checkpoint
 
     ev = H.simulate(jax.random.key(5), TRUE, T=300.0)
     opts = dict(num_warmup=30, num_samples=30, num_chains=2, max_tree_depth=4, chunk=20)
     full = H.fit_nuts(ev, jax.random.key(6), **opts)
     path = tmp_path / "nuts.npz"
-    save, calls = evolve.save_checkpoint, []
+    save, calls = checkpoint.save, []
 
     def save_then_stop(*a):
         save(*a)
@@ -225,10 +225,10 @@ def test_nuts_resumes_to_the_same_draws(tmp_path, monkeypatch):
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(evolve, "save_checkpoint", save_then_stop)
+    monkeypatch.setattr(checkpoint, "save", save_then_stop)
     with pytest.raises(KeyboardInterrupt):
         H.fit_nuts(ev, jax.random.key(6), checkpoint_path=path, **opts)
-    monkeypatch.setattr(evolve, "save_checkpoint", save)
+    monkeypatch.setattr(checkpoint, "save", save)
     resumed = H.fit_nuts(ev, jax.random.key(6), checkpoint_path=path, resume=True, **opts)
     for k in ("mu", "alpha", "beta"):
         np.testing.assert_array_equal(resumed.samples[k], full.samples[k])

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nmmjax import hopfield as H
+from nmmjax.networks import hopfield as H
 
 
 def test_patterns_are_fixed_points_at_low_load():

@@ -100,11 +100,12 @@ def test_evolution_across_two_processes_matches_one_process():
     script = textwrap.dedent("""
         import json, sys, jax, numpy as np
         pid, n, coord = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-        from nmmjax import evolve, parallel
+        from nmmjax import parallel, search
         parallel.use_host_devices(4 // n)
         if n > 1:
             parallel.initialize_distributed(coord, n, pid)
-        r = evolve.run(evolve.sphere_fitness, num_dims=5, bounds=(0.0, 1.0),
+        sphere = lambda pop, key: -jax.numpy.sum((pop - 0.3) ** 2, axis=1)
+        r = search.run(sphere, num_dims=5, bounds=(0.0, 1.0),
                        key=jax.random.PRNGKey(0), strategy="cma_es", population_size=16,
                        generations=20, chunk=10, progress=False)
         print(json.dumps({"devices": len(jax.devices()), "best": float(r.best_fitness),

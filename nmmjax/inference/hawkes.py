@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -34,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nmmjax import _validate as V
+from nmmjax import checkpoint
 
 Array = jax.Array
 
@@ -625,8 +624,6 @@ def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 5
     from jax.flatten_util import ravel_pytree
     from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 
-    from nmmjax import evolve
-
     num_warmup = V.nonneg_int(num_warmup, "num_warmup")
     num_samples = V.nonneg_int(num_samples, "num_samples", minimum=1)
     num_chains = V.nonneg_int(num_chains, "num_chains", minimum=1)
@@ -664,46 +661,27 @@ def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 5
                                         float(target_accept), mass == "laplace")
     total = num_warmup + num_samples
     rep = lambda a: jnp.broadcast_to(a, (num_chains,) + a.shape)
-    raw = lambda k: (jax.random.key_data(k) if jnp.issubdtype(k.dtype, jax.dtypes.prng_key)
-                     else k)  # raw keys: checkpoints hold plain arrays
-    batch = (raw(jax.random.split(key, num_chains)), jax.tree_util.tree_map(rep, z0),
+    # raw keys: checkpoints hold plain arrays
+    batch = (checkpoint.raw_key(jax.random.split(key, num_chains)), jax.tree_util.tree_map(rep, z0),
              rep(inv_mass))
 
-    fingerprint = json.dumps({
-        "statics": repr(statics), "num_warmup": num_warmup, "num_samples": num_samples,
-        "num_chains": num_chains, "depth": max_tree_depth, "target": float(target_accept),
-        "mass": mass, "chunk": chunk, "events": int(events.times.shape[0]),
-        "key": np.asarray(raw(key)).tolist()}, sort_keys=True)
-    loaded = None
-    if resume and Path(checkpoint_path).exists():
-        template = jax.eval_shape(init_chains, batch, data)
-        loaded = evolve.load_checkpoint(checkpoint_path, template, fingerprint)
-    states, history, done = loaded if loaded is not None else (init_chains(batch, data), [], 0)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    def run_chunk(states, start, length):
+        del start
+        states, (z, steps, div) = advance(states, data, length)
+        draws = {"steps": steps, "div": div, **{f"z_{k}": v for k, v in z.items()}}
+        # records are concatenated along axis 0: iterations first
+        return states, {k: jnp.swapaxes(v, 0, 1) for k, v in draws.items()}
 
-        bar = tqdm(total=total, initial=done, desc="NUTS", leave=False, dynamic_ncols=True)
-    try:
-        while done < total:
-            # chunks start at multiples of `chunk`, resumed or not (same programs)
-            length = min(chunk, total - done)
-            states, (z, steps, div) = advance(states, data, length)
-            draws = {"steps": np.asarray(steps), "div": np.asarray(div),
-                     **{f"z_{k}": np.asarray(v) for k, v in z.items()}}
-            # history is concatenated along axis 0: iterations first
-            history.append({k: np.swapaxes(v, 0, 1) for k, v in draws.items()})
-            done += length
-            if bar is not None:
-                bar.update(length)
-                bar.set_postfix(steps=int(steps.mean()), divergent=int(div.sum()))
-            if checkpoint_path is not None:
-                evolve.save_checkpoint(checkpoint_path, states, history, done, fingerprint)
-    finally:
-        if bar is not None:
-            bar.close()
-    hist = {k: np.swapaxes(np.concatenate([h[k] for h in history]), 0, 1)[:, num_warmup:]
-            for k in history[0]}                                   # (chains, draws, ...)
+    states, history = checkpoint.run_chunked(
+        run_chunk, lambda: init_chains(batch, data), total=total, chunk=chunk,
+        path=checkpoint_path, resume=resume, progress=progress, desc="NUTS",
+        postfix=lambda s, r: {"steps": int(r["steps"].mean()), "divergent": int(r["div"].sum())},
+        fingerprint=checkpoint.fingerprint(
+            statics=repr(statics), num_warmup=num_warmup, num_samples=num_samples,
+            num_chains=num_chains, depth=max_tree_depth, target=float(target_accept), mass=mass,
+            chunk=chunk, events=int(events.times.shape[0]), key=key))
+    hist = {k: np.swapaxes(v, 0, 1)[:, num_warmup:]
+            for k, v in history.items()}                           # (chains, draws, ...)
     _, constrain = _potential(*statics)
     z = {k[2:]: jnp.asarray(v) for k, v in hist.items() if k.startswith("z_")}
     constrained = constrain(z, scale)

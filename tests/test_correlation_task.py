@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from helpers import run_on_host_devices
 
-from nmmjax import objectives as ob
+from nmmjax.tasks import correlation as ob
 
 TASK = ob.CorrelationTask(duration=3.0, transient=1.0, n_samples=1)
 
@@ -85,7 +85,7 @@ def test_bad_task_raises():
 def test_sharded_over_four_devices_equals_one_device(tmp_path):
     script = textwrap.dedent("""
         import json, sys, jax, numpy as np
-        from nmmjax import objectives as ob
+        from nmmjax.tasks import correlation as ob
         task = ob.CorrelationTask(duration=2.0, transient=0.5, n_samples=1)
         data = ob.make_dataset(jax.random.PRNGKey(0), task)
         g = jax.random.uniform(jax.random.PRNGKey(1), (6, 72), maxval=0.5)

@@ -1,12 +1,14 @@
-"""evosax behind nmmjax.evolve.run: maximisation, bounds, NaN handling,
+"""evosax behind nmmjax.search.run: maximisation, bounds, NaN handling,
 multi-objective aggregation, checkpoint/resume after SIGKILL, sharding."""
 
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -14,14 +16,20 @@ import numpy as np
 import pytest
 from helpers import run_on_host_devices
 
-from nmmjax import evolve
+from nmmjax import search
+
+
+def sphere(population, key):
+    """``-sum((x - 0.3)^2)`` per individual (maximum 0 at 0.3)."""
+    del key
+    return -jnp.sum((population - 0.3) ** 2, axis=1)
 
 
 def _run(**kw):
     base = dict(num_dims=5, bounds=(0.0, 1.0), key=jax.random.PRNGKey(0), population_size=16,
                 generations=60, chunk=20, progress=False)
     base.update(kw)
-    return evolve.run(evolve.sphere_fitness, **base)
+    return search.run(sphere, **base)
 
 
 @pytest.mark.parametrize("strategy,tol", [("cma_es", 1e-4), ("ga", 0.05),
@@ -51,13 +59,13 @@ def test_pareto_ranks_and_crowding_match_their_definitions():
     rng = np.random.default_rng(0)
     f = rng.integers(0, 6, (70, 3)).astype(np.float32)
     f[[3, 9]] = -np.inf  # failed evaluations: the last front
-    rank = np.asarray(evolve.pareto_ranks(jnp.asarray(f)))
+    rank = np.asarray(search.pareto_ranks(jnp.asarray(f)))
     np.testing.assert_array_equal(rank, _brute_force_fronts(f))
     assert rank[3] == rank[9] == rank.max()
     # crowding on a 2-objective front of distinct points: ends infinite, inner
     # points the normalised sum of neighbour gaps
     g = np.array([[0.0, 4.0], [1.0, 3.0], [3.0, 1.0], [4.0, 0.0]], np.float32)
-    d = np.asarray(evolve.crowding_distance(jnp.asarray(g), jnp.zeros(4, jnp.int32)))
+    d = np.asarray(search.crowding_distance(jnp.asarray(g), jnp.zeros(4, jnp.int32)))
     assert np.isinf(d[0]) and np.isinf(d[3])
     np.testing.assert_allclose(d[1:3], [3 / 4 + 3 / 4, 3 / 4 + 3 / 4])
 
@@ -68,7 +76,7 @@ def test_nsga2_finds_the_compromise_of_two_objectives():
         return jnp.stack([-jnp.sum((pop[:, :3] - 0.3) ** 2, 1),
                           -jnp.sum((pop[:, 3:] - 0.7) ** 2, 1)], 1)
 
-    r = evolve.run(fit, num_dims=6, bounds=(0.0, 1.0), key=jax.random.PRNGKey(0),
+    r = search.run(fit, num_dims=6, bounds=(0.0, 1.0), key=jax.random.PRNGKey(0),
                    strategy="nsga2", population_size=32, generations=80, chunk=20,
                    progress=False, strategy_params={"mutation_rate": 0.9, "gene_rate": 0.3})
     assert float(r.best_fitness) > -1e-3 > r.history["best"][0]
@@ -86,8 +94,8 @@ def test_nsga2_reevaluation_copes_with_noise_and_changes_nothing_without_it():
     def rounded(pop, key):  # the same value in any batch (XLA may round differently)
         return jnp.round(fit(pop, key) * 1e3) / 1e3
 
-    plain = evolve.run(rounded, **kw)
-    again = evolve.run(rounded, **kw, strategy_params={"reevaluate": True})
+    plain = search.run(rounded, **kw)
+    again = search.run(rounded, **kw, strategy_params={"reevaluate": True})
     # A deterministic fitness scores parents as before: the same search, twice the cost.
     np.testing.assert_array_equal(np.asarray(plain.state.population),
                                   np.asarray(again.state.population))
@@ -101,7 +109,7 @@ def test_nsga2_reevaluation_copes_with_noise_and_changes_nothing_without_it():
         return fit(pop, key) + 0.1 * jax.random.normal(key, (1, 2))
 
     def spread(reevaluate):
-        r = evolve.run(noisy, **{**kw, "generations": 60, "chunk": 20},
+        r = search.run(noisy, **{**kw, "generations": 60, "chunk": 20},
                        strategy_params={"reevaluate": reevaluate, "mutation_rate": 0.9,
                                         "gene_rate": 0.3, "restart_after": 0})
         pop = np.asarray(r.state.population)
@@ -120,10 +128,10 @@ def test_bounds_are_respected_when_the_optimum_is_outside():
 
 def test_nonfinite_fitness_is_ranked_worst_and_counted():
     def fit(pop, key):
-        f = evolve.sphere_fitness(pop, key)
+        f = sphere(pop, key)
         return jnp.where(pop[:, 0] > 0.6, jnp.nan, f)
 
-    r = evolve.run(fit, num_dims=3, bounds=(0.0, 1.0), key=jax.random.PRNGKey(1),
+    r = search.run(fit, num_dims=3, bounds=(0.0, 1.0), key=jax.random.PRNGKey(1),
                    strategy="ga", population_size=16, generations=30, chunk=10, progress=False)
     assert r.history["n_nonfinite"].sum() > 0
     assert np.isfinite(float(r.best_fitness))
@@ -136,7 +144,7 @@ def test_min_aggregate_over_objectives():
     def fit(pop, key):
         return jnp.stack([-jnp.sum((pop - 0.2) ** 2, 1), -jnp.sum((pop - 0.6) ** 2, 1)], 1)
 
-    r = evolve.run(fit, num_dims=2, bounds=(0.0, 1.0), key=jax.random.PRNGKey(2),
+    r = search.run(fit, num_dims=2, bounds=(0.0, 1.0), key=jax.random.PRNGKey(2),
                    strategy="cma_es", population_size=16, generations=80, chunk=40,
                    progress=False)
     np.testing.assert_allclose(np.asarray(r.best_genome), 0.4, atol=0.02)
@@ -158,13 +166,13 @@ def test_bad_arguments(kw, match):
 
 _SLOW_RUN = """
 import sys, time, jax, jax.numpy as jnp, numpy as np
-from nmmjax import evolve
+from nmmjax import search
 
 def fit(pop, key):
     jax.debug.callback(lambda: time.sleep({sleep}))
-    return evolve.sphere_fitness(pop, key)
+    return -jnp.sum((pop - 0.3) ** 2, axis=1)
 
-r = evolve.run(fit, num_dims=4, bounds=(0.0, 1.0), key=jax.random.PRNGKey(7),
+r = search.run(fit, num_dims=4, bounds=(0.0, 1.0), key=jax.random.PRNGKey(7),
                strategy="{strategy}", population_size=8, generations=40, chunk=2,
                checkpoint_path=sys.argv[1], resume={resume}, progress=False)
 np.save(sys.argv[2], np.concatenate([np.asarray(r.best_genome),
@@ -198,10 +206,11 @@ def test_resume_after_sigkill_is_bitwise_equal(tmp_path, strategy):
 def test_population_sharded_over_four_devices_equals_one_device():
     script = textwrap.dedent("""
         import json, jax, numpy as np
-        from nmmjax import evolve
+        from nmmjax import search
+        sphere = lambda pop, key: -jax.numpy.sum((pop - 0.3) ** 2, axis=1)
         out = {"n": len(jax.devices())}
         for name, devs in (("one", jax.devices()[:1]), ("all", jax.devices())):
-            r = evolve.run(evolve.sphere_fitness, num_dims=3, bounds=(0.0, 1.0),
+            r = search.run(sphere, num_dims=3, bounds=(0.0, 1.0),
                            key=jax.random.PRNGKey(3), strategy="cma_es", population_size=10,
                            generations=20, chunk=10, progress=False, devices=devs)
             out[name] = np.asarray(r.best_genome).tolist() + [float(r.best_fitness)]
@@ -223,7 +232,7 @@ def test_a_nan_strategy_state_stops_the_run_with_a_clear_error(monkeypatch):
 
     monkeypatch.setattr(cma.CMA_ES, "tell", poisoned_tell)
     with pytest.raises(FloatingPointError, match="NaN by generation 5"):
-        evolve.run(evolve.sphere_fitness, num_dims=3, bounds=(0.0, 1.0),
+        search.run(sphere, num_dims=3, bounds=(0.0, 1.0),
                    key=jax.random.PRNGKey(0), strategy="cma_es", population_size=8,
                    generations=10, chunk=5, progress=False)
 
@@ -231,9 +240,84 @@ def test_a_nan_strategy_state_stops_the_run_with_a_clear_error(monkeypatch):
 def test_candidates_are_the_final_individuals_in_gene_units():
     kw = dict(num_dims=3, bounds=(2.0, 4.0), key=jax.random.PRNGKey(0), population_size=8,
               generations=4, chunk=2, progress=False)
-    ga = evolve.run(evolve.sphere_fitness, strategy="ga", **kw)
+    ga = search.run(sphere, strategy="ga", **kw)
     np.testing.assert_allclose(np.asarray(ga.candidates),
                                2.0 + 2.0 * np.clip(np.asarray(ga.state.population), 0, 1))
-    cma = evolve.run(evolve.sphere_fitness, strategy="cma_es", **kw)
+    cma = search.run(sphere, strategy="cma_es", **kw)
     np.testing.assert_allclose(np.asarray(cma.candidates),
                                2.0 + 2.0 * np.clip(np.asarray(cma.state.mean)[None], 0, 1))
+
+
+class _RandomSearchState(NamedTuple):
+    population: jax.Array
+    best: jax.Array
+
+
+class _RandomSearch(search.Strategy):
+    """A toy strategy written against the public shape only: keep the best
+    individual, sample the rest uniformly around it."""
+
+    population_based = True
+
+    def __init__(self, population_size, num_dims, width=0.2):
+        super().__init__(population_size, num_dims)
+        self.width = width
+        self.default_params = _RandomSearchParams()
+
+    def init(self, key, population, loss, params):
+        return _RandomSearchState(population, population[jnp.argmin(loss)])
+
+    def ask(self, key, state, params):
+        step = jax.random.uniform(key, (self.population_size, self.num_dims), minval=-1.0)
+        x = jnp.clip(state.best + params.scale * self.width * step, 0.0, 1.0)
+        return x.at[0].set(state.best), state
+
+    def tell(self, key, x, loss, state, params):
+        return _RandomSearchState(x, x[jnp.argmin(loss)]), None
+
+
+@dataclasses.dataclass(frozen=True)
+class _RandomSearchParams:
+    scale: float = 1.0
+
+    def replace(self, **kw):
+        return dataclasses.replace(self, **kw)
+
+
+def test_a_registered_strategy_runs_through_the_driver_and_resumes(tmp_path, monkeypatch):
+    from nmmjax import checkpoint
+
+    search.register("ToyRandomSearch", _RandomSearch)
+    try:
+        assert "ToyRandomSearch" in search.strategy_names()
+        kw = dict(num_dims=4, bounds=(-1.0, 1.0), key=jax.random.PRNGKey(0), population_size=16,
+                  generations=30, chunk=5, progress=False, strategy="ToyRandomSearch",
+                  strategy_kwargs={"width": 0.3}, strategy_params={"scale": 0.5})
+        full = search.run(sphere, **kw)
+        # the elitist search approaches the optimum at 0.3 in gene units
+        assert float(full.best_fitness) > -0.01
+        np.testing.assert_allclose(np.asarray(full.best_genome), 0.3, atol=0.1)
+        assert full.evaluations == 16 * 31 and full.candidates.shape == (16, 4)
+        # stopped after its second checkpoint, resumed: the same bits
+        path, save, calls = tmp_path / "rs.npz", checkpoint.save, []
+
+        def save_then_stop(*a):
+            save(*a)
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(checkpoint, "save", save_then_stop)
+        with pytest.raises(KeyboardInterrupt):
+            search.run(sphere, **kw, checkpoint_path=path)
+        monkeypatch.setattr(checkpoint, "save", save)
+        resumed = search.run(sphere, **kw, checkpoint_path=path, resume=True)
+        np.testing.assert_array_equal(np.asarray(resumed.best_genome),
+                                      np.asarray(full.best_genome))
+        np.testing.assert_array_equal(resumed.history["best"], full.history["best"])
+        with pytest.raises(ValueError, match="exists already"):
+            search.register("ToyRandomSearch", _RandomSearch)
+    finally:
+        search.unregister("ToyRandomSearch")
+    with pytest.raises(ValueError, match="not a known strategy"):
+        search.resolve_strategy("ToyRandomSearch")
