@@ -25,9 +25,9 @@ import lineax
 
 from benchmarks import common
 from nmmjax import engine, signals
-from nmmjax.tasks import correlation as objectives
 from nmmjax.models import jansen_rit as jr
 from nmmjax.networks import feedforward as ff
+from nmmjax.tasks import correlation as objectives
 
 
 def network_case(duration=20.0, P=160):

@@ -34,8 +34,8 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import common  # noqa: E402
-from nmmjax.tasks import correlation as ob  # noqa: E402
 from nmmjax import signals  # noqa: E402
+from nmmjax.tasks import correlation as ob  # noqa: E402
 
 # Rough float-op count per node-step of the float32 Heun step (2 right-hand
 # sides: 3 tanh-sigmoids at ~20 flops each, ~30 other flops, ~24 flops of

@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import _runner
-from nmmjax.networks import hopfield as H
 from nmmjax import plotting
+from nmmjax.networks import hopfield as H
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import _runner
-from nmmjax import analysis, parallel, plotting
+from nmmjax import analysis, parallel, plotting, protocols
 from nmmjax.models import jansen_rit as jr
 
 
@@ -44,7 +44,7 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     ps = np.unique(np.concatenate([ps, cfg.show_p]))
     fs = 1.0 / (cfg.dt * cfg.record_every)
     def outputs(p):  # (b,) input levels -> (b, n_t) output traces
-        sol = jr.simulate_column(params0._replace(p=p), duration=cfg.duration, dt=cfg.dt,
+        sol = protocols.simulate_column(params0._replace(p=p), duration=cfg.duration, dt=cfg.dt,
                                  transient=cfg.transient, record_every=cfg.record_every)
         return sol.ys.T
 

@@ -30,10 +30,10 @@ import optax
 
 from experiments import _runner
 from nmmjax import analysis, plotting, search, signals
-from nmmjax.search import gradient
-from nmmjax.tasks import correlation as ob
 from nmmjax.models import jansen_rit as jr
 from nmmjax.networks import feedforward as ff
+from nmmjax.search import gradient
+from nmmjax.tasks import correlation as ob
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +134,7 @@ def searched_genes(cfg: Config, layers=(3, 6, 3)):
     return (lambda x: jnp.take(jnp.asarray(x), index, axis=-1)), low[reps], high[reps]
 
 
-def search(cfg: Config, ctx: _runner.RunContext, task, data):
+def optimise(cfg: Config, ctx: _runner.RunContext, task, data):
     """Run the chosen optimiser; return (best genome, history dict, evaluations)."""
     key = jax.random.fold_in(ctx.key, 2)
     expand, low, high = searched_genes(cfg, task.layers)
@@ -267,7 +267,7 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     train_task = _task(cfg, cfg.train_duration, cfg.n_train_samples)
     train_data = ob.make_dataset(jax.random.fold_in(ctx.key, 1), train_task,
                                  candidates=cfg.train_candidates)
-    best, hist, n_eval, init_best, final_best = search(cfg, ctx, train_task, train_data)
+    best, hist, n_eval, init_best, final_best = optimise(cfg, ctx, train_task, train_data)
     train_fit = ob.correlation_fitness(best[None], train_data, train_task)
     task, data, f_test, corr = test_statistics(best, cfg, jax.random.fold_in(ctx.key, 3))
 

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import _runner
-from nmmjax import analysis, engine, plotting
+from nmmjax import analysis, engine, plotting, protocols
 from nmmjax.models import hodgkin_huxley as hh
 from nmmjax.models import jansen_rit as jr
 from nmmjax.models import neurons as nr
@@ -101,13 +101,13 @@ def fi_and_rheobase(cfg: Config, ctx: _runner.RunContext, models):
     out = {}
     for name, m in ctx.progress(models.items(), "f-I curves", total=len(models)):
         kw = dict(dt=m.dt, duration=cfg.fi_duration, transient=cfg.fi_transient)
-        rh = analysis.rheobase(m.dfun, m.reset, m.params, m.y0, *m.bracket,
+        rh = protocols.rheobase(m.dfun, m.reset, m.params, m.y0, *m.bracket,
                                rounds=cfg.rheobase_rounds, **kw)
         currents = np.linspace(0.0, m.i_max, cfg.n_currents)
-        rates = np.asarray(analysis.fi_curve(m.dfun, m.reset, m.params, m.y0, currents,
+        rates = np.asarray(protocols.fi_curve(m.dfun, m.reset, m.params, m.y0, currents,
                                              time_unit=m.time_unit, **kw))
         # slope between 1.5x and 2x rheobase (Hz per current unit)
-        pair = np.asarray(analysis.fi_curve(m.dfun, m.reset, m.params, m.y0,
+        pair = np.asarray(protocols.fi_curve(m.dfun, m.reset, m.params, m.y0,
                                             np.array([1.5 * rh, 2.0 * rh]) if rh > 0
                                             else np.array([0.5, 1.0]) * m.i_max,
                                             time_unit=m.time_unit, **kw))
@@ -153,7 +153,7 @@ def plane_figure(cfg: Config, ctx: _runner.RunContext):
         for c, I in enumerate(currents):
             dv, dw = analysis.vector_field_grid(dfun, params, v, w, pl.PlanarState, I)
             roots, ev, kinds = analysis.fixed_points(dfun, params, guesses, I)
-            _, ys = analysis.trajectories(dfun, params, y0s, dt=dt, n_steps=n, u=I)
+            _, ys = protocols.trajectories(dfun, params, y0s, dt=dt, n_steps=n, u=I)
             trs = [np.stack([np.asarray(ys.v[i]), np.asarray(ys.w[i])], 1) for i in range(2)]
             pts = np.stack([np.asarray(roots.v), np.asarray(roots.w)], 1)
             plotting.phase_plane(ax[r, c], v, w, dv, dw, pts, kinds, trs)
@@ -175,7 +175,7 @@ def jr_figure(cfg: Config, ctx: _runner.RunContext):
 
     dt = 1e-4
     n = round(cfg.jr_seconds / dt)
-    scan = analysis.bifurcation_scan(jr.dfun, P, ps, jr.initial_state(), observe=jr.output,
+    scan = protocols.bifurcation_scan(jr.dfun, P, ps, jr.initial_state(), observe=jr.output,
                                      fixed_points_at=at, dt=dt, n_steps=n,
                                      transient_steps=2 * n // 3, method="heun")
     fig, ax = plotting.new_figure(1, 1, width=6, height=4)

@@ -42,10 +42,10 @@ import optax
 from experiments import _runner
 from nmmjax import analysis, parallel, plotting, search, signals
 from nmmjax.inference import hawkes
-from nmmjax.search import gradient
 from nmmjax.models import neurons
 from nmmjax.networks import connectivity, spiking
 from nmmjax.networks import spiking_layers as sl
+from nmmjax.search import gradient
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,8 @@
-"""Measurements on simulated signals and models: correlations, spectra, peak
-frequencies, firing rates and f-I curves, and phase-plane analysis (nullclines,
-fixed points, Jacobian stability, trajectories, one-parameter bifurcation scans).
+"""Measurements of arrays and vector fields: correlations, spectra, peak
+frequencies, firing rates, spike rasters and ISI statistics, ROC curves, and
+phase-plane analysis (nullclines, fixed points, Jacobian stability). Nothing
+here runs a simulation: the protocols that do (f-I curves, trajectories,
+bifurcation scans) are in :mod:`nmmjax.protocols`.
 
 Time runs along ``axis`` (default 0, the layout :func:`nmmjax.engine.simulate`
 records in). Everything is jit- and vmap-friendly.
@@ -8,16 +10,12 @@ records in). Everything is jit- and vmap-friendly.
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
-from typing import NamedTuple
+from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
-
-from nmmjax import _validate as V
-from nmmjax import engine
 
 
 def corr_from_cov(cov: jax.Array) -> jax.Array:
@@ -143,69 +141,6 @@ def firing_rate(count, first, last, window, time_unit: float = 1e-3):
     span = jnp.where(count >= 2, last - first, 1.0)
     rate = jnp.where(count >= 2, (count - 1) / span, count / window)
     return rate / time_unit
-
-
-def fi_curve(dfun, reset, params, y0, currents, *, dt: float, duration: float,
-             transient: float = 0.0, method: str = "rk4", time_unit: float = 1e-3):
-    """Firing rate (Hz) for each constant input current, ``jax.vmap``-ed.
-
-    Args:
-        dfun: sub-threshold vector field ``dfun(y, t, params, I)``.
-        reset: ``reset(y, params)`` (integrate-and-fire) or ``None`` (spikes are
-            upward crossings of ``params.v_th``); see
-            :func:`nmmjax.engine.make_spiking_step`.
-        y0: initial model state (unbatched).
-        currents: ``(n,)`` input currents (the model's current unit).
-        dt, duration, transient: step, measured window and discarded initial
-            time (model time unit, e.g. ms).
-
-    Returns:
-        ``(n,)`` rates in Hz (see :func:`firing_rate`).
-    """
-    dt = V.positive_float(dt, "dt")
-    n_meas = V.n_steps_for(duration, dt, "duration")
-    n_tr = 0 if transient == 0 else V.n_steps_for(transient, dt, "transient")
-    currents = jnp.asarray(currents, jnp.result_type(float))
-    if currents.ndim != 1:
-        raise ValueError(f"`currents` must be 1-D, got shape {currents.shape}.")
-    V.finite_tree((y0, params, currents), "fi_curve arguments")
-    return _fi_fn(dfun, reset, method, dt, n_tr, n_meas, time_unit)(params, y0, currents)
-
-
-@lru_cache(maxsize=64)
-def _fi_fn(dfun, reset, method, dt, n_tr, n_meas, time_unit):
-    # One compiled function per model and protocol: repeated f-I scans (e.g.
-    # rheobase refinement) with new currents or parameters do not recompile.
-    step = engine.make_spiking_step(dfun, method, dt, reset)
-    stats = engine.SpikeTimes(lambda s, t: s.spike)
-
-    def one(params, y0, I):
-        sol = engine.simulate(None, engine.spiking_state(y0), params, dt=dt,
-                              n_steps=n_tr + n_meas, transient_steps=n_tr, step=step,
-                              method=method, inputs=lambda t: I, record=False,
-                              reducers=(stats,))
-        return firing_rate(*sol.reductions[0], window=n_meas * dt, time_unit=time_unit)
-
-    return jax.jit(jax.vmap(one, in_axes=(None, None, 0)))
-
-
-def rheobase(dfun, reset, params, y0, low: float, high: float, *, dt: float,
-             duration: float, transient: float = 0.0, method: str = "rk4",
-             n_grid: int = 16, rounds: int = 3) -> float:
-    """Smallest constant current that makes the model fire repeatedly, found by
-    refining a grid over ``[low, high]`` ``rounds`` times (resolution
-    ``(high - low) / (n_grid - 1) ** rounds``). ``low`` must not fire and
-    ``high`` must; other arguments as in :func:`fi_curve`."""
-    for _ in range(rounds):
-        grid = np.linspace(low, high, n_grid)
-        r = np.asarray(fi_curve(dfun, reset, params, y0, grid, dt=dt, duration=duration,
-                                transient=transient, method=method))
-        if r[0] > 0 or r[-1] == 0:
-            raise ValueError(f"`low`={low} must be silent and `high`={high} must fire "
-                             f"(rates {r[0]:.3g}, {r[-1]:.3g} Hz).")
-        i = int(np.argmax(r > 0))
-        low, high = grid[i - 1], grid[i]
-    return float(high)
 
 
 # --------------------------------------------------------------------------- #
@@ -340,98 +275,9 @@ def _newton(dfun, iters, params, u, guesses):
 
 
 @partial(jax.jit, static_argnames=("dfun",))
-def _jacobians(dfun, params, u, states):
+def jacobians(dfun, params, u, states):
     """:func:`jacobian` at each of a stack of states: ``(k, n, n)``."""
     return jax.vmap(lambda y: jacobian(dfun, y, params, u))(states)
-
-
-def trajectories(dfun, params, y0s, *, dt: float, n_steps: int, u=None,
-                 method: str = "rk4", record_every: int = 1):
-    """Trajectories from a batch of initial states (``jax.vmap`` over the
-    leading axis of ``y0s``). Returns ``(ts (n_rec,), ys (batch, n_rec, ...))``."""
-    inputs = None if u is None else (lambda t: u)
-
-    def one(y0):
-        sol = engine.simulate(dfun, y0, params, dt=dt, n_steps=n_steps, method=method,
-                              inputs=inputs, record_every=record_every)
-        return sol.ys
-
-    ys = jax.jit(jax.vmap(one))(y0s)
-    ts = dt * record_every * np.arange(1, n_steps // record_every + 1)
-    return ts, ys
-
-
-class BifurcationScan(NamedTuple):
-    """Result of :func:`bifurcation_scan` (NumPy).
-
-    Attributes:
-        values: ``(n,)`` scanned values.
-        fixed_points: list (per value) of ``(k, n_obs)`` observables at equilibria.
-        kinds: list (per value) of :func:`stability` types.
-        sim_min, sim_max: ``(n, n_obs)`` range of the observable over the
-            simulated window after the transient (``max - min`` > 0 on a cycle).
-    """
-
-    values: np.ndarray
-    fixed_points: list
-    kinds: list
-    sim_min: np.ndarray
-    sim_max: np.ndarray
-
-
-def bifurcation_scan(dfun, params, values, y0, *, vary: str = "u", observe=None,
-                     guesses=None, fixed_points_at=None, dt: float, n_steps: int,
-                     transient_steps: int, method: str = "rk4") -> BifurcationScan:
-    """One-parameter bifurcation scan: equilibria with their stability, and the
-    extremes of a simulated observable, for each value of a parameter.
-
-    Args:
-        vary: ``"u"`` to scan the constant input, or the name of a field of
-            ``params`` (replaced by each value).
-        values: ``(n,)`` parameter values.
-        y0: initial state of the simulations (unbatched).
-        observe: ``y -> (n_obs,)`` or scalar observable (default: ``y.v``).
-        guesses: stacked starting points for :func:`fixed_points`, or
-        fixed_points_at: ``value -> stacked equilibrium states`` when they are
-            known more directly (e.g. :func:`nmmjax.models.jansen_rit.fixed_points`);
-            their stability is still computed from the Jacobian.
-        dt, n_steps, transient_steps, method: the simulations (vmapped).
-    """
-    values = np.asarray(values, np.float64)
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"`values` must be a non-empty 1-D array, got shape {values.shape}.")
-    if vary != "u" and vary not in params._fields:
-        raise ValueError(f"`vary` must be 'u' or a field of {type(params).__name__} "
-                         f"{params._fields}, got {vary!r}.")
-    if (guesses is None) == (fixed_points_at is None):
-        raise TypeError("give exactly one of `guesses` or `fixed_points_at`.")
-    observe = observe or (lambda y: y.v)
-    obs = lambda y: jnp.atleast_1d(observe(y))
-
-    def setting(x):
-        return (params, x) if vary == "u" else (params._replace(**{vary: x}), None)
-
-    def sim(x):
-        p, u = setting(x)
-        inputs = None if u is None else (lambda t: u)
-        sol = engine.simulate(dfun, y0, p, dt=dt, n_steps=n_steps, method=method,
-                              inputs=inputs, transient_steps=transient_steps, record=False,
-                              reducers=(engine.MinMax(lambda y, t: obs(y)),))
-        return sol.reductions[0]
-
-    lo, hi = jax.jit(jax.vmap(sim))(jnp.asarray(values, jnp.result_type(float)))
-    fps, kinds = [], []
-    for x in values:
-        p, u = setting(x)
-        if fixed_points_at is not None:
-            roots = fixed_points_at(x)
-            eig = np.linalg.eigvals(np.asarray(_jacobians(dfun, p, u, roots), np.float64))
-            k = [stability(e) for e in eig]
-        else:
-            roots, _, k = fixed_points(dfun, p, guesses, u)
-        fps.append(np.asarray(jax.vmap(obs)(roots)))
-        kinds.append(k)
-    return BifurcationScan(values, fps, kinds, np.asarray(lo), np.asarray(hi))
 
 
 # --------------------------------------------------------------------------- #

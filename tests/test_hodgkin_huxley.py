@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nmmjax import analysis, engine
+from nmmjax import analysis, engine, protocols
 from nmmjax.models import hodgkin_huxley as HH
 
 P = HH.HHParams()
@@ -34,7 +34,7 @@ def test_spike_peak_and_amplitude_in_published_range():
 
 
 def test_onset_of_repetitive_firing_near_6_3_uA():
-    rates = np.asarray(analysis.fi_curve(
+    rates = np.asarray(protocols.fi_curve(
         HH.dfun, None, P, HH.rest_state(P), jnp.array([5.8, 6.8, 12.0]), dt=0.01,
         duration=300.0, transient=100.0))
     assert rates[0] == 0.0  # at most a transient spike, no sustained firing

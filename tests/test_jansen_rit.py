@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nmmjax import analysis
+from nmmjax import analysis, protocols
 from nmmjax.models import jansen_rit as jr
 
 
@@ -20,7 +20,7 @@ def test_sigmoid_matches_closed_form():
 
 def test_alpha_oscillation_at_p220_and_rest_at_low_p():
     p = jnp.array([220.0, 60.0])
-    sol = jr.simulate_column(jr.JansenRitParams(p=p), duration=8.0, dt=1e-4, transient=2.0,
+    sol = protocols.simulate_column(jr.JansenRitParams(p=p), duration=8.0, dt=1e-4, transient=2.0,
                              record_every=10)
     v = np.asarray(sol.ys)
     f, psd = analysis.power_spectrum(jnp.asarray(v), 1e-3, axis=0, nperseg=4000)
@@ -54,10 +54,10 @@ def test_fixed_points_are_zeros_of_the_vector_field():
 
 def test_batched_p_equals_separate_runs():
     ps = [120.0, 220.0]
-    both = jr.simulate_column(jr.JansenRitParams(p=jnp.array(ps)), duration=1.0, dt=1e-4,
+    both = protocols.simulate_column(jr.JansenRitParams(p=jnp.array(ps)), duration=1.0, dt=1e-4,
                               record_every=10)
     for i, p in enumerate(ps):
-        one = jr.simulate_column(jr.JansenRitParams(p=p), duration=1.0, dt=1e-4,
+        one = protocols.simulate_column(jr.JansenRitParams(p=p), duration=1.0, dt=1e-4,
                                  record_every=10)
         np.testing.assert_allclose(np.asarray(both.ys)[:, i], np.asarray(one.ys),
                                    rtol=1e-6, atol=1e-5)
@@ -66,10 +66,10 @@ def test_batched_p_equals_separate_runs():
 def test_noisy_column_needs_key_and_is_reproducible():
     P = jr.JansenRitParams(p=220.0, sigma_p=50.0)
     with pytest.raises(ValueError, match="key"):
-        jr.simulate_column(P, duration=0.1, dt=1e-4)
-    a = jr.simulate_column(P, duration=0.5, dt=1e-4, key=jax.random.PRNGKey(0))
-    b = jr.simulate_column(P, duration=0.5, dt=1e-4, key=jax.random.PRNGKey(0))
-    c = jr.simulate_column(P._replace(sigma_p=0.0), duration=0.5, dt=1e-4)
+        protocols.simulate_column(P, duration=0.1, dt=1e-4)
+    a = protocols.simulate_column(P, duration=0.5, dt=1e-4, key=jax.random.PRNGKey(0))
+    b = protocols.simulate_column(P, duration=0.5, dt=1e-4, key=jax.random.PRNGKey(0))
+    c = protocols.simulate_column(P._replace(sigma_p=0.0), duration=0.5, dt=1e-4)
     np.testing.assert_array_equal(np.asarray(a.ys), np.asarray(b.ys))
     assert np.abs(np.asarray(a.ys) - np.asarray(c.ys)).max() > 1e-3
 
@@ -85,14 +85,14 @@ def test_noisy_column_needs_key_and_is_reproducible():
 )
 def test_bad_params_raise(params, match):
     with pytest.raises(ValueError, match=match):
-        jr.simulate_column(params, duration=0.1, dt=1e-4)
+        protocols.simulate_column(params, duration=0.1, dt=1e-4)
 
 
 def test_bad_duration_raises():
     with pytest.raises(ValueError, match="duration"):
-        jr.simulate_column(duration=-1.0)
+        protocols.simulate_column(duration=-1.0)
     with pytest.raises(ValueError, match="duration"):
-        jr.simulate_column(duration=0.00015, dt=1e-4)
+        protocols.simulate_column(duration=0.00015, dt=1e-4)
 
 
 def _equilibria(P):
@@ -121,7 +121,7 @@ def test_bifurcation_points_match_grimbert_faugeras():
 def test_bifurcation_scan_of_the_column_vs_input():
     P = jr.JansenRitParams()._replace(p=0.0)
     ps = np.array([50.0, 200.0, 400.0])
-    scan = analysis.bifurcation_scan(
+    scan = protocols.bifurcation_scan(
         jr.dfun, P, ps, jr.initial_state(), observe=jr.output, fixed_points_at=_equilibria(P),
         dt=1e-4, n_steps=30000, transient_steps=20000, method="heun")
     amp = (scan.sim_max - scan.sim_min)[:, 0]
@@ -139,7 +139,7 @@ def test_bifurcation_scan_over_a_parameter_field_with_newton():
     # vary a field (the inhibitory gain B) and find equilibria by Newton
     P = jr.JansenRitParams(p=50.0)
     guesses = jax.vmap(lambda v: jr.equilibrium(P, 50.0, v))(jnp.linspace(-5.0, 10.0, 16))
-    scan = analysis.bifurcation_scan(
+    scan = protocols.bifurcation_scan(
         jr.dfun, P, np.array([22.0]), jr.initial_state(), vary="B", observe=jr.output,
         guesses=guesses, dt=1e-4, n_steps=2000, transient_steps=1000, method="heun")
     np.testing.assert_allclose(np.sort(scan.fixed_points[0][:, 0]), jr.fixed_points(P, 50.0),

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nmmjax import analysis, engine
+from nmmjax import analysis, engine, protocols
 from nmmjax.models import neurons as N
 
 
@@ -31,7 +31,7 @@ def test_lif_subthreshold_trace_matches_exponential_solution():
 def test_lif_fi_curve_matches_closed_form_within_1_percent():
     p = N.LIFParams()
     I = jnp.array([1.0, 1.55, 1.8, 2.5, 5.0, 20.0])  # below, near, far above rheobase 1.5 nA
-    rate = np.asarray(analysis.fi_curve(N.lif_dfun, N.reset_v, p, N.rest_state(p), I,
+    rate = np.asarray(protocols.fi_curve(N.lif_dfun, N.reset_v, p, N.rest_state(p), I,
                                         dt=0.01, duration=500.0))
     exact = np.asarray(N.lif_rate(I, p))
     assert rate[0] == 0 and exact[0] == 0
@@ -42,7 +42,7 @@ def test_lif_fi_curve_matches_closed_form_within_1_percent():
 def test_qif_fi_curve_matches_closed_form():
     p = N.QIFParams()
     I = jnp.array([0.1, 0.25, 0.6, 1.5])  # rheobase -c0 / R = 0.225 nA
-    rate = np.asarray(analysis.fi_curve(N.qif_dfun, N.reset_v, p, N.rest_state(p), I,
+    rate = np.asarray(protocols.fi_curve(N.qif_dfun, N.reset_v, p, N.rest_state(p), I,
                                         dt=0.01, duration=1000.0))
     exact = np.asarray(N.qif_rate(I, p))
     assert rate[0] == 0 and exact[0] == 0
@@ -53,7 +53,7 @@ def test_eif_rheobase_is_where_the_exponential_balances_the_leak():
     # min_v F(v) is at v = v_rh: R I_rh = v_rh - v_rest - delta_T = 13 mV.
     p = N.EIFParams()
     i_rh = (p.v_rh - p.v_rest - p.delta_T) / p.R
-    rate = np.asarray(analysis.fi_curve(N.eif_dfun, N.reset_v, p, N.rest_state(p),
+    rate = np.asarray(protocols.fi_curve(N.eif_dfun, N.reset_v, p, N.rest_state(p),
                                         jnp.array([0.97 * i_rh, 1.03 * i_rh]), dt=0.01,
                                         duration=1000.0))
     assert rate[0] == 0 and rate[1] > 0
@@ -69,9 +69,9 @@ def test_adex_adapts_and_without_adaptation_is_an_eif():
     e = N.EIFParams(tau_m=p.C / p.g_L, R=1 / p.g_L, v_rest=p.v_rest, v_rh=p.v_T,
                     delta_T=p.delta_T, v_th=p.v_th, v_reset=p.v_reset, t_ref=p.t_ref)
     I = jnp.array([0.55, 0.8])
-    r_adex = analysis.fi_curve(N.adex_dfun, N.reset_adaptive, q, N.rest_state(q), I,
+    r_adex = protocols.fi_curve(N.adex_dfun, N.reset_adaptive, q, N.rest_state(q), I,
                                dt=0.01, duration=300.0)
-    r_eif = analysis.fi_curve(N.eif_dfun, N.reset_v, e, N.rest_state(e), I,
+    r_eif = protocols.fi_curve(N.eif_dfun, N.reset_v, e, N.rest_state(e), I,
                               dt=0.01, duration=300.0)
     np.testing.assert_allclose(np.asarray(r_adex), np.asarray(r_eif), rtol=1e-3)
     assert float(r_adex[1]) > 0
@@ -131,18 +131,18 @@ def test_bad_parameters_and_inputs_are_rejected():
     with pytest.raises(TypeError, match="LIFParams"):
         N.check_params((1.0, 2.0))
     with pytest.raises(ValueError, match="currents"):
-        analysis.fi_curve(N.lif_dfun, N.reset_v, N.LIFParams(), N.rest_state(N.LIFParams()),
+        protocols.fi_curve(N.lif_dfun, N.reset_v, N.LIFParams(), N.rest_state(N.LIFParams()),
                           jnp.ones((2, 2)), dt=0.1, duration=10.0)
     with pytest.raises(ValueError, match="duration"):
-        analysis.fi_curve(N.lif_dfun, N.reset_v, N.LIFParams(), N.rest_state(N.LIFParams()),
+        protocols.fi_curve(N.lif_dfun, N.reset_v, N.LIFParams(), N.rest_state(N.LIFParams()),
                           jnp.ones(2), dt=0.1, duration=-1.0)
 
 
 def test_fi_curve_is_repeatable_and_vmaps_over_parameters():
     p = N.LIFParams()
     I = jnp.array([2.0, 3.0])
-    a = analysis.fi_curve(N.lif_dfun, N.reset_v, p, N.rest_state(p), I, dt=0.05, duration=200.0)
-    b = analysis.fi_curve(N.lif_dfun, N.reset_v, p, N.rest_state(p), I, dt=0.05, duration=200.0)
+    a = protocols.fi_curve(N.lif_dfun, N.reset_v, p, N.rest_state(p), I, dt=0.05, duration=200.0)
+    b = protocols.fi_curve(N.lif_dfun, N.reset_v, p, N.rest_state(p), I, dt=0.05, duration=200.0)
     assert np.array_equal(np.asarray(a), np.asarray(b))
     # The model vectorises over parameters too: a batch of membrane constants.
     taus = jnp.array([5.0, 10.0, 20.0])

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nmmjax import analysis
+from nmmjax import analysis, protocols
 from nmmjax.models import planar as PL
 
 FHN = PL.FitzHughNagumoParams()
@@ -49,7 +49,7 @@ def test_fhn_stability_changes_at_the_closed_form_hopf_current():
 def test_fhn_has_a_stable_limit_cycle_above_hopf_and_rests_below():
     def amplitude(I):
         y0s = PL.PlanarState(jnp.array([-1.0, 2.0, -0.5]), jnp.array([-0.4, 1.5, 0.0]))
-        ts, ys = analysis.trajectories(PL.fhn_dfun, FHN, y0s, dt=0.05, n_steps=8000, u=I)
+        ts, ys = protocols.trajectories(PL.fhn_dfun, FHN, y0s, dt=0.05, n_steps=8000, u=I)
         v = np.asarray(ys.v)[:, -2000:]  # the last 100 time units
         return v.max(1) - v.min(1)
 
@@ -73,7 +73,7 @@ def test_morris_lecar_type_I_has_node_saddle_and_low_rate_onset():
     i_sn = np.max(ML.g_Ca * m_inf * (v - ML.E_Ca) + ML.g_K * w_inf * (v - ML.E_K)
                   + ML.g_L * (v - ML.E_L))
     I = jnp.array([i_sn - 0.2, i_sn + 0.1, i_sn + 0.4])
-    r = np.asarray(analysis.fi_curve(PL.ml_dfun, None, ML, PL.PlanarState(
+    r = np.asarray(protocols.fi_curve(PL.ml_dfun, None, ML, PL.PlanarState(
         jnp.float32(-60.0), jnp.float32(0.0)), I, dt=0.05, duration=8000.0, transient=1000.0))
     assert r[0] == 0 and 0 < r[1] < 3.0
     assert 1.7 < r[2] / r[1] < 2.2  # sqrt(0.4 / 0.1) = 2

@@ -26,7 +26,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from nmmjax import _validate as V
-from nmmjax import engine
 from nmmjax._numerics import bracket_roots
 
 
@@ -188,48 +187,3 @@ def equilibrium(params: JansenRitParams, p, v) -> JRState:
     return JRState(y0, y1, y2, zero, zero, zero)
 
 
-def simulate_column(
-    params: JansenRitParams = JansenRitParams(),
-    *,
-    duration: float,
-    dt: float = 1e-4,
-    transient: float = 0.0,
-    key: jax.Array | None = None,
-    inputs=None,
-    y0: JRState | None = None,
-    method: str | None = None,
-    record_every: int = 1,
-) -> engine.Solution:
-    """Simulate one column and record its output ``v`` (mV).
-
-    Args:
-        params: column parameters; ``sigma_p > 0`` makes it an SDE (needs ``key``).
-        duration: simulated time after ``transient`` (s).
-        dt: step (s).
-        transient: time run first and discarded (s).
-        key: PRNG key for the noise.
-        inputs: extra input added to ``p`` (pulses/s): function of ``t`` or array
-            sampled on the step grid (length ``(transient + duration) / dt``).
-        y0: initial state (default: all zeros).
-        method: defaults to ``"heun"`` (ODE) or ``"stochastic_heun"`` (SDE).
-        record_every: decimation.
-
-    Returns:
-        :class:`nmmjax.engine.Solution` with ``ys`` the output ``v`` (mV).
-    """
-    check_params(params)
-    n_rec = V.n_steps_for(duration, dt, "duration")
-    n_tr = 0 if transient == 0 else V.n_steps_for(transient, dt, "transient")
-    stochastic = V.is_concrete(params.sigma_p) and float(np.max(params.sigma_p)) > 0
-    if method is None:
-        method = "stochastic_heun" if stochastic else "heun"
-    if y0 is None:
-        y0 = initial_state(np.shape(params.p))
-    kw = {}
-    if method in engine.SDE_METHODS:
-        kw = dict(diffusion=diffusion, noise_shape=tuple(np.shape(y0.y0)), key=key)
-    return engine.simulate(
-        dfun, y0, params, dt=dt, n_steps=n_rec + n_tr, method=method,
-        transient_steps=n_tr, inputs=inputs, observe=lambda y, t: output(y),
-        record_every=record_every, **kw,
-    )
