@@ -44,8 +44,10 @@ def network_case(duration=20.0, P=160):
     @jax.jit
     def ours(params, y0):
         sol = engine.simulate(ff.dfun, y0, params, dt=dt, n_steps=n, method="stochastic_heun",
-                              inputs=drive, diffusion=ff.diffusion, noise_shape=(12, S, 1),
-                              key=data.noise_key, record=False)
+                              inputs=drive,
+                              noise=engine.Noise(diffusion=ff.diffusion, shape=(12, S, 1),
+                                                 key=data.noise_key),
+                              record=engine.Record(trajectory=False))
         return sol.final_state
 
     @jax.jit
@@ -81,8 +83,8 @@ def column_case(duration=100.0):
     @jax.jit
     def ours(P, y0):
         return engine.simulate(jr.dfun, y0, P, dt=dt, n_steps=n, method="stochastic_heun",
-                               diffusion=jr.diffusion, noise_shape=(), key=key,
-                               record=False).final_state
+                               noise=engine.Noise(diffusion=jr.diffusion, shape=(), key=key),
+                               record=engine.Record(trajectory=False)).final_state
 
     @jax.jit
     def dfx(P, y0):

@@ -29,7 +29,7 @@ import numpy as np
 import optax
 
 from experiments import _runner
-from nmmjax import analysis, plotting, search, signals
+from nmmjax import analysis, engine, plotting, search, signals
 from nmmjax.models import jansen_rit as jr
 from nmmjax.networks import feedforward as ff
 from nmmjax.search import gradient
@@ -230,7 +230,8 @@ def traces(genome, task, data, seconds, dt_rec=0.004):
     n = round(seconds / task.dt)
     n -= n % rec
     sol = ob.simulate_network(genome[None], data, task, duration=n * task.dt, transient=0.0,
-                              record_every=rec, observe=lambda y, t: jr.output(y)[..., 0])
+                              record=engine.Record(every=rec,
+                                                   observe=lambda y, t: jr.output(y)[..., 0]))
     return np.asarray(sol.ts), np.asarray(sol.ys)  # (n_t,), (n_t, 12, S)
 
 

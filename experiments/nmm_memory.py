@@ -86,8 +86,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
 
     sim = lambda y, T, inputs, key, **kw: engine.simulate(
         M.dfun, y, params, dt=cfg.dt, n_steps=int(round(T / cfg.dt)), method="stochastic_heun",
-        diffusion=M.diffusion, noise_shape=(2, n), key=key, inputs=inputs, **kw)
-    sol = sim(M.initial_state(n), t_train, train_input, k_train, record_every=100,
+        noise=engine.Noise(diffusion=M.diffusion, shape=(2, n), key=key), inputs=inputs,
+        record=engine.Record(**kw))
+    sol = sim(M.initial_state(n), t_train, train_input, k_train, every=100,
               observe=weight_summary)
     trained = sol.final_state
     w_hist = np.asarray(sol.ys)
@@ -109,7 +110,7 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     def recall_run(weights, cue, key):
         y = weights._replace(l1=rest.l1, l2=rest.l2)
         sol = sim(y, cfg.recall_s, lambda t: (cfg.stim * cue, jnp.float32(0.0)), key,
-                  record_every=20, observe=lambda y, t: jnp.stack([M.rates(y.l1, params),
+                  every=20, observe=lambda y, t: jnp.stack([M.rates(y.l1, params),
                                                                    M.rates(y.l2, params)]))
         return sol.ys, sol.ts
 

@@ -167,7 +167,7 @@ def stdp_neuron(cfg, ctx, key):
         c0 = (engine.spiking_state(nr.rest_state(lif)), jnp.full((1, n_in), 0.5),
               stdp.init_traces(n_in, 1), jnp.int32(0))
         return engine.simulate(None, c0, params, dt=dt, n_steps=n_steps, step=step,
-                               record=False).final_state
+                               record=engine.Record(trajectory=False)).final_state
 
     for c, (label, mu) in enumerate((("additive", 0.0), ("multiplicative", 1.0))):
         # 4x the window's amplitudes (same 1.05 ratio): the split takes tens of

@@ -91,9 +91,9 @@ def _trace(m: Neuron, current, duration, observe=lambda s, t: s.y.v, every=2):
     step = engine.make_spiking_step(m.dfun, "rk4", m.dt, m.reset)
     n = round(duration / m.dt)
     n -= n % every
-    sol = engine.simulate(None, engine.spiking_state(m.y0), m.params, dt=m.dt, n_steps=n,
-                          step=step, method="rk4", inputs=current, observe=observe,
-                          record_every=every)
+    sol = engine.simulate(None, engine.spiking_state(m.y0), m.params, dt=m.dt, n_steps=n, step=step,
+                          method="rk4", inputs=current,
+                          record=engine.Record(observe=observe, every=every))
     return np.asarray(sol.ts), jax.tree_util.tree_map(np.asarray, sol.ys)
 
 

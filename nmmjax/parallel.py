@@ -70,17 +70,17 @@ def initialize_distributed(coordinator: str, num_processes: int, process_id: int
     jax.distributed.initialize(coordinator, num_processes=num_processes, process_id=process_id)
 
 
-@functools.lru_cache(maxsize=64)
-def _sharded(fn: Callable, devices: tuple, n_shared: int):
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _sharded(fn: Callable, devices: tuple, batch, *shared):
+    """``fn(batch, *shared)`` as one sharded program; jit caches it per
+    ``fn``, device set and shapes."""
     mesh = Mesh(np.array(devices), ("batch",))
     # Specs are pytree prefixes: every output leaf is split along axis 0.
     # check_vma=False: carries created inside fn (zeros) are replicated, not varying.
-    return jax.jit(
-        jax.shard_map(
-            fn, mesh=mesh, in_specs=(PartitionSpec("batch"),) + (PartitionSpec(),) * n_shared,
-            out_specs=PartitionSpec("batch"), check_vma=False,
-        )
-    )
+    return jax.shard_map(
+        fn, mesh=mesh, in_specs=(PartitionSpec("batch"),) + (PartitionSpec(),) * len(shared),
+        out_specs=PartitionSpec("batch"), check_vma=False,
+    )(batch, *shared)
 
 
 def _gather(a):
@@ -131,7 +131,7 @@ def map_batch(fn: Callable, batch: jax.Array, *shared, devices=None):
     if pad:
         batch = jax.tree_util.tree_map(
             lambda a: jnp.concatenate([a, jnp.repeat(a[:1], pad, axis=0)]), batch)
-    out = _sharded(fn, devices, len(shared))(batch, *shared)
+    out = _sharded(fn, devices, batch, *shared)
     out = jax.tree_util.tree_map(_gather, out)
     if pad:
         out = jax.tree_util.tree_map(lambda a: a[:b], out)

@@ -65,14 +65,13 @@ def simulate_column(
         method = "stochastic_heun" if stochastic else "heun"
     if y0 is None:
         y0 = jr.initial_state(np.shape(params.p))
-    kw = {}
+    noise = None
     if method in engine.SDE_METHODS:
-        kw = dict(diffusion=jr.diffusion, noise_shape=tuple(np.shape(y0.y0)), key=key)
-    return engine.simulate(
-        jr.dfun, y0, params, dt=dt, n_steps=n_rec + n_tr, method=method,
-        transient_steps=n_tr, inputs=inputs, observe=lambda y, t: jr.output(y),
-        record_every=record_every, **kw,
-    )
+        noise = engine.Noise(diffusion=jr.diffusion, shape=tuple(np.shape(y0.y0)), key=key)
+    return engine.simulate(jr.dfun, y0, params, dt=dt, n_steps=n_rec + n_tr, method=method,
+                           inputs=inputs, noise=noise,
+                           record=engine.Record(observe=lambda y, t: jr.output(y),
+                                                every=record_every, transient=n_tr))
 
 
 def fi_curve(dfun, reset, params, y0, currents, *, dt: float, duration: float,
@@ -113,9 +112,10 @@ def _fi(params, y0, currents, *, dfun, reset, method, dt, n_tr, n_meas, time_uni
 
     def one(params, y0, I):
         sol = engine.simulate(None, engine.spiking_state(y0), params, dt=dt,
-                              n_steps=n_tr + n_meas, transient_steps=n_tr, step=step,
-                              method=method, inputs=lambda t: I, record=False,
-                              reducers=(stats,))
+                              n_steps=n_tr + n_meas, step=step, method=method,
+                              inputs=lambda t: I,
+                              record=engine.Record(transient=n_tr, trajectory=False,
+                                                   reducers=(stats,)))
         return analysis.firing_rate(*sol.reductions[0], window=n_meas * dt, time_unit=time_unit)
 
     return jax.vmap(one, in_axes=(None, None, 0))(params, y0, currents)
@@ -148,7 +148,7 @@ def trajectories(dfun, params, y0s, *, dt: float, n_steps: int, u=None,
 
     def one(y0):
         sol = engine.simulate(dfun, y0, params, dt=dt, n_steps=n_steps, method=method,
-                              inputs=inputs, record_every=record_every)
+                              inputs=inputs, record=engine.Record(every=record_every))
         return sol.ys
 
     ys = jax.jit(jax.vmap(one))(y0s)
@@ -209,9 +209,9 @@ def bifurcation_scan(dfun, params, values, y0, *, vary: str = "u", observe=None,
     def sim(x):
         p, u = setting(x)
         inputs = None if u is None else (lambda t: u)
-        sol = engine.simulate(dfun, y0, p, dt=dt, n_steps=n_steps, method=method,
-                              inputs=inputs, transient_steps=transient_steps, record=False,
-                              reducers=(engine.MinMax(lambda y, t: obs(y)),))
+        sol = engine.simulate(dfun, y0, p, dt=dt, n_steps=n_steps, method=method, inputs=inputs,
+                              record=engine.Record(transient=transient_steps, trajectory=False,
+                                                   reducers=(engine.MinMax(lambda y, t: obs(y)),)))
         return sol.reductions[0]
 
     lo, hi = jax.jit(jax.vmap(sim))(jnp.asarray(values, jnp.result_type(float)))

@@ -127,10 +127,12 @@ def test_fitness_pipeline_equals_scores_recomputed_from_recorded_traces():
     data = ob.make_dataset(jax.random.PRNGKey(4), task)
     g = jax.random.uniform(jax.random.PRNGKey(5), (3, 72), maxval=0.6)
     res = ob.correlation_fitness(g, data, task)
+    from nmmjax import engine
     from nmmjax.models import jansen_rit as jr
 
     out_nodes = np.arange(sum(task.layers) - 3, sum(task.layers))
-    sol = ob.simulate_network(g, data, task, observe=lambda y, t: jr.output(y)[out_nodes])
+    sol = ob.simulate_network(g, data, task, record=engine.Record(
+        observe=lambda y, t: jr.output(y)[out_nodes]))
     v = np.asarray(sol.ys, np.float64)                   # (n, 3, S, P)
     assert v.shape[0] == round((task.duration - task.transient) / task.dt)
     expected = np.zeros((3, len(task.situations)))

@@ -1,6 +1,7 @@
-"""The tutorials in docs/ run as written: every page's Python blocks run top
-to bottom in a fresh interpreter, and every experiment command on the pages
-parses on the real command line (``--dry-run``)."""
+"""The tutorials in docs/ and the README's examples run as written: every
+page's Python blocks run top to bottom in a fresh interpreter, and every
+experiment command on the pages parses on the real command line
+(``--dry-run``)."""
 
 import json
 import os
@@ -14,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted((ROOT / "docs").glob("*.md"))
+RUNNABLE = [ROOT / "README.md", *PAGES]
 
 
 def _blocks(page: Path, lang: str) -> list[str]:
@@ -26,8 +28,8 @@ def test_every_study_has_a_tutorial():
             "dopamine", "snn_hawkes", "scaling", "README"} <= names
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if _blocks(p, "python")],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize("page", [p for p in RUNNABLE if _blocks(p, "python")],
+                         ids=lambda p: p.parent.name + "/" + p.stem)
 def test_python_blocks_run(page, tmp_path):
     code = "\n\n".join(_blocks(page, "python"))
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
@@ -38,7 +40,7 @@ def test_python_blocks_run(page, tmp_path):
 
 def _commands() -> list[list[str]]:
     cmds = []
-    for page in PAGES:
+    for page in RUNNABLE:
         for block in _blocks(page, "bash"):
             for line in block.splitlines():
                 line = line.split("#")[0].strip().removesuffix("&").strip()

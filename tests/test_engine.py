@@ -14,8 +14,8 @@ def _gauss_dfun(y, t, p, u):  # y' = -2 t y  ->  y = exp(-t^2)
 
 def _final_error(method, dt):
     n = round(1.0 / dt)
-    sol = engine.simulate(_gauss_dfun, jnp.float64(1.0), None, dt=dt, n_steps=n,
-                          method=method, record=False)
+    sol = engine.simulate(_gauss_dfun, jnp.float64(1.0), None, dt=dt, n_steps=n, method=method,
+                          record=engine.Record(trajectory=False))
     return abs(float(sol.final_state) - np.exp(-1.0))
 
 
@@ -36,7 +36,8 @@ def test_input_function_is_evaluated_at_stage_times(method, order):
     with jax.enable_x64(True):
         for dt in (0.2, 0.1):
             sol = engine.simulate(dfun, jnp.float64(0.0), None, dt=dt, n_steps=round(2 / dt),
-                                  method=method, inputs=jnp.sin, record=False)
+                                  method=method, inputs=jnp.sin,
+                                  record=engine.Record(trajectory=False))
             errs.append(abs(float(sol.final_state) - exact(2.0)))
     assert np.log2(errs[0] / errs[1]) > order - 0.3
 
@@ -59,8 +60,9 @@ def test_ornstein_uhlenbeck_moments(method):
     theta, sigma, y0, T, dt, n_paths = 2.0, 0.8, 1.5, 1.0, 0.01, 20000
     dfun = lambda y, t, p, u: -p * y
     sol = engine.simulate(dfun, jnp.full((n_paths,), y0), jnp.float32(theta), dt=dt,
-                          n_steps=round(T / dt), method=method, sigma=jnp.float32(sigma),
-                          key=jax.random.PRNGKey(3), record=False)
+                          n_steps=round(T / dt), method=method,
+                          noise=engine.Noise(sigma=jnp.float32(sigma), key=jax.random.PRNGKey(3)),
+                          record=engine.Record(trajectory=False))
     y = np.asarray(sol.final_state, np.float64)
     mean = y0 * np.exp(-theta * T)
     var = sigma**2 / (2 * theta) * (1 - np.exp(-2 * theta * T))
@@ -75,23 +77,25 @@ def test_euler_maruyama_uses_sqrt_dt_increments():
     z = np.asarray(jax.random.normal(jax.random.PRNGKey(0), (100, 3)))
     dt, s = 0.01, np.array([0.5, 1.0, 2.0], np.float32)
     sol = engine.simulate(lambda y, t, p, u: -y, jnp.ones(3), None, dt=dt, n_steps=100,
-                          method="euler_maruyama", sigma=jnp.asarray(s),
-                          noise_samples=jnp.asarray(z))
+                          method="euler_maruyama",
+                          noise=engine.Noise(sigma=jnp.asarray(s), samples=jnp.asarray(z)))
     y = np.ones(3, np.float32)
     for n in range(100):
         y = y + np.float32(dt) * (-y) + s * np.float32(np.sqrt(dt)) * z[n]
     np.testing.assert_allclose(np.asarray(sol.final_state), y, rtol=1e-5, atol=1e-6)
 
 
-def _ou_run(key, **kw):
+def _ou_run(key, **record):
     return engine.simulate(lambda y, t, p, u: -y, jnp.zeros(4), None, dt=0.01, n_steps=200,
-                           method="stochastic_heun", sigma=jnp.float32(1.0), key=key, **kw)
+                           method="stochastic_heun",
+                           noise=engine.Noise(sigma=jnp.float32(1.0), key=key),
+                           record=engine.Record(**record))
 
 
 def test_same_key_is_bitwise_identical_and_chunking_does_not_matter():
     a = _ou_run(jax.random.PRNGKey(5))
     b = _ou_run(jax.random.PRNGKey(5))
-    c = _ou_run(jax.random.PRNGKey(5), chunk_records=7)
+    c = _ou_run(jax.random.PRNGKey(5), chunk=7)
     np.testing.assert_array_equal(np.asarray(a.ys), np.asarray(b.ys))
     # Same noise whatever the chunking; a differently compiled loop may round
     # differently in the last bit.
@@ -102,14 +106,14 @@ def test_same_key_is_bitwise_identical_and_chunking_does_not_matter():
 
 def test_vmap_equals_loop():
     keys = jax.random.split(jax.random.PRNGKey(1), 3)
-    batched = jax.vmap(lambda k: _ou_run(k, record=False).final_state)(keys)
-    looped = np.stack([np.asarray(_ou_run(k, record=False).final_state) for k in keys])
+    batched = jax.vmap(lambda k: _ou_run(k, trajectory=False).final_state)(keys)
+    looped = np.stack([np.asarray(_ou_run(k, trajectory=False).final_state) for k in keys])
     np.testing.assert_allclose(np.asarray(batched), looped, rtol=1e-6, atol=1e-7)
 
 
 def test_record_every_decimates_and_transient_is_skipped():
     full = _ou_run(jax.random.PRNGKey(2))
-    dec = _ou_run(jax.random.PRNGKey(2), record_every=5, transient_steps=50)
+    dec = _ou_run(jax.random.PRNGKey(2), every=5, transient=50)
     np.testing.assert_array_equal(np.asarray(dec.ys), np.asarray(full.ys)[54::5])
     np.testing.assert_allclose(np.asarray(dec.ts), np.asarray(full.ts)[54::5], rtol=1e-6)
 
@@ -121,9 +125,11 @@ def test_reducer_correlations_equal_trace_correlations():
 
     obs = lambda y, t: y
     sol = engine.simulate(lambda y, t, p, u: -y, jnp.zeros(3), None, dt=0.01, n_steps=3000,
-                          method="euler_maruyama", diffusion=diffusion, noise_shape=(3,),
-                          key=jax.random.PRNGKey(0), transient_steps=100, record_every=2,
-                          reducers=(engine.MeanCov(obs), engine.Mean(obs)), chunk_records=97)
+                          method="euler_maruyama",
+                          noise=engine.Noise(diffusion=diffusion, shape=(3,),
+                                             key=jax.random.PRNGKey(0)),
+                          record=engine.Record(transient=100, every=2, chunk=97,
+                                               reducers=(engine.MeanCov(obs), engine.Mean(obs))))
     mean, cov = sol.reductions[0]
     ys = np.asarray(sol.ys, np.float64)
     np.testing.assert_allclose(np.asarray(cov), np.cov(ys.T), rtol=1e-4, atol=1e-6)
@@ -154,12 +160,17 @@ class _Counting:
         (dict(dt=0.1, n_steps=10, record_every=3), "record_every"),
         (dict(dt=0.1, n_steps=10, method="rk45"), "method"),
         (dict(dt=0.1, n_steps=10, inputs=jnp.zeros(7)), "inputs"),
-        (dict(dt=0.1, n_steps=10, method="heun", key=jax.random.PRNGKey(0)), "deterministic"),
-        (dict(dt=0.1, n_steps=10, method="euler_maruyama", sigma=1.0), "key"),
+        (dict(dt=0.1, n_steps=10, method="heun", noise=engine.Noise(key=jax.random.PRNGKey(0))),
+         "deterministic"),
+        (dict(dt=0.1, n_steps=10, method="euler_maruyama", noise=engine.Noise(sigma=1.0)), "key"),
+        (dict(dt=0.1, n_steps=10, method="euler_maruyama"), "noise"),
+        (dict(dt=0.1, n_steps=10, method="euler_maruyama", noise=(1.0,)), "engine.Noise"),
+        (dict(dt=0.1, n_steps=10, record={"every": 2}), "engine.Record"),
+        (dict(dt=0.1, n_steps=10, record=engine.Record(every=3)), "record.every"),
         (dict(dt=0.1, n_steps=10, y0=jnp.array([1.0, jnp.nan])), "y0"),
-        (dict(dt=0.1, n_steps=10, transient_steps=10), "transient_steps"),
-        (dict(dt=0.1, n_steps=10, method="euler_maruyama", sigma=1.0,
-              noise_samples=jnp.zeros((10, 3))), "noise_samples"),
+        (dict(dt=0.1, n_steps=10, record=engine.Record(transient=10)), "record.transient"),
+        (dict(dt=0.1, n_steps=10, method="euler_maruyama",
+              noise=engine.Noise(sigma=1.0, samples=jnp.zeros((10, 3)))), "noise.samples"),
     ],
 )
 def test_bad_input_raises_before_compiling(kwargs, match):
@@ -183,12 +194,12 @@ def test_diffrax_path_agrees_with_scan_on_jansen_rit():
                                    solver=diffrax.Tsit5(), rtol=1e-10, atol=1e-10,
                                    observe=lambda y, t: jr.output(y))
         sol = engine.simulate(jr.dfun, y0, params, dt=1e-4, n_steps=10000, method="rk4",
-                              record_every=100, observe=lambda y, t: jr.output(y))
+                              record=engine.Record(every=100, observe=lambda y, t: jr.output(y)))
         v_scan = np.asarray(sol.ys)[4:]
         np.testing.assert_allclose(np.asarray(sol.ts)[4:], np.asarray(ts), atol=1e-9)
         np.testing.assert_allclose(v_scan, np.asarray(ref.ys), atol=1e-6)
         heun = engine.simulate(jr.dfun, y0, params, dt=1e-4, n_steps=10000, method="heun",
-                               record_every=100, observe=lambda y, t: jr.output(y))
+                               record=engine.Record(every=100, observe=lambda y, t: jr.output(y)))
         np.testing.assert_allclose(np.asarray(heun.ys)[4:], np.asarray(ref.ys), atol=2e-2)
 
 
@@ -197,9 +208,9 @@ def test_diffrax_sde_matches_ou_moments_and_is_differentiable():
 
     def mean_final(sigma, keys):
         def one(k):
-            s = engine.solve_diffrax(lambda y, t, p, u: -theta * y, jnp.float32(1.0), None,
-                                     t0=0.0, t1=1.0, ts=jnp.array([1.0]), dt0=0.02,
-                                     sigma=sigma, key=k)
+            s = engine.solve_diffrax(lambda y, t, p, u: -theta * y, jnp.float32(1.0), None, t0=0.0,
+                                     t1=1.0, ts=jnp.array([1.0]), dt0=0.02,
+                                     noise=engine.Noise(sigma=sigma, key=k))
             return s.ys[0] ** 2
         return jnp.mean(jax.vmap(one)(keys))
 
@@ -218,8 +229,9 @@ def test_scalar_sigma_applies_to_every_leaf_of_a_pytree_state():
     y0 = {"a": jnp.zeros((2, 2000)), "b": jnp.zeros(4000)}
     dt, n = 0.01, 100
     sol = engine.simulate(lambda y, t, p, u: jax.tree_util.tree_map(lambda x: -x, y), y0, None,
-                          dt=dt, n_steps=n, method="euler_maruyama", sigma=0.5,
-                          key=jax.random.PRNGKey(0), record=False)
+                          dt=dt, n_steps=n, method="euler_maruyama",
+                          noise=engine.Noise(sigma=0.5, key=jax.random.PRNGKey(0)),
+                          record=engine.Record(trajectory=False))
     q = (1 - dt) ** 2
     var = 0.25 * dt * (1 - q**n) / (1 - q)
     for leaf in jax.tree_util.tree_leaves(sol.final_state):
@@ -240,8 +252,8 @@ def test_hybrid_step_hook_lif_rate_matches_closed_form():
         return (jnp.where(spike, 0.0, u), count + spike.astype(jnp.int32))
 
     with jax.enable_x64(True):
-        sol = engine.simulate(None, (jnp.float64(0.0), jnp.int32(0)), None, dt=dt,
-                              n_steps=100_000, method="euler", step=step, record=False)
+        sol = engine.simulate(None, (jnp.float64(0.0), jnp.int32(0)), None, dt=dt, n_steps=100_000,
+                              method="euler", step=step, record=engine.Record(trajectory=False))
     rate = int(sol.final_state[1]) / 1.0
     expected = 1.0 / (tau * np.log(RI / (RI - theta)))
     assert abs(rate - expected) <= 1.0 + 0.01 * expected

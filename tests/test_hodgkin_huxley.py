@@ -26,7 +26,7 @@ def test_spike_peak_and_amplitude_in_published_range():
     y0 = HH.rest_state(P)
     sol = engine.simulate(HH.dfun, y0, P, dt=0.01, n_steps=3000, method="rk4",
                           inputs=lambda t: jnp.where(t < 1.0, 20.0, 0.0),
-                          observe=lambda y, t: y.v)
+                          record=engine.Record(observe=lambda y, t: y.v))
     v = np.asarray(sol.ys)
     assert 30.0 < v.max() < 50.0
     assert 90.0 < v.max() - float(y0.v) < 115.0
@@ -60,8 +60,8 @@ def test_fixed_step_engine_agrees_with_adaptive_diffrax():
     inputs = lambda t: 10.0
     ref = engine.solve_diffrax(HH.dfun, y0, P, t0=0.0, t1=30.0, ts=ts, inputs=inputs,
                                rtol=1e-7, atol=1e-9, observe=lambda y, t: y.v)
-    sol = engine.simulate(HH.dfun, y0, P, dt=0.01, n_steps=3000, method="rk4",
-                          inputs=inputs, record_every=10, observe=lambda y, t: y.v)
+    sol = engine.simulate(HH.dfun, y0, P, dt=0.01, n_steps=3000, method="rk4", inputs=inputs,
+                          record=engine.Record(every=10, observe=lambda y, t: y.v))
     np.testing.assert_allclose(np.asarray(sol.ts), np.asarray(ts), atol=1e-5)
     assert np.max(np.abs(np.asarray(sol.ys) - np.asarray(ref.ys))) < 0.5  # mV
     assert np.asarray(ref.ys).max() > 20  # it did spike

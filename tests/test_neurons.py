@@ -14,7 +14,7 @@ def spike_times(dfun, reset, params, I, *, dt, duration, method="rk4"):
     step = engine.make_spiking_step(dfun, method, dt, reset)
     sol = engine.simulate(None, engine.spiking_state(N.rest_state(params)), params, dt=dt,
                           n_steps=round(duration / dt), step=step, method=method,
-                          inputs=lambda t: I, observe=lambda s, t: s.spike)
+                          inputs=lambda t: I, record=engine.Record(observe=lambda s, t: s.spike))
     return np.asarray(sol.ts)[np.asarray(sol.ys)]
 
 
@@ -23,7 +23,7 @@ def test_lif_subthreshold_trace_matches_exponential_solution():
     I = 1.2
     sol = engine.simulate(N.lif_dfun, N.NeuronState(jnp.float32(-70.0), jnp.float32(0.0)), p,
                           dt=0.05, n_steps=1000, method="rk4", inputs=lambda t: I,
-                          observe=lambda y, t: y.v)
+                          record=engine.Record(observe=lambda y, t: y.v))
     exact = N.lif_free_solution(sol.ts, -70.0, I, p)
     np.testing.assert_allclose(np.asarray(sol.ys), np.asarray(exact), atol=2e-4)
 
@@ -104,7 +104,7 @@ def test_refractory_period_holds_v_at_reset():
     step = engine.make_spiking_step(N.lif_dfun, "rk4", dt, N.reset_v)
     sol = engine.simulate(None, engine.spiking_state(N.rest_state(p)), p, dt=dt, n_steps=3000,
                           step=step, method="rk4", inputs=lambda t: 5.0,
-                          observe=lambda s, t: (s.y.v, s.spike))
+                          record=engine.Record(observe=lambda s, t: (s.y.v, s.spike)))
     v, spk = (np.asarray(a) for a in sol.ys)
     first = int(np.argmax(spk))
     assert np.all(v[first:first + 500] == p.v_reset) and v[first + 501] > p.v_reset
@@ -117,7 +117,7 @@ def test_spike_times_reducer_counts_and_stamps_spikes():
     red = engine.SpikeTimes(lambda y, t: y)
     sol = engine.simulate(None, jnp.bool_(False), None, dt=0.1, n_steps=30,
                           step=lambda y, t, p, x: jnp.any(jnp.abs(t + 0.1 - ts) < 1e-3),
-                          method="euler", record=False, reducers=(red,))
+                          method="euler", record=engine.Record(trajectory=False, reducers=(red,)))
     n, first, last = (np.asarray(a) for a in sol.reductions[0])
     assert n == 3 and abs(first - 0.3) < 1e-5 and abs(last - 2.0) < 1e-5
     assert abs(float(analysis.firing_rate(n, first, last, 3.0, time_unit=1.0)) - 2 / 1.7) < 1e-4
@@ -150,9 +150,10 @@ def test_fi_curve_is_repeatable_and_vmaps_over_parameters():
 
     def rate(tau):
         q = p._replace(tau_m=tau)
-        sol = engine.simulate(None, engine.spiking_state(N.rest_state(q)), q, dt=0.05,
-                              n_steps=4000, step=step, method="rk4", inputs=lambda t: 3.0,
-                              record=False, reducers=(engine.SpikeTimes(lambda s, t: s.spike),))
+        sol = engine.simulate(None, engine.spiking_state(N.rest_state(q)), q, dt=0.05, n_steps=4000,
+                              step=step, method="rk4", inputs=lambda t: 3.0,
+                              record=engine.Record(trajectory=False, reducers=(
+                                  engine.SpikeTimes(lambda s, t: s.spike),)))
         return analysis.firing_rate(*sol.reductions[0], window=200.0)
 
     r = np.asarray(jax.vmap(rate)(taus))
@@ -165,9 +166,9 @@ def test_simulate_takes_the_method_from_a_built_step_and_rejects_a_mismatch():
     step = engine.make_spiking_step(N.lif_dfun, "rk4", 0.1, N.reset_v)
     y0 = engine.spiking_state(N.rest_state(p))
     a = engine.simulate(None, y0, p, dt=0.1, n_steps=50, step=step, inputs=lambda t: 2.0,
-                        record=False)
+                        record=engine.Record(trajectory=False))
     b = engine.simulate(None, y0, p, dt=0.1, n_steps=50, step=step, method="rk4",
-                        inputs=lambda t: 2.0, record=False)
+                        inputs=lambda t: 2.0, record=engine.Record(trajectory=False))
     assert float(a.final_state.y.v) == float(b.final_state.y.v)
     with pytest.raises(ValueError, match="built with"):
         engine.simulate(None, y0, p, dt=0.1, n_steps=50, step=step, method="heun",

@@ -211,7 +211,7 @@ def test_vmap_over_trials_matches_single_runs():
     def run(v0):
         s0 = S.initial_state(net.spec, NR.NeuronState(v0, jnp.zeros(n)))
         sol = engine.simulate(None, s0, params, dt=0.1, n_steps=500, step=step,
-                              inputs=lambda t: 0.13, record=False)
+                              inputs=lambda t: 0.13, record=engine.Record(trajectory=False))
         return sol.final_state.neurons.y.v
 
     v0s = -60.0 + 10.0 * jax.random.uniform(jax.random.key(1), (3, n))

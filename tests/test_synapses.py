@@ -20,7 +20,7 @@ def test_kernel_ode_matches_closed_form(params):
         return S.on_spike(s, jnp.where(jnp.abs(t + dt - t_spike) < dt / 2, g0, 0.0), p)
 
     sol = engine.simulate(None, S.initial_state(), params, dt=dt, n_steps=3000, step=step,
-                          method="rk4", observe=lambda s, t: s.g)
+                          method="rk4", record=engine.Record(observe=lambda s, t: s.g))
     exact = S.kernel(sol.ts - t_spike, g0, params)
     np.testing.assert_allclose(np.asarray(sol.ys), np.asarray(exact), atol=1e-5)
     if isinstance(params, S.AlphaSynapse):  # peak g0/e at t - t_k = tau
@@ -37,7 +37,7 @@ def _lif_with_conductance(g, e_rev):
         return N.lif_dfun(y, t, params, S.conductance_current(g, y.v, e_rev))
 
     sol = engine.simulate(dfun, N.rest_state(p), p, dt=0.05, n_steps=4000, method="rk4",
-                          record=False)
+                          record=engine.Record(trajectory=False))
     return float(sol.final_state.v), p
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import jax
@@ -359,19 +359,22 @@ def fit_map(events: Events, *, beta: float | None = None, per_source_beta: bool 
              "log_alpha": jnp.full((n, n), np.log(0.1 / n)),
              "log_beta": jnp.full((n if per_source_beta else 1,),
                                   np.log(beta if beta is not None else 1.0))}
-    run = _map_runner(n, per_source_beta, method, steps, float(lr), float(prior_scale),
-                      beta is not None)
-    theta = run(theta, events.times, events.marks, jnp.asarray(events.T, events.times.dtype),
-                events.trial, events.trial_length)
+    theta = _map_fit(theta, events.times, events.marks,
+                     jnp.asarray(events.T, events.times.dtype), events.trial,
+                     events.trial_length, n=n, per_source_beta=per_source_beta, method=method,
+                     steps=steps, lr=float(lr), prior_scale=float(prior_scale),
+                     fixed_beta=beta is not None)
     return _unpack(theta, n, per_source_beta)
 
 
-@functools.lru_cache(maxsize=16)
-def _map_runner(n, per_source_beta, method, steps, lr, prior_scale, fixed_beta):
-    """The compiled MAP iterations, one per configuration (events are arguments,
-    so a new data set of the same shape does not recompile)."""
+@functools.partial(jax.jit, static_argnames=("n", "per_source_beta", "method", "steps", "lr",
+                                             "prior_scale", "fixed_beta"))
+def _map_fit(theta, times, marks, T, trial, length, *, n, per_source_beta, method, steps, lr,
+             prior_scale, fixed_beta):
+    """The compiled MAP iterations, one program per configuration (events are
+    arguments, so a new data set of the same shape does not recompile)."""
 
-    def loss(theta, times, marks, T, trial, length):
+    def loss(theta):
         if fixed_beta:
             theta = {**theta, "log_beta": jax.lax.stop_gradient(theta["log_beta"])}
         p = _unpack(theta, n, per_source_beta)
@@ -379,11 +382,7 @@ def _map_runner(n, per_source_beta, method, steps, lr, prior_scale, fixed_beta):
         ll = log_likelihood(p, Events(times, marks, T, n, trial, length))
         return -(ll - prior) / jnp.maximum(times.shape[0], 1)
 
-    def run(theta, times, marks, T, trial, length):
-        return _minimize(lambda th: loss(th, times, marks, T, trial, length), theta, steps,
-                         method, lr)
-
-    return jax.jit(run)
+    return _minimize(loss, theta, steps, method, lr)
 
 
 def _minimize(f, x0, steps: int, method: str = "lbfgs", lr: float = 0.05):
@@ -485,26 +484,21 @@ def _potential(n: int, per_source_beta: bool, prior: tuple):
     return potential_fn_gen, constrain
 
 
-@functools.lru_cache(maxsize=8)
-def _alpha_scales(n: int, alpha_scale: float):
-    """Compiled ``(params, data) -> s (N, N)``: the width of each alpha's
-    posterior near ``params`` (a mode), ``1 / (|g| + sqrt(h))`` from the slope
-    ``g`` and curvature ``h`` of the log-posterior in alpha (likelihood plus
-    the half-normal prior). At the boundary (an absent connection) the slope
-    sets the width, inside it the curvature."""
-
-    @jax.jit
-    def scales(p, data):
-        times, marks, T, trial, length = data
-        ev = Events(times, marks, T, n, trial, length)
-        logpost = lambda a: (log_likelihood(p._replace(alpha=a), ev)
-                             - jnp.sum(a**2) / (2 * alpha_scale**2))
-        g = jax.grad(logpost)(p.alpha)
-        lam, x, onehot, _ = _terms(p, ev)
-        h = onehot.T @ (x / lam[:, None]) ** 2 + 1.0 / alpha_scale**2
-        return 1.0 / (jnp.abs(g) + jnp.sqrt(h))
-
-    return scales
+@functools.partial(jax.jit, static_argnames=("n", "alpha_scale"))
+def _alpha_scales(p, data, *, n: int, alpha_scale: float):
+    """``s (N, N)``: the width of each alpha's posterior near ``p`` (a mode),
+    ``1 / (|g| + sqrt(h))`` from the slope ``g`` and curvature ``h`` of the
+    log-posterior in alpha (likelihood plus the half-normal prior). At the
+    boundary (an absent connection) the slope sets the width, inside it the
+    curvature."""
+    times, marks, T, trial, length = data
+    ev = Events(times, marks, T, n, trial, length)
+    logpost = lambda a: (log_likelihood(p._replace(alpha=a), ev)
+                         - jnp.sum(a**2) / (2 * alpha_scale**2))
+    g = jax.grad(logpost)(p.alpha)
+    lam, x, onehot, _ = _terms(p, ev)
+    h = onehot.T @ (x / lam[:, None]) ** 2 + 1.0 / alpha_scale**2
+    return 1.0 / (jnp.abs(g) + jnp.sqrt(h))
 
 
 def _sampler_start(p: HawkesParams, scale: Array, n: int, per_source_beta: bool) -> dict:
@@ -522,32 +516,46 @@ def _sampler_start(p: HawkesParams, scale: Array, n: int, per_source_beta: bool)
             "beta": jnp.log(beta)}
 
 
-@functools.lru_cache(maxsize=8)
-def _laplace_runner(statics: tuple, steps: int):
-    """Compiled: the posterior mode in unconstrained space (L-BFGS from a
-    start) and the inverse Hessian there (the Laplace covariance)."""
+@functools.partial(jax.jit, static_argnames=("statics", "steps"))
+def _laplace(z0, data, *, statics: tuple, steps: int):
+    """The posterior mode in unconstrained space (L-BFGS from ``z0``) and the
+    inverse Hessian there (the Laplace covariance)."""
     from jax.flatten_util import ravel_pytree
 
     pgen, _ = _potential(*statics)
-
-    @jax.jit
-    def run(z0, data):
-        flat0, unravel = ravel_pytree(z0)
-        f = lambda x: pgen(*data)(unravel(x))
-        x = _minimize(f, flat0, steps)
-        h = jax.hessian(f)(x)
-        h = 0.5 * (h + h.T)
-        return unravel(x), jnp.linalg.inv(h), jnp.linalg.eigvalsh(h)[0]
-
-    return run
+    flat0, unravel = ravel_pytree(z0)
+    f = lambda x: pgen(*data)(unravel(x))
+    x = _minimize(f, flat0, steps)
+    h = jax.hessian(f)(x)
+    h = 0.5 * (h + h.T)
+    return unravel(x), jnp.linalg.inv(h), jnp.linalg.eigvalsh(h)[0]
 
 
+class _RunChains(NamedTuple):
+    """``length`` NUTS iterations of a batch of chains: a hashable callable,
+    so that :func:`nmmjax.parallel.map_batch` compiles one program per kernel
+    and chunk length."""
+
+    sample_kernel: Callable
+    length: int
+
+    def __call__(self, states, data):
+        def body(state, _):
+            state = self.sample_kernel(state, model_args=data)
+            return state, (state.z, state.num_steps, state.diverging)
+
+        return jax.lax.map(lambda s: jax.lax.scan(body, s, None, length=self.length), states)
+
+
+# Kernels, not compiled programs, are cached here (keyed on the static
+# configuration, never on a callable): the same kernel functions let jit's own
+# cache (through map_batch) reuse the compiled chains across fits.
 @functools.lru_cache(maxsize=8)
 def _nuts_runner(statics: tuple, num_warmup: int, max_tree_depth: int, target_accept: float,
                  laplace: bool):
-    """Compiled NUTS for one model and configuration: ``init(batch, data)``
-    and ``advance(states, data, iterations)`` over a batch of chains (sharded
-    over devices by :func:`nmmjax.parallel.map_batch`)."""
+    """NUTS for one model and configuration: ``init(batch, data)`` and
+    ``advance(states, data, iterations)`` over a batch of chains (compiled and
+    sharded over devices by :func:`nmmjax.parallel.map_batch`)."""
     from numpyro.infer.hmc import hmc
 
     from nmmjax import parallel
@@ -565,19 +573,8 @@ def _nuts_runner(statics: tuple, num_warmup: int, max_tree_depth: int, target_ac
             target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
             model_args=data, rng_key=b[0]), batch)
 
-    def run_chains(states, data, length):
-        def body(state, _):
-            state = sample_kernel(state, model_args=data)
-            return state, (state.z, state.num_steps, state.diverging)
-
-        return jax.lax.map(lambda s: jax.lax.scan(body, s, None, length=length), states)
-
-    runs = {}
-
     def advance(states, data, length):
-        if length not in runs:  # one sharded program per chunk length
-            runs[length] = functools.partial(run_chains, length=length)
-        return parallel.map_batch(runs[length], states, data)
+        return parallel.map_batch(_RunChains(sample_kernel, length), states, data)
 
     return (lambda batch, data: parallel.map_batch(init_chains, batch, data)), advance
 
@@ -646,13 +643,13 @@ def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 5
     init = HawkesParams(*(jnp.asarray(v, jnp.float32) for v in init))
     alpha_scale = dict(statics[2]).get(
         "alpha_scale", inspect.signature(numpyro_model).parameters["alpha_scale"].default)
-    scale = _alpha_scales(n, float(alpha_scale))(init, data)
+    scale = _alpha_scales(init, data, n=n, alpha_scale=float(alpha_scale))
     data = data + (scale,)
     z0 = _sampler_start(init, scale, n, per_source_beta)
     flat0, _ = ravel_pytree(z0)
     inv_mass = jnp.eye(flat0.shape[0], dtype=flat0.dtype)  # unused unless laplace
     if mass == "laplace":
-        z0, inv_mass, lowest = _laplace_runner(statics, 50)(z0, data)
+        z0, inv_mass, lowest = _laplace(z0, data, statics=statics, steps=50)
         if not bool(jnp.isfinite(lowest)) or float(lowest) <= 0:
             raise FloatingPointError(
                 "the log-posterior's Hessian at its mode is not positive definite; "

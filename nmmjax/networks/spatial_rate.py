@@ -145,6 +145,6 @@ def simulate(net: Network, p: SpatialRateParams, dp: DopamineParams, key, *, dt:
     observe = lambda s, t: {"r": s.r, "field": s.field,
                             "w_in": jnp.where(plastic, s.W, 0.0).sum(1) / n_in}
     sol = engine.simulate(None, initial_state(net, dp), None, dt=dt, n_steps=n_steps, step=step,
-                          diffusion=lambda dw, _: dw, noise_shape=(n,), key=key,
-                          record_every=record_every, observe=observe)
+                          noise=engine.Noise(diffusion=lambda dw, _: dw, shape=(n,), key=key),
+                          record=engine.Record(every=record_every, observe=observe))
     return sol.ts, sol.ys, sol.final_state

@@ -551,8 +551,13 @@ class NetworkSolution(NamedTuple):
     dt: float
 
 
-@functools.lru_cache(maxsize=32)
-def _runner(spec, model, method, dt, n_steps, record_spikes, record_v, input_fn, stdp_params):
+@functools.partial(jax.jit, static_argnames=("spec", "model", "method", "dt", "n_steps",
+                                             "record_spikes", "record_v", "input_fn",
+                                             "stdp_params"))
+def _run(state0, params, inputs, *, spec, model, method, dt, n_steps, record_spikes, record_v,
+         input_fn, stdp_params):
+    """The whole run, compiled by jit once per static configuration (an input
+    function is part of it: pass the same function to reuse the program)."""
     step = make_network_step(spec, model, method, dt, stdp_params)
     offsets = spec.offsets
     rec_v = np.asarray(record_v, np.int32)
@@ -567,13 +572,10 @@ def _runner(spec, model, method, dt, n_steps, record_spikes, record_v, input_fn,
             out["v"] = s.neurons.y.v[rec_v]
         return out
 
-    def run(state0, params, inputs):
-        sol = engine.simulate(None, state0, params, dt=dt, n_steps=n_steps, step=step,
-                              inputs=input_fn if input_fn is not None else inputs,
-                              observe=observe)
-        return sol.ys, sol.final_state
-
-    return jax.jit(run)
+    sol = engine.simulate(None, state0, params, dt=dt, n_steps=n_steps, step=step,
+                          inputs=input_fn if input_fn is not None else inputs,
+                          record=engine.Record(observe=observe))
+    return sol.ys, sol.final_state
 
 
 def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_steps: int,
@@ -656,10 +658,10 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
     record_v = tuple(int(i) for i in record_v)
     if any(i < 0 or i >= n for i in record_v):
         raise ValueError(f"`record_v` indices must lie in [0, {n}), got {record_v}.")
-    run = _runner(spec, model, method, dt, n_steps, bool(record_spikes), record_v, input_fn,
-                  stdp_params)
     params = NetworkParams(neuron_params, net.synapses)
-    ys, final = run(state0, params, inputs)
+    ys, final = _run(state0, params, inputs, spec=spec, model=model, method=method, dt=dt,
+                     n_steps=n_steps, record_spikes=bool(record_spikes), record_v=record_v,
+                     input_fn=input_fn, stdp_params=stdp_params)
     return NetworkSolution(ys.get("spikes"), ys["counts"], ys.get("v"), final, dt)
 
 

@@ -194,7 +194,7 @@ def simulate(params: LayeredParams, inputs: Array, *, dt: float,
     x = jnp.asarray(inputs, jnp.result_type(float))
     sol = engine.simulate(None, initial_state(params, surrogate is not None), params, dt=dt,
                           n_steps=x.shape[0], inputs=x, step=step,
-                          observe=lambda s, t: (tuple(layer.spike for layer in s.layers),
-                                                s.layers[-1].y.v))
+                          record=engine.Record(observe=lambda s, t: (
+                              tuple(layer.spike for layer in s.layers), s.layers[-1].y.v)))
     spikes = (x,) + tuple(sol.ys[0])
     return LayeredRun(spikes, spikes[-1].sum(0), sol.ys[1])

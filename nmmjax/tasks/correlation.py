@@ -10,7 +10,7 @@ uncorrelated, in each of three situations, with one weight set.
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -169,14 +169,14 @@ def smooth_situation_fitness(corr: jax.Array, pair: tuple[int, int],
 
 def simulate_network(genomes: jax.Array, data: Dataset, task: CorrelationTask,
                      duration: float | None = None, transient: float | None = None,
-                     **engine_kwargs) -> engine.Solution:
+                     record: engine.Record = engine.Record()) -> engine.Solution:
     """Every individual on every sample of ``data``: the task's network run.
 
     Args:
         genomes: ``(P, n_genes)``.
         duration, transient: override the task's (s).
-        engine_kwargs: passed to :func:`nmmjax.engine.simulate` (``observe``,
-            ``record``, ``record_every``, ``reducers``...).
+        record: what to keep (:class:`nmmjax.engine.Record`); its
+            ``transient`` is set from ``transient``.
 
     States are ``(n_nodes, S, P)``; inputs and noise ``(.., S, 1)`` are shared
     by all individuals.
@@ -192,15 +192,16 @@ def simulate_network(genomes: jax.Array, data: Dataset, task: CorrelationTask,
     def drive(t):  # (n_in, S, 1): shared by every individual
         return jnp.swapaxes(signals.melody_value(mel, t), 0, 1)[..., None]
 
+    noise = None
     if task.method in engine.SDE_METHODS:
-        engine_kwargs.update(diffusion=ff.diffusion, noise_shape=(n_nodes, n_samples_total, 1),
+        noise = engine.Noise(diffusion=ff.diffusion, shape=(n_nodes, n_samples_total, 1),
                              key=data.noise_key)
     duration = task.duration if duration is None else duration
     transient = task.transient if transient is None else transient
     return engine.simulate(
         ff.dfun, y0, params, dt=task.dt, n_steps=round(duration / task.dt),
-        method=task.method, transient_steps=round(transient / task.dt), inputs=drive,
-        **engine_kwargs,
+        method=task.method, inputs=drive, noise=noise,
+        record=record._replace(transient=round(transient / task.dt)),
     )
 
 
@@ -222,10 +223,9 @@ def output_moments(genomes: jax.Array, data: Dataset, task: CorrelationTask,
     if nodes is None:
         nodes = tuple(range(n_nodes - layers[-1], n_nodes))
     nodes_a = np.asarray(nodes)
-    sol = simulate_network(
-        genomes, data, task, record=False, record_every=task.record_every,
-        reducers=(engine.MeanCov(lambda y, t: jr.output(y)[nodes_a]),),
-    )
+    sol = simulate_network(genomes, data, task, record=engine.Record(
+        every=task.record_every, trajectory=False,
+        reducers=(engine.MeanCov(lambda y, t: jr.output(y)[nodes_a]),)))
     mean, cov = sol.reductions[0]
     finite = jnp.all(jnp.isfinite(cov), axis=(0, 1)) & jnp.all(
         jnp.isfinite(jr.output(sol.final_state)), axis=0
@@ -312,10 +312,15 @@ def correlation_fitness(genomes: jax.Array, data: Dataset,
     if genomes.ndim != 2 or genomes.shape[1] != ng:
         raise ValueError(f"`genomes` must have shape (P, {ng}), got {genomes.shape}.")
     V.finite_tree(genomes, "genomes")
-    return parallel.map_batch(_fitness_fn(task), genomes, data, devices=devices)
+    return parallel.map_batch(_TaskFitness(task), genomes, data, devices=devices)
 
 
-@lru_cache(maxsize=32)
-def _fitness_fn(task):
-    # One function object per task, so compiled (sharded) versions are reused.
-    return partial(population_fitness, task=task)
+class _TaskFitness(NamedTuple):
+    """:func:`population_fitness` of one task as a hashable callable: equal
+    tasks give equal functions, so :func:`nmmjax.parallel.map_batch` reuses
+    its compiled (sharded) program."""
+
+    task: CorrelationTask
+
+    def __call__(self, genomes, data):
+        return population_fitness(genomes, data, self.task)
