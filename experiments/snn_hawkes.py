@@ -31,8 +31,8 @@ Writes figures (``rasters``, ``training``, ``confusion``, ``alpha``, ``decay``,
 from __future__ import annotations
 
 import dataclasses
-import functools
 import time
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -125,16 +125,19 @@ def _neuron(cfg):
             neurons.LIFParams(tau_m=cfg.tau_out, R=10.0, t_ref=0.0))
 
 
-def _sizes(cfg):
+def layer_sizes(cfg):
+    """Layer sizes of the classifier: one input, ``cfg.hidden``, two outputs."""
     return (1, cfg.hidden, 2)
 
 
-def _run(cfg, genome, x, surrogate=None):
-    params = sl.params_from_genome(genome, _sizes(cfg), _neuron(cfg), cfg.bias)
+def run_network(cfg, genome, x, surrogate=None):
+    """One trial ``x (n_steps, 1)`` through the network of ``genome``."""
+    params = sl.params_from_genome(genome, layer_sizes(cfg), _neuron(cfg), cfg.bias)
     return sl.simulate(params, x, dt=DT, surrogate=surrogate)
 
 
-def _log_prob(activity, labels, temperature):
+def log_prob(activity, labels, temperature):
+    """Log-probability of ``labels`` under a softmax of the output activity."""
     lp = jax.nn.log_softmax(activity / temperature, axis=-1)
     return jnp.take_along_axis(lp, labels[..., None], -1)[..., 0]
 
@@ -146,17 +149,17 @@ def _predict(counts):
 
 
 def train_cma(cfg, ctx, x, y):
-    n = sl.n_genes(_sizes(cfg), cfg.bias)
+    n = sl.n_genes(layer_sizes(cfg), cfg.bias)
     v_rest, v_th = _neuron(cfg)[1].v_rest, _neuron(cfg)[1].v_th
 
     def activity(g, xi):  # spikes + mean depolarisation in [0, 1): breaks ties smoothly
-        r = _run(cfg, g, xi)
+        r = run_network(cfg, g, xi)
         return r.counts + jnp.mean(jnp.clip((r.v_out - v_rest) / (v_th - v_rest), 0, 1), 0)
 
     act = jax.vmap(jax.vmap(activity, (None, 0)), (0, None))
 
     def fitness(pop, k):
-        return jnp.mean(_log_prob(act(pop, x), y[None], cfg.temperature), axis=1)
+        return jnp.mean(log_prob(act(pop, x), y[None], cfg.temperature), axis=1)
 
     key = jax.random.fold_in(ctx.key, 10)
     x0 = jnp.clip(cfg.init_std * cfg.w_max * jax.random.normal(key, (n,)), -cfg.w_max,
@@ -171,12 +174,12 @@ def train_cma(cfg, ctx, x, y):
 
 
 def train_gradient(cfg, ctx, x, y, x_val, y_val):
-    n = sl.n_genes(_sizes(cfg), cfg.bias)
-    counts = jax.vmap(lambda g, xi: _run(cfg, g, xi, cfg.surrogate).counts, (None, 0))
+    n = sl.n_genes(layer_sizes(cfg), cfg.bias)
+    counts = jax.vmap(lambda g, xi: run_network(cfg, g, xi, cfg.surrogate).counts, (None, 0))
 
     def loss(gs, k):  # (R, D) -> (R,): a fresh minibatch per step
         idx = jax.random.choice(k, x.shape[0], (cfg.grad_batch,), replace=False)
-        return jax.vmap(lambda g: -jnp.mean(_log_prob(counts(g, x[idx]), y[idx],
+        return jax.vmap(lambda g: -jnp.mean(log_prob(counts(g, x[idx]), y[idx],
                                                        cfg.temperature)))(gs)
 
     key = jax.random.fold_in(ctx.key, 11)
@@ -190,16 +193,19 @@ def train_gradient(cfg, ctx, x, y, x_val, y_val):
         res.evaluations * len(x0)
 
 
-@functools.lru_cache(maxsize=4)
-def _batch_runner(cfg):
-    """Trials ``(B, n_steps, 1)`` of one network; one function object per
-    config (cfg is hashable), so it compiles once."""
-    return jax.vmap(lambda xi, g: _run(cfg, g, xi), (0, None))
+class TrialRunner(NamedTuple):
+    """Trials ``(B, n_steps, 1)`` of one network: a hashable callable (equal
+    configs give equal runners), so map_batch compiles it once per config."""
+
+    cfg: Config
+
+    def __call__(self, x, genome):
+        return jax.vmap(lambda xi, g: run_network(self.cfg, g, xi), (0, None))(x, genome)
 
 
 def accuracy(cfg, genome, x, y):
     # the trial axis is spread over the devices
-    r = parallel.map_batch(_batch_runner(cfg), x, jnp.asarray(genome))
+    r = parallel.map_batch(TrialRunner(cfg), x, jnp.asarray(genome))
     pred = _predict(r.counts)
     y = np.asarray(y)
     conf = np.array([[np.sum((y == a) & (pred == b)) for b in (0, 1, -1)] for a in (0, 1)])
@@ -257,7 +263,7 @@ def recovery(cfg, key):
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     if cfg.trainer not in ("cma_es", "gradient", "both"):
         raise ValueError(f"`trainer` must be cma_es, gradient or both, got {cfg.trainer!r}.")
-    sl.check_sizes(_sizes(cfg))
+    sl.check_sizes(layer_sizes(cfg))
     x_tr, y_tr = make_trials(jax.random.fold_in(ctx.key, 1), cfg.n_train, cfg.n_steps)
     x_te, y_te = make_trials(jax.random.fold_in(ctx.key, 2), cfg.n_test, cfg.n_steps)
     x_va, y_va = make_trials(jax.random.fold_in(ctx.key, 5), cfg.n_val, cfg.n_steps)
@@ -333,7 +339,7 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     a_mean, a_sd = a.mean(0), a.std(0)
     lo, hi = np.quantile(a, [0.025, 0.975], axis=0)
     w_dense = np.zeros((len(names), len(names)))  # trained weights, target x source
-    p = sl.params_from_genome(jnp.asarray(genome), _sizes(cfg), _neuron(cfg), cfg.bias)
+    p = sl.params_from_genome(jnp.asarray(genome), layer_sizes(cfg), _neuron(cfg), cfg.bias)
     w_dense[1:1 + cfg.hidden, 0] = np.asarray(p.weights[0])[:, 0]
     w_dense[1 + cfg.hidden:, 1:1 + cfg.hidden] = np.asarray(p.weights[1])
     fig, ax = plotting.new_figure(1, 3, width=4.2, height=3.6)
@@ -403,7 +409,7 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         "gradient_start_validation_accuracy": hist.get("gradient", {}).get("val_accuracy"),
         "confusion_per_trainer": {k: v.tolist() for k, v in conf.items()},
         "evaluations_per_trainer": {k: int(v) for k, v in evals.items()},
-        "n_genes": int(sl.n_genes(_sizes(cfg), cfg.bias)),
+        "n_genes": int(sl.n_genes(layer_sizes(cfg), cfg.bias)),
         "alpha_recovery_auc": rec_res["auc_all"],
         "alpha_recovery_auc_excitatory": rec_res["auc_exc"],
         "recovery_events": rec_res["n_events"],

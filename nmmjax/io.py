@@ -55,6 +55,7 @@ def save_text(path: str | Path, text: str) -> None:
 
 
 def load_json(path: str | Path) -> Any:
+    """The JSON document at ``path``."""
     return json.loads(Path(path).read_text())
 
 
@@ -77,6 +78,8 @@ def save_arrays(path: str | Path, **arrays) -> None:
 
 
 def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file (written by :func:`save_arrays`), loaded into memory; no
+    pickle."""
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 

@@ -96,6 +96,8 @@ def find_runs(results: str | Path) -> dict[str, list[Run]]:
 
 
 def load_benchmarks(folder: str | Path | None) -> list[dict]:
+    """Every benchmark JSON of ``folder`` (``benchmarks/out``), sorted by name; ``[]`` if there
+    is none."""
     if folder is None or not Path(folder).is_dir():
         return []
     return [io.load_json(p) for p in sorted(Path(folder).glob("*.json"))]
@@ -215,6 +217,7 @@ def build(results: str | Path = "results", benchmarks: str | Path | None = "benc
 
 
 def main(argv: list[str] | None = None) -> Path:
+    """Command line of ``python -m nmmjax.report``: write the HTML report and return its path."""
     ap = argparse.ArgumentParser(prog="python -m nmmjax.report", description=__doc__.split(
         "\n\n")[0])
     ap.add_argument("--results", type=Path, default=Path("results"), help="results root")

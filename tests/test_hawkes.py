@@ -115,15 +115,14 @@ def test_sampler_coordinates_are_an_exact_change_of_variables():
 
     ev = H.simulate(jax.random.key(8), TRUE, T=200.0)
     info = initialize_model(jax.random.key(0), H.numpyro_model, model_args=(ev,))
-    potential_fn_gen, constrain = H._potential(3, False, ())
     keys = jax.random.split(jax.random.key(9), 4)
     scale = jax.random.uniform(keys[0], (3, 3), minval=0.02, maxval=0.5)
-    ours = potential_fn_gen(*H._data_args(ev), scale)
+    ours, constrain, to_sampler = H.sampler_coordinates(ev, scale)
     for k in keys[1:]:
         k1, k2, k3 = jax.random.split(k, 3)
         z = {"mu": jax.random.normal(k1, (3,)) - 1.0, "alpha": 2 * jax.random.normal(k2, (3, 3)),
              "beta": 0.3 * jax.random.normal(k3, ())}
-        c = constrain(z, scale)
+        c = constrain(z)
         log_space = {"mu": z["mu"], "alpha": jnp.log(c["alpha"]), "beta": z["beta"]}
         jac = jnp.sum(jax.nn.log_sigmoid(z["alpha"]) - jnp.log(jax.nn.softplus(z["alpha"])))
         np.testing.assert_allclose(float(ours(z)), float(info.potential_fn(log_space) - jac),
@@ -132,7 +131,7 @@ def test_sampler_coordinates_are_an_exact_change_of_variables():
     # (strong connections, narrow posteriors); zeros start at z = 0
     start = H.HawkesParams(TRUE.mu, jnp.array([[0.0, 5.0, 1e-4], [200.0, 0.3, 0.0],
                                                [1.0, 0.0, 2.0]]), TRUE.beta)
-    back = constrain(H._sampler_start(start, scale, 3, False), scale)
+    back = constrain(to_sampler(start))
     a = np.asarray(start.alpha)
     np.testing.assert_allclose(np.asarray(back["alpha"]),
                                np.maximum(a, np.log(2) * np.asarray(scale)), rtol=1e-5)

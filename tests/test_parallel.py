@@ -49,8 +49,8 @@ def test_trials_sharded_over_4_devices_equal_one_device():
         from nmmjax.networks import spiking_layers as sl
         cfg = S.QUICK
         x, y = S.make_trials(jax.random.PRNGKey(1), 13, cfg.n_steps)  # 26 trials: padded
-        g = jax.random.normal(jax.random.PRNGKey(2), (sl.n_genes(S._sizes(cfg), cfg.bias),))
-        run = S._batch_runner(cfg)
+        g = jax.random.normal(jax.random.PRNGKey(2), (sl.n_genes(S.layer_sizes(cfg), cfg.bias),))
+        run = S.TrialRunner(cfg)
         one = parallel.map_batch(run, x, g, devices=jax.devices()[:1])
         four = parallel.map_batch(run, x, g)
         la, lb = jax.tree.leaves(one), jax.tree.leaves(four)

@@ -70,14 +70,14 @@ def test_surrogate_gradients_over_a_whole_trial_stay_finite():
     from nmmjax.networks import spiking_layers as sl
 
     cfg = snn_hawkes.Config()
-    n = sl.n_genes(snn_hawkes._sizes(cfg), cfg.bias)
+    n = sl.n_genes(snn_hawkes.layer_sizes(cfg), cfg.bias)
     k = jax.random.fold_in(jax.random.PRNGKey(0), 11)
     g0 = (cfg.init_std * cfg.w_max * jax.random.normal(k, (4, n)))[1]
     x, y = snn_hawkes.make_trials(jax.random.fold_in(jax.random.PRNGKey(0), 1), 32,
                                   cfg.n_steps)
-    counts = jax.vmap(lambda g, xi: snn_hawkes._run(cfg, g, xi, cfg.surrogate).counts,
+    counts = jax.vmap(lambda g, xi: snn_hawkes.run_network(cfg, g, xi, cfg.surrogate).counts,
                       (None, 0))
-    loss = lambda g: -jnp.mean(snn_hawkes._log_prob(counts(g, x), y, cfg.temperature))
+    loss = lambda g: -jnp.mean(snn_hawkes.log_prob(counts(g, x), y, cfg.temperature))
     grads = [jax.grad(loss)(g) for g in (g0, 3.0 * g0)]
     for grad in grads:
         norm = float(jnp.linalg.norm(grad))

@@ -547,6 +547,28 @@ class _RunChains(NamedTuple):
         return jax.lax.map(lambda s: jax.lax.scan(body, s, None, length=self.length), states)
 
 
+def sampler_coordinates(events: Events, scale: Array, *, per_source_beta: bool = False,
+                        **prior):
+    """The coordinates :func:`fit_nuts` samples in, for checks and custom samplers.
+
+    NUTS samples ``z = {"mu": log mu, "alpha": z_alpha, "beta": log beta}``
+    with ``alpha = scale * softplus(z_alpha)`` (``scale (N, N)``: each alpha's
+    posterior width, see :func:`fit_nuts`).
+
+    Returns:
+        ``(potential, constrain, to_sampler)``: ``potential(z)`` the negative
+        log-posterior of :func:`numpyro_model` on ``events`` in these
+        coordinates (Jacobian included), ``constrain(z) -> {"mu", "alpha",
+        "beta"}``, and ``to_sampler(params: HawkesParams) -> z`` (a zero alpha
+        maps to ``z = 0``, the centre of its logistic density).
+    """
+    n = events.n_dims
+    pgen, constrain = _potential(n, bool(per_source_beta), _prior_items(prior))
+    scale = jnp.asarray(scale)
+    return (pgen(*_data_args(events), scale), lambda z: constrain(z, scale),
+            lambda p: _sampler_start(p, scale, n, bool(per_source_beta)))
+
+
 # Kernels, not compiled programs, are cached here (keyed on the static
 # configuration, never on a callable): the same kernel functions let jit's own
 # cache (through map_batch) reuse the compiled chains across fits.

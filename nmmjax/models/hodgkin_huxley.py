@@ -128,4 +128,6 @@ def rest_state(params: HHParams = HHParams(), shape: tuple[int, ...] = (),
 
 
 def check_params(params: HHParams, name: str = "params") -> None:
+    """``TypeError``/``ValueError`` naming ``name`` unless ``params`` is a finite
+    :class:`HHParams` with positive capacitance and conductances."""
     V.model_params(params, HHParams, name, positive=("C", "g_Na", "g_K", "g_L"))

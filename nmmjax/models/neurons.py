@@ -90,6 +90,8 @@ class LIFParams(NamedTuple):
 
 
 def lif_dfun(y: NeuronState, t, params: LIFParams, I=None) -> NeuronState:
+    """Leaky integrate-and-fire: ``tau_m dv/dt = -(v - v_rest) + R I`` (mV, ms, nA); ``w`` is
+    unused."""
     dv = (-(y.v - params.v_rest) + params.R * _current(I, y.v)) / params.tau_m
     return NeuronState(dv, jnp.zeros_like(y.w))
 
@@ -141,6 +143,8 @@ class QIFParams(NamedTuple):
 
 
 def qif_dfun(y: NeuronState, t, params: QIFParams, I=None) -> NeuronState:
+    """Quadratic integrate-and-fire: ``tau_m dv/dt = c2 (v - c1)^2 + c0 + R I``; ``w`` is
+    unused."""
     F = params.c2 * (y.v - params.c1) ** 2 + params.c0
     dv = (F + params.R * _current(I, y.v)) / params.tau_m
     return NeuronState(dv, jnp.zeros_like(y.w))
@@ -182,6 +186,8 @@ def _exp_term(v, v_rh, delta_T):
 
 
 def eif_dfun(y: NeuronState, t, params: EIFParams, I=None) -> NeuronState:
+    """Exponential integrate-and-fire: ``tau_m dv/dt = -(v - v_rest) + delta_T exp((v - v_rh) /
+    delta_T) + R I`` (``v`` capped at ``v_th``)."""
     v = jnp.minimum(y.v, params.v_th)  # past the cut-off (spike, reset) exp only overflows
     dv = (-(v - params.v_rest) + _exp_term(v, params.v_rh, params.delta_T)
           + params.R * _current(I, v)) / params.tau_m
@@ -218,6 +224,8 @@ class AdExParams(NamedTuple):
 
 
 def adex_dfun(y: NeuronState, t, params: AdExParams, I=None) -> NeuronState:
+    """Adaptive exponential integrate-and-fire (Brette & Gerstner 2005): membrane ``v`` with
+    the exponential term, adaptation current ``w`` (``v`` capped at ``v_th``)."""
     p = params
     # Past the cut-off (spike, reset) the exponential only overflows; capping v
     # also keeps Runge-Kutta stages of the spiking step from kicking w.
@@ -266,6 +274,8 @@ IZHIKEVICH_PRESETS = {
 
 
 def izhikevich_dfun(y: NeuronState, t, params: IzhikevichParams, I=None) -> NeuronState:
+    """Izhikevich (2003): ``dv/dt = 0.04 v^2 + 5 v + 140 - w + I``, ``dw/dt = a (b v - w)``
+    (``v`` capped at ``v_th``)."""
     v = jnp.minimum(y.v, params.v_th)  # the quadratic only overflows past the cut-off
     dv = 0.04 * v**2 + 5.0 * v + 140.0 - y.w + _current(I, v)
     dw = params.a * (params.b * v - y.w)

@@ -53,6 +53,7 @@ class FitzHughNagumoParams(NamedTuple):
 
 
 def fhn_dfun(y: PlanarState, t, params: FitzHughNagumoParams, I=None) -> PlanarState:
+    """FitzHugh-Nagumo: ``dv/dt = v - v^3 / 3 - w + I``, ``tau_w dw/dt = v + a - b w``."""
     inj = 0.0 if I is None else I
     dv = y.v - y.v**3 / 3.0 - y.w + inj
     dw = (y.v + params.a - params.b * y.w) / params.tau_w
@@ -101,6 +102,8 @@ MORRIS_LECAR_TYPE_II = MorrisLecarParams(g_Ca=4.4, V3=2.0, V4=30.0, phi=0.04)
 
 
 def ml_dfun(y: PlanarState, t, params: MorrisLecarParams, I=None) -> PlanarState:
+    """Morris-Lecar: calcium, potassium and leak currents with the steady-state gates
+    ``m_inf``, ``w_inf`` (mV, ms, uA/cm2)."""
     p = params
     inj = 0.0 if I is None else I
     m_inf = 0.5 * (1.0 + jnp.tanh((y.v - p.V1) / p.V2))
@@ -113,5 +116,7 @@ def ml_dfun(y: PlanarState, t, params: MorrisLecarParams, I=None) -> PlanarState
 
 
 def check_params(params, name: str = "params") -> None:
+    """``TypeError``/``ValueError`` naming ``name`` unless ``params`` are finite
+    FitzHugh-Nagumo or Morris-Lecar parameters with positive time constants and slopes."""
     V.model_params(params, (FitzHughNagumoParams, MorrisLecarParams), name,
                    positive=("tau_w", "C", "phi", "V2", "V4"))

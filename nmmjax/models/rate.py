@@ -22,9 +22,11 @@ class RateParams(NamedTuple):
 
 
 def transfer(x: jax.Array, params: RateParams) -> jax.Array:
+    """Sigmoid rate transfer ``1 / (1 + exp(-(gain x - theta)))``."""
     return jax.nn.sigmoid(params.gain * x - params.theta)
 
 
 def dfun(r: jax.Array, t, params: RateParams, x=None) -> jax.Array:
+    """Rate unit ``tau dr/dt = -r + transfer(x)`` with input ``x`` (0 if ``None``)."""
     x = jnp.zeros_like(r) if x is None else x
     return (-r + transfer(x, params)) / params.tau

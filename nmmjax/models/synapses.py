@@ -56,10 +56,13 @@ class SynapseState(NamedTuple):
 
 
 def check_params(params: SynapseParams, name: str = "params") -> None:
+    """``TypeError``/``ValueError`` naming ``name`` unless ``params`` is a finite exponential
+    or alpha synapse with ``tau > 0``."""
     V.model_params(params, (ExpSynapse, AlphaSynapse), name, positive=("tau",))
 
 
 def initial_state(shape: tuple[int, ...] = ()) -> SynapseState:
+    """A synapse at rest (all zeros) of the given batch ``shape``."""
     z = jnp.zeros(shape, jnp.result_type(float))
     return SynapseState(z, z)
 

@@ -172,6 +172,8 @@ def dense_weights(weights: Weights) -> tuple[jax.Array, jax.Array]:
 
 
 def check_params(params: NetworkParams, name: str = "params") -> None:
+    """``TypeError``/``ValueError`` naming ``name`` unless ``params`` is a
+    :class:`NetworkParams` with valid column parameters and finite weights."""
     if not isinstance(params, NetworkParams):
         raise TypeError(f"`{name}` must be a NetworkParams, got {type(params).__name__}.")
     jr.check_params(params.column, f"{name}.column")

@@ -69,12 +69,14 @@ class MemoryState(NamedTuple):
 
 
 def initial_state(n: int) -> MemoryState:
+    """Both layers of ``n`` columns at rest and all weights zero."""
     col = jr.initial_state((n,))
     z = jnp.zeros((n, n), jnp.result_type(float))
     return MemoryState(col, col, z, z, z)
 
 
 def rates(y: jr.JRState, params: MemoryParams) -> Array:
+    """Firing rate (1/s) of each column: the JR sigmoid of its pyramidal potential ``y1 - y2``."""
     c = params.column
     return jr.sigmoid(y.y1 - y.y2, c.e0, c.v0, c.r)
 

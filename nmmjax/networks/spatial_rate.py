@@ -98,6 +98,7 @@ def build(key, p: SpatialRateParams, n_sites: int = 3) -> Network:
 
 
 def initial_state(net: Network, dp: DopamineParams) -> State:
+    """Rates, noise and dopamine field at zero, weights from ``net``, eligibility zero."""
     n = net.W.shape[0]
     z = jnp.zeros(n)
     return State(z, z, jnp.zeros((dp.field.n, dp.field.n)), net.W, jnp.zeros_like(net.W), z)

@@ -54,6 +54,8 @@ class LayeredState(NamedTuple):
 
 
 def check_sizes(sizes) -> tuple[int, ...]:
+    """The layer ``sizes`` as a tuple of ints (at least two layers, each >= 1);
+    ``TypeError``/``ValueError`` otherwise."""
     try:
         sizes = tuple(int(s) for s in sizes)
     except (TypeError, ValueError):
@@ -91,6 +93,7 @@ def params_from_genome(genome: Array, sizes, neuron=LayeredParams._field_default
 
 
 def sizes_of(params: LayeredParams) -> tuple[int, ...]:
+    """The layer sizes ``(n_in, n_hidden..., n_out)`` that ``params`` connects."""
     w = params.weights
     return (int(np.shape(w[0])[-1]),) + tuple(int(np.shape(x)[-2]) for x in w)
 

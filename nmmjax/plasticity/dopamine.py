@@ -46,6 +46,8 @@ class FieldParams(NamedTuple):
 
 
 def check_params(p: FieldParams, name: str = "field") -> None:
+    """``ValueError`` naming ``name`` unless the field has a positive size, at least 4 grid
+    points per side, and finite non-negative diffusion and decay."""
     V.positive_float(p.size, f"{name}.size")
     V.nonneg_int(p.n, f"{name}.n", minimum=4)
     if not (np.isfinite(p.diffusion) and p.diffusion >= 0):
@@ -136,6 +138,8 @@ def point_release(p: FieldParams, x0: float, y0: float, amount: float = 1.0) -> 
 
 
 def mass(field: Array, p: FieldParams) -> Array:
+    """Total amount of dopamine in ``field``: its integral over the torus (concentration x
+    area)."""
     return jnp.sum(field) * (p.size / p.n) ** 2
 
 

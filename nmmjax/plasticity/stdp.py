@@ -69,6 +69,7 @@ def check_params(params: STDPParams, name: str = "params") -> None:
 
 
 def init_traces(n_pre: int, n_post: int, batch: tuple[int, ...] = ()) -> Traces:
+    """Pre- and postsynaptic STDP traces at zero (batch axes first)."""
     fd = jnp.result_type(float)
     return Traces(jnp.zeros(batch + (n_pre,), fd), jnp.zeros(batch + (n_post,), fd))
 

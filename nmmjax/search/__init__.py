@@ -20,6 +20,7 @@ code; :func:`run` needs no change.
 """
 
 from nmmjax.search import gradient as gradient
+from nmmjax.search import nsga2 as nsga2
 from nmmjax.search._base import Strategy as Strategy
 from nmmjax.search._driver import EvolveResult as EvolveResult
 from nmmjax.search._driver import run as run
@@ -36,5 +37,5 @@ from nmmjax.search.nsga2 import crowding_distance as crowding_distance
 from nmmjax.search.nsga2 import pareto_ranks as pareto_ranks
 
 __all__ = ["ALIASES", "NSGA2", "EvolveResult", "EvosaxStrategy", "NSGA2Params", "Strategy",
-           "crowding_distance", "gradient", "make_strategy", "pareto_ranks", "register",
+           "crowding_distance", "gradient", "make_strategy", "nsga2", "pareto_ranks", "register",
            "resolve_strategy", "run", "strategy_names", "unregister"]

@@ -90,6 +90,8 @@ class CorrelationFitness(NamedTuple):
 
 
 def check_task(task: CorrelationTask) -> None:
+    """``TypeError``/``ValueError`` naming the field unless ``task`` is a valid
+    :class:`CorrelationTask` (layers, steps, transient, record step, column)."""
     if not isinstance(task, CorrelationTask):
         raise TypeError(f"`task` must be a CorrelationTask, got {type(task).__name__}.")
     layers = ff.check_layers(task.layers)
