@@ -1,7 +1,7 @@
 """Benchmark `hawkes`: fitting a 10-dimensional exponential Hawkes process.
 
 Truth: 10 dimensions, sparse alpha scaled to spectral radius 0.6, decay 1,
-simulated by :func:`nmmjax.hawkes.simulate` to about 20,000 events. Side by
+simulated by :func:`nmmjax.inference.hawkes.simulate` to about 20,000 events. Side by
 side, on the same events:
 
 - ours, MAP (optax Adam on log-parameters, decay learned);

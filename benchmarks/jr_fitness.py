@@ -3,7 +3,7 @@
 12-node (3, 6, 3) JR network, dt = 1 ms, 1000 s simulated, Heun,
 3 situations x 2 samples per individual, population 160.
 
-- ours: nmmjax.objectives.correlation_fitness, float32, whole population
+- ours: nmmjax.tasks.correlation.correlation_fitness, float32, whole population
   batched, on-line correlations (no trajectory), population sharded over two
   host devices (the machine's two cores);
 - reference: the original method in numba (benchmarks/jr_reference_numba.py),

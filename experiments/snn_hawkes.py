@@ -214,7 +214,7 @@ def accuracy(cfg, genome, x, y):
 
 def trial_trains(spikes, key, dt_s: float):
     """Per-trial lists of per-neuron spike times (s), each spike spread
-    within its step (:func:`nmmjax.hawkes.spread_in_bins`)."""
+    within its step (:func:`nmmjax.inference.hawkes.spread_in_bins`)."""
     s = np.concatenate([np.asarray(a) for a in spikes], axis=-1) > 0  # (trials, steps, N)
     trial, step, neuron = np.nonzero(s)
     t = hawkes.spread_in_bins(key, step, dt_s)

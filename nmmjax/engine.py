@@ -182,7 +182,7 @@ class SpikeTimes(NamedTuple):
             :class:`SpikingState`); any shape.
 
     Finalised result: ``(count int32, first, last)`` arrays of that shape
-    (times NaN without spikes). Feed every step (``record_every=1``) so that no
+    (times NaN without spikes). Feed every step (``Record(every=1)``) so that no
     spike is missed; a spike is stamped with the time at the end of its step.
     """
 

@@ -14,3 +14,26 @@ def run_on_host_devices(script: str, n_devices: int, timeout: float = 300) -> di
                          text=True, timeout=timeout)
     assert res.returncode == 0, res.stderr[-2000:]
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def interrupted_after_saves(monkeypatch, n_saves: int, run) -> int:
+    """Call ``run()`` with :func:`nmmjax.checkpoint.save` patched to raise
+    ``KeyboardInterrupt`` right after its ``n_saves``-th checkpoint (as if the
+    run were stopped there); return the number of checkpoints written."""
+    import pytest
+
+    from nmmjax import checkpoint
+
+    save, calls = checkpoint.save, []
+
+    def save_then_stop(*a):
+        save(*a)
+        calls.append(1)
+        if len(calls) == n_saves:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as mp:
+        mp.setattr(checkpoint, "save", save_then_stop)
+        with pytest.raises(KeyboardInterrupt):
+            run()
+    return len(calls)

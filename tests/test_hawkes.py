@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import interrupted_after_saves
 
 from nmmjax.inference import hawkes as H
 
@@ -210,24 +211,12 @@ def test_spread_in_bins_keeps_each_event_in_its_bin():
 def test_nuts_resumes_to_the_same_draws(tmp_path, monkeypatch):
     # A run stopped after its second checkpoint and resumed gives the draws
     # of an uninterrupted run, bitwise.
-    from nmmjax import checkpoint
-
     ev = H.simulate(jax.random.key(5), TRUE, T=300.0)
     opts = dict(num_warmup=30, num_samples=30, num_chains=2, max_tree_depth=4, chunk=20)
     full = H.fit_nuts(ev, jax.random.key(6), **opts)
     path = tmp_path / "nuts.npz"
-    save, calls = checkpoint.save, []
-
-    def save_then_stop(*a):
-        save(*a)
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(checkpoint, "save", save_then_stop)
-    with pytest.raises(KeyboardInterrupt):
-        H.fit_nuts(ev, jax.random.key(6), checkpoint_path=path, **opts)
-    monkeypatch.setattr(checkpoint, "save", save)
+    interrupted_after_saves(monkeypatch, 2, lambda: H.fit_nuts(
+        ev, jax.random.key(6), checkpoint_path=path, **opts))
     resumed = H.fit_nuts(ev, jax.random.key(6), checkpoint_path=path, resume=True, **opts)
     for k in ("mu", "alpha", "beta"):
         np.testing.assert_array_equal(resumed.samples[k], full.samples[k])

@@ -91,24 +91,16 @@ def test_quick_nsga2_with_resampled_inputs(tmp_path, capsys):
 
 @pytest.mark.slow  # three compiling runs (~100 s)
 def test_interrupted_cyclic_nsga2_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
-    from nmmjax import checkpoint
+    from helpers import interrupted_after_saves
+
     from nmmjax.networks import feedforward as ff
 
     args = ["--quick", "--strategy", "nsga2", "--symmetry", "cyclic", "--generations", "4",
             "--chunk", "2"]
     ref = jr_correlation.main(args + ["--out", str(tmp_path / "ref")])
-    save, calls = checkpoint.save, []
-
-    def save_then_stop(*a):
-        save(*a)
-        calls.append(1)
-        raise KeyboardInterrupt  # stopped after its first checkpoint
-
-    monkeypatch.setattr(checkpoint, "save", save_then_stop)
-    with pytest.raises(KeyboardInterrupt):
-        jr_correlation.main(args + ["--out", str(tmp_path)])
-    assert calls == [1]
-    monkeypatch.setattr(checkpoint, "save", save)
+    # stopped after its first checkpoint
+    assert interrupted_after_saves(monkeypatch, 1, lambda: jr_correlation.main(
+        args + ["--out", str(tmp_path)])) == 1
     out = jr_correlation.main(args + ["--out", str(tmp_path), "--resume"])
     a, b = (json.loads((d / "metrics.json").read_text()) for d in (out, ref))
     assert a["best_genome"] == b["best_genome"] and a["min_fitness"] == b["min_fitness"]

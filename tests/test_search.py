@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import run_on_host_devices
+from helpers import interrupted_after_saves, run_on_host_devices
 
 from nmmjax import search
 
@@ -285,8 +285,6 @@ class _RandomSearchParams:
 
 
 def test_a_registered_strategy_runs_through_the_driver_and_resumes(tmp_path, monkeypatch):
-    from nmmjax import checkpoint
-
     search.register("ToyRandomSearch", _RandomSearch)
     try:
         assert "ToyRandomSearch" in search.strategy_names()
@@ -299,18 +297,9 @@ def test_a_registered_strategy_runs_through_the_driver_and_resumes(tmp_path, mon
         np.testing.assert_allclose(np.asarray(full.best_genome), 0.3, atol=0.1)
         assert full.evaluations == 16 * 31 and full.candidates.shape == (16, 4)
         # stopped after its second checkpoint, resumed: the same bits
-        path, save, calls = tmp_path / "rs.npz", checkpoint.save, []
-
-        def save_then_stop(*a):
-            save(*a)
-            calls.append(1)
-            if len(calls) == 2:
-                raise KeyboardInterrupt
-
-        monkeypatch.setattr(checkpoint, "save", save_then_stop)
-        with pytest.raises(KeyboardInterrupt):
-            search.run(sphere, **kw, checkpoint_path=path)
-        monkeypatch.setattr(checkpoint, "save", save)
+        path = tmp_path / "rs.npz"
+        interrupted_after_saves(monkeypatch, 2,
+                                lambda: search.run(sphere, **kw, checkpoint_path=path))
         resumed = search.run(sphere, **kw, checkpoint_path=path, resume=True)
         np.testing.assert_array_equal(np.asarray(resumed.best_genome),
                                       np.asarray(full.best_genome))
