@@ -72,6 +72,28 @@ def memory_probe(duration: float, population: int) -> None:
                       "peak_rss_mb": int(status) / 1024}))
 
 
+def _ablation(task, genomes):
+    """Where the time goes: microseconds per step of short runs with parts
+    switched off (noise, a device, most of the population)."""
+    short = task._replace(duration=20.0, transient=1.0)
+    d_short = ob.make_dataset(jax.random.PRNGKey(0), short)
+
+    def per_step_us(tk, g, devices=None):
+        jax.block_until_ready(ob.correlation_fitness(g, d_short, tk, devices=devices))
+        s, _ = common.median_time(lambda: jax.block_until_ready(
+            ob.correlation_fitness(g, d_short, tk, devices=devices)), repeats=3)
+        return 1e6 * s / round(tk.duration / tk.dt)
+
+    ablation = {
+        "full_2dev_us_per_step": per_step_us(short, genomes),
+        "full_1dev_us_per_step": per_step_us(short, genomes, devices=jax.devices()[:1]),
+        "no_noise_2dev_us_per_step": per_step_us(
+            short._replace(method="heun", column=short.column._replace(sigma_p=0.0)), genomes),
+        "population_2_us_per_step": per_step_us(short, genomes[:2]),
+    }
+    return ablation
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=float, default=1000.0)
@@ -104,23 +126,7 @@ def main(argv=None):
     node_steps = P * 6 * 12 * n_steps
     nsps = node_steps / ours_total
 
-    # Where the time goes: short runs with parts switched off.
-    short = task._replace(duration=20.0, transient=1.0)
-    d_short = ob.make_dataset(jax.random.PRNGKey(0), short)
-
-    def per_step_us(tk, g, devices=None):
-        jax.block_until_ready(ob.correlation_fitness(g, d_short, tk, devices=devices))
-        s, _ = common.median_time(lambda: jax.block_until_ready(
-            ob.correlation_fitness(g, d_short, tk, devices=devices)), repeats=3)
-        return 1e6 * s / round(tk.duration / tk.dt)
-
-    ablation = {
-        "full_2dev_us_per_step": per_step_us(short, genomes),
-        "full_1dev_us_per_step": per_step_us(short, genomes, devices=jax.devices()[:1]),
-        "no_noise_2dev_us_per_step": per_step_us(
-            short._replace(method="heun", column=short.column._replace(sigma_p=0.0)), genomes),
-        "population_2_us_per_step": per_step_us(short, genomes[:2]),
-    }
+    ablation = _ablation(task, genomes)
 
     # ---- reference (numba, float64) ----
     ref_D = args.ref_duration or D

@@ -54,28 +54,10 @@ def _corr_by_distance(r, dist, bins):
     return [float(cc[(d >= a) & (d < b)].mean()) for a, b in zip(bins[:-1], bins[1:])]
 
 
-def run(cfg: Config, ctx: _runner.RunContext) -> dict:
-    p, dp = SR.SpatialRateParams(), SR.DopamineParams()
-    n_steps = int(round(cfg.seconds / cfg.dt))
-    k_net, k_noise = jax.random.split(ctx.key)
-    net_keys = jax.random.split(k_net, cfg.n_seeds)
-
-    def one(net_key, feedback):
-        net = SR.build(net_key, p)
-        ts, ys, fin = SR.simulate(net, p, dp._replace(feedback=feedback),
-                                  jax.random.fold_in(k_noise, 0), dt=cfg.dt, n_steps=n_steps,
-                                  record_every=cfg.record_every)
-        return net, ts, ys, fin
-
-    # networks batched over seeds; the seed axis is spread over the devices
-    batched = jax.vmap(one, (0, None))  # one compilation for both runs
-    runs = {}
-    for fb, label in ctx.progress(((1.0, "feedback"), (0.0, "control")), "runs"):
-        runs[label] = parallel.map_batch(batched, net_keys, jnp.float32(fb))
-    net, ts, ys, fin = runs["feedback"]
-    _, _, ys_c, fin_c = runs["control"]
-    ts = np.asarray(ts[0])
-
+def _weight_metrics(cfg, p, runs):
+    """Per-seed and mean weight changes near and far from the release sites,
+    sign changes, NaNs and rates of each run. Returns ``(metrics, dist_w)``
+    with ``dist_w`` the ``(run, seed, distance, w_in)`` of every network."""
     metrics = {"seeds": cfg.n_seeds, "seconds": cfg.seconds}
     rows, dist_w = [], []
     for label, (nt, _, y, f) in runs.items():
@@ -111,10 +93,11 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
             "rate_i": float(np.mean([r["rate_i"] for r in sel])),
         }
     metrics["per_seed"] = rows
+    return metrics, dist_w
 
-    # ---- figures (seed 0) ----
-    pos, sites = np.asarray(net.positions[0]), np.asarray(net.sites[0])
-    exc = np.asarray(net.exc[0])
+
+def _plot_network(ctx, pos, sites, exc, p, dp):
+    """E and I units and the release sites with their radius."""
     fig, ax = plotting.new_figure(1, 1, width=4.5, height=4.5)
     a = ax[0, 0]
     a.scatter(*pos[exc].T, s=6, color=plotting.KIND_COLOURS["exc"], label="E")
@@ -127,6 +110,36 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     a.set_aspect("equal")
     a.legend(fontsize=7, loc="upper right")
     ctx.save_figure(fig, "network")
+
+
+def run(cfg: Config, ctx: _runner.RunContext) -> dict:
+    p, dp = SR.SpatialRateParams(), SR.DopamineParams()
+    n_steps = int(round(cfg.seconds / cfg.dt))
+    k_net, k_noise = jax.random.split(ctx.key)
+    net_keys = jax.random.split(k_net, cfg.n_seeds)
+
+    def one(net_key, feedback):
+        net = SR.build(net_key, p)
+        ts, ys, fin = SR.simulate(net, p, dp._replace(feedback=feedback),
+                                  jax.random.fold_in(k_noise, 0), dt=cfg.dt, n_steps=n_steps,
+                                  record_every=cfg.record_every)
+        return net, ts, ys, fin
+
+    # networks batched over seeds; the seed axis is spread over the devices
+    batched = jax.vmap(one, (0, None))  # one compilation for both runs
+    runs = {}
+    for fb, label in ctx.progress(((1.0, "feedback"), (0.0, "control")), "runs"):
+        runs[label] = parallel.map_batch(batched, net_keys, jnp.float32(fb))
+    net, ts, ys, fin = runs["feedback"]
+    _, _, ys_c, fin_c = runs["control"]
+    ts = np.asarray(ts[0])
+
+    metrics, dist_w = _weight_metrics(cfg, p, runs)
+
+    # ---- figures (seed 0) ----
+    pos, sites = np.asarray(net.positions[0]), np.asarray(net.sites[0])
+    exc = np.asarray(net.exc[0])
+    _plot_network(ctx, pos, sites, exc, p, dp)
 
     field = np.asarray(ys["field"][0])
     snaps = np.linspace(0, len(field) - 1, 4).astype(int)

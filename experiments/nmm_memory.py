@@ -61,6 +61,37 @@ def _cosine(active, pattern):
     return float((active * pattern).sum() / np.sqrt(max(active.sum(), 1e-9) * pattern.sum()))
 
 
+def _plot_recall(ctx, cfg, pats, maps, traces):
+    """Recall maps (pattern, cue, both layers) and the rate traces of one recall."""
+    fig, ax = plotting.new_figure(3, 4, width=2.3, height=2.3)
+    for k, (cue, last) in enumerate(maps):
+        grids = [pats[k], cue, last[0], last[1]]
+        titles = [f"pattern {k}", "70 % cue", "layer 1 recall (1/s)", "layer 2 recall (1/s)"]
+        for j, (g, title) in enumerate(zip(grids, titles)):
+            im = ax[k, j].imshow(g.reshape(cfg.side, cfg.side), cmap="viridis",
+                                 vmin=0, vmax=1 if j < 2 else 5)
+            ax[k, j].set_title(title, fontsize=8)
+            ax[k, j].set_xticks([])
+            ax[k, j].set_yticks([])
+    fig.colorbar(im, ax=ax[:, 3].tolist(), shrink=0.6)
+    ctx.save_figure(fig, "recall_maps")
+
+    ts, z, cue = traces
+    fig, ax = plotting.new_figure(1, 2, width=5.0, height=2.8)
+    groups = [("cued", cue > 0), ("uncued, in pattern", (pats[0] > 0) & (cue == 0)),
+              ("outside the pattern", pats[0] == 0)]
+    for j in range(2):
+        for (lab, m), col in zip(groups, ("C0", "C2", "C3")):
+            ax[0, j].plot(ts, z[:, j, m], color=col, lw=0.6, alpha=0.8)
+            ax[0, j].plot([], [], color=col, label=lab)
+        ax[0, j].set_title(f"layer {j + 1}, pattern 0 recall", fontsize=9)
+        ax[0, j].set_xlabel("time (s)")
+        ax[0, j].set_ylabel("rate S(v) (1/s)")
+        ax[0, j].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    ctx.save_figure(fig, "recall_traces")
+
+
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     n = cfg.side**2
     k_pat, k_train, k_cue, k_rec = jax.random.split(ctx.key, 4)
@@ -111,7 +142,7 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         y = weights._replace(l1=rest.l1, l2=rest.l2)
         sol = sim(y, cfg.recall_s, lambda t: (cfg.stim * cue, jnp.float32(0.0)), key,
                   every=20, observe=lambda y, t: jnp.stack([M.rates(y.l1, params),
-                                                                   M.rates(y.l2, params)]))
+                                                            M.rates(y.l2, params)]))
         return sol.ys, sol.ts
 
     def recall(weights, cue, key):
@@ -145,33 +176,7 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
                 if k == 0:
                     traces = (ts, z, cue)
 
-    fig, ax = plotting.new_figure(3, 4, width=2.3, height=2.3)
-    for k, (cue, last) in enumerate(maps):
-        grids = [pats[k], cue, last[0], last[1]]
-        titles = [f"pattern {k}", "70 % cue", "layer 1 recall (1/s)", "layer 2 recall (1/s)"]
-        for j, (g, title) in enumerate(zip(grids, titles)):
-            im = ax[k, j].imshow(g.reshape(cfg.side, cfg.side), cmap="viridis",
-                                 vmin=0, vmax=1 if j < 2 else 5)
-            ax[k, j].set_title(title, fontsize=8)
-            ax[k, j].set_xticks([])
-            ax[k, j].set_yticks([])
-    fig.colorbar(im, ax=ax[:, 3].tolist(), shrink=0.6)
-    ctx.save_figure(fig, "recall_maps")
-
-    ts, z, cue = traces
-    fig, ax = plotting.new_figure(1, 2, width=5.0, height=2.8)
-    groups = [("cued", cue > 0), ("uncued, in pattern", (pats[0] > 0) & (cue == 0)),
-              ("outside the pattern", pats[0] == 0)]
-    for j in range(2):
-        for (lab, m), col in zip(groups, ("C0", "C2", "C3")):
-            ax[0, j].plot(ts, z[:, j, m], color=col, lw=0.6, alpha=0.8)
-            ax[0, j].plot([], [], color=col, label=lab)
-        ax[0, j].set_title(f"layer {j + 1}, pattern 0 recall", fontsize=9)
-        ax[0, j].set_xlabel("time (s)")
-        ax[0, j].set_ylabel("rate S(v) (1/s)")
-        ax[0, j].legend(fontsize=7, frameon=False)
-    fig.tight_layout()
-    ctx.save_figure(fig, "recall_traces")
+    _plot_recall(ctx, cfg, pats, maps, traces)
 
     ctx.save_arrays(patterns=pats, weight_history=w_hist, W=np.asarray(trained.W),
                     K=np.asarray(trained.K), O=np.asarray(trained.O))

@@ -260,29 +260,8 @@ def recovery(cfg, key):
             "rate_mean_hz": float(rates.mean()), "raster": (t_ms, idx)}
 
 
-def run(cfg: Config, ctx: _runner.RunContext) -> dict:
-    if cfg.trainer not in ("cma_es", "gradient", "both"):
-        raise ValueError(f"`trainer` must be cma_es, gradient or both, got {cfg.trainer!r}.")
-    sl.check_sizes(layer_sizes(cfg))
-    x_tr, y_tr = make_trials(jax.random.fold_in(ctx.key, 1), cfg.n_train, cfg.n_steps)
-    x_te, y_te = make_trials(jax.random.fold_in(ctx.key, 2), cfg.n_test, cfg.n_steps)
-    x_va, y_va = make_trials(jax.random.fold_in(ctx.key, 5), cfg.n_val, cfg.n_steps)
-
-    # ---- 1. classifier ----
-    trained, hist, evals = {}, {}, {}
-    if cfg.trainer in ("cma_es", "both"):
-        trained["cma_es"], hist["cma_es"], evals["cma_es"] = train_cma(cfg, ctx, x_tr, y_tr)
-    if cfg.trainer in ("gradient", "both"):
-        trained["gradient"], hist["gradient"], evals["gradient"] = train_gradient(
-            cfg, ctx, x_tr, y_tr, x_va, y_va)
-    acc, conf, train_acc, val_acc = {}, {}, {}, {}
-    for name, g in trained.items():
-        acc[name], conf[name], _ = accuracy(cfg, g, x_te, y_te)
-        train_acc[name] = accuracy(cfg, g, x_tr, y_tr)[0]
-        val_acc[name] = accuracy(cfg, g, x_va, y_va)[0]
-    best = max(val_acc, key=val_acc.get)  # chosen on validation trials, never on test
-    genome = trained[best]
-
+def _plot_training(ctx, hist, acc, conf):
+    """Training curves per trainer and test confusion matrices."""
     fig, ax = plotting.new_figure(1, 2, width=4.5)
     if "cma_es" in hist:
         h = hist["cma_es"]
@@ -312,29 +291,10 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     fig.tight_layout()
     ctx.save_figure(fig, "confusion")
 
-    # ---- 2. record test spike trains, fit a Hawkes process by NUTS ----
-    m = cfg.hawkes_trials
-    sel = np.concatenate([np.arange(m), cfg.n_test + np.arange(m)])
-    _, _, rec = accuracy(cfg, genome, x_te[sel], y_te[sel])
-    spikes = rec.spikes  # (input, hidden, output), each (2m, n_steps, n_l)
-    names = ["in"] + [f"h{i}" for i in range(cfg.hidden)] + ["out0", "out1"]
-    fig, ax = plotting.new_figure(1, 2, width=5, height=3.2)
-    for c in range(2):
-        plotting.layer_raster(ax[0, c], [s[c * m] for s in spikes],
-                              ["input", "hidden", "output"], dt=DT)
-        ax[0, c].set_title(f"class {('sine', 'cosine')[c]}: one test trial", fontsize=9)
-    fig.tight_layout()
-    ctx.save_figure(fig, "rasters")
 
-    trials = trial_trains(spikes, jax.random.fold_in(ctx.key, 3), DT / 1000.0)
-    events = hawkes.merge_trials(trials, cfg.n_steps * DT / 1000.0)
-    t0 = time.perf_counter()
-    mode = hawkes.fit_map(events)  # NUTS starts at the mode
-    map_s = time.perf_counter() - t0
-    nuts = hawkes.fit_nuts(events, jax.random.fold_in(ctx.key, 4), num_warmup=cfg.num_warmup,
-                           num_samples=cfg.num_samples, num_chains=cfg.num_chains,
-                           max_tree_depth=cfg.max_tree_depth, init=mode, progress=True,
-                           checkpoint_path=ctx.out / "checkpoint_nuts.npz", resume=ctx.resume)
+def _plot_posterior(ctx, cfg, genome, names, nuts):
+    """Posterior of alpha next to the trained weights, the decay, and chain
+    traces. Returns the alpha draws and where their 95 % interval clears ~0."""
     a = nuts.samples["alpha"]  # (draws, N, N)
     a_mean, a_sd = a.mean(0), a.std(0)
     lo, hi = np.quantile(a, [0.025, 0.975], axis=0)
@@ -372,9 +332,11 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     ax[-1, 0].set_xlabel("draw")
     fig.tight_layout()
     ctx.save_figure(fig, "traces")
+    return a, excl
 
-    # ---- 3. connectivity recovery on a network with known synapses ----
-    rec_res = recovery(cfg, jax.random.fold_in(ctx.key, 5))
+
+def _plot_recovery(ctx, rec_res):
+    """True synapses, recovered alphas and ROC curves of the recovery network."""
     fig, ax = plotting.new_figure(1, 3, width=4, height=3.4)
     lim = np.abs(rec_res["truth"]).max()
     plotting.matrix(ax[0, 0], rec_res["truth"], "true synapses (mV), post x pre", cmap="RdBu_r",
@@ -394,6 +356,61 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     ax[0, 2].legend(fontsize=7, frameon=False)
     fig.tight_layout()
     ctx.save_figure(fig, "recovery")
+
+
+def run(cfg: Config, ctx: _runner.RunContext) -> dict:
+    if cfg.trainer not in ("cma_es", "gradient", "both"):
+        raise ValueError(f"`trainer` must be cma_es, gradient or both, got {cfg.trainer!r}.")
+    sl.check_sizes(layer_sizes(cfg))
+    x_tr, y_tr = make_trials(jax.random.fold_in(ctx.key, 1), cfg.n_train, cfg.n_steps)
+    x_te, y_te = make_trials(jax.random.fold_in(ctx.key, 2), cfg.n_test, cfg.n_steps)
+    x_va, y_va = make_trials(jax.random.fold_in(ctx.key, 5), cfg.n_val, cfg.n_steps)
+
+    # ---- 1. classifier ----
+    trained, hist, evals = {}, {}, {}
+    if cfg.trainer in ("cma_es", "both"):
+        trained["cma_es"], hist["cma_es"], evals["cma_es"] = train_cma(cfg, ctx, x_tr, y_tr)
+    if cfg.trainer in ("gradient", "both"):
+        trained["gradient"], hist["gradient"], evals["gradient"] = train_gradient(
+            cfg, ctx, x_tr, y_tr, x_va, y_va)
+    acc, conf, train_acc, val_acc = {}, {}, {}, {}
+    for name, g in trained.items():
+        acc[name], conf[name], _ = accuracy(cfg, g, x_te, y_te)
+        train_acc[name] = accuracy(cfg, g, x_tr, y_tr)[0]
+        val_acc[name] = accuracy(cfg, g, x_va, y_va)[0]
+    best = max(val_acc, key=val_acc.get)  # chosen on validation trials, never on test
+    genome = trained[best]
+
+    _plot_training(ctx, hist, acc, conf)
+
+    # ---- 2. record test spike trains, fit a Hawkes process by NUTS ----
+    m = cfg.hawkes_trials
+    sel = np.concatenate([np.arange(m), cfg.n_test + np.arange(m)])
+    _, _, rec = accuracy(cfg, genome, x_te[sel], y_te[sel])
+    spikes = rec.spikes  # (input, hidden, output), each (2m, n_steps, n_l)
+    names = ["in"] + [f"h{i}" for i in range(cfg.hidden)] + ["out0", "out1"]
+    fig, ax = plotting.new_figure(1, 2, width=5, height=3.2)
+    for c in range(2):
+        plotting.layer_raster(ax[0, c], [s[c * m] for s in spikes],
+                              ["input", "hidden", "output"], dt=DT)
+        ax[0, c].set_title(f"class {('sine', 'cosine')[c]}: one test trial", fontsize=9)
+    fig.tight_layout()
+    ctx.save_figure(fig, "rasters")
+
+    trials = trial_trains(spikes, jax.random.fold_in(ctx.key, 3), DT / 1000.0)
+    events = hawkes.merge_trials(trials, cfg.n_steps * DT / 1000.0)
+    t0 = time.perf_counter()
+    mode = hawkes.fit_map(events)  # NUTS starts at the mode
+    map_s = time.perf_counter() - t0
+    nuts = hawkes.fit_nuts(events, jax.random.fold_in(ctx.key, 4), num_warmup=cfg.num_warmup,
+                           num_samples=cfg.num_samples, num_chains=cfg.num_chains,
+                           max_tree_depth=cfg.max_tree_depth, init=mode, progress=True,
+                           checkpoint_path=ctx.out / "checkpoint_nuts.npz", resume=ctx.resume)
+    a, excl = _plot_posterior(ctx, cfg, genome, names, nuts)
+
+    # ---- 3. connectivity recovery on a network with known synapses ----
+    rec_res = recovery(cfg, jax.random.fold_in(ctx.key, 5))
+    _plot_recovery(ctx, rec_res)
 
     ctx.save_arrays(genome=genome, x_test=np.asarray(x_te[..., 0]), y_test=np.asarray(y_te),
                     alpha_draws=a, beta_draws=nuts.samples["beta"], mu_draws=nuts.samples["mu"],

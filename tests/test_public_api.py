@@ -51,8 +51,13 @@ def test_public_names_have_docstrings(name):
     mod = importlib.import_module(name)
     assert inspect.getdoc(mod), f"module {name} has no docstring"
     missing = []
-    for attr, value in vars(mod).items():
-        if attr.startswith("_") or getattr(value, "__module__", None) != name:
+    # the names a module exports (re-exported from private modules included),
+    # or else the public ones it defines
+    names = getattr(mod, "__all__", None) or [
+        a for a, v in vars(mod).items() if getattr(v, "__module__", None) == name]
+    for attr in names:
+        value = getattr(mod, attr)
+        if attr.startswith("_") or inspect.ismodule(value):
             continue
         if inspect.isclass(value):
             if value.__doc__ is None or not value.__doc__.strip():

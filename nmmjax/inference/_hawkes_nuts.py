@@ -1,0 +1,334 @@
+"""Bayesian Hawkes fits: the numpyro model, the sampler's coordinates and
+NUTS in our compiled, checkpointed loop (see :mod:`nmmjax.inference.hawkes`)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nmmjax import _validate as V
+from nmmjax import checkpoint
+from nmmjax.inference._hawkes_model import (
+    Array,
+    Events,
+    HawkesParams,
+    _beta_vec,
+    _minimize,
+    _terms,
+    fit_map,
+    log_likelihood,
+)
+
+
+def numpyro_model(events: Events, per_source_beta: bool = False, mu_scale: float = 1.0,
+                  alpha_scale: float = 0.5, beta_loc: float = 0.0, beta_scale: float = 1.0):
+    """numpyro model: half-normal priors on mu and alpha, log-normal on beta,
+    the exact Hawkes likelihood as a factor."""
+    import numpyro
+    import numpyro.distributions as dist
+
+    n = events.n_dims
+    mu = numpyro.sample("mu", dist.HalfNormal(mu_scale).expand([n]).to_event(1))
+    alpha = numpyro.sample("alpha", dist.HalfNormal(alpha_scale).expand([n, n]).to_event(2))
+    shape = [n] if per_source_beta else []
+    beta = numpyro.sample("beta", dist.LogNormal(beta_loc, beta_scale).expand(shape)
+                          .to_event(len(shape)))
+    numpyro.factor("loglik", log_likelihood(HawkesParams(mu, alpha, beta), events))
+
+
+class NUTSResult(NamedTuple):
+    samples: dict        # name -> (chains * draws, ...) array, chain after chain
+    rhat_max: float
+    ess_min: float
+    wall_s: float        # the whole fit; no compilation when a same-shaped fit ran before
+    num_steps: np.ndarray = None   # (chains, draws) leapfrog steps per draw
+    divergences: int = 0
+    step_size: np.ndarray = None   # (chains,) adapted step size
+
+
+def _prior_items(prior: dict) -> tuple:
+    allowed = ("mu_scale", "alpha_scale", "beta_loc", "beta_scale")
+    for k in prior:
+        if k not in allowed:
+            raise TypeError(f"unknown prior option {k!r}; expected one of {allowed}.")
+    return tuple(sorted((k, float(v)) for k, v in prior.items()))
+
+
+def _data_args(events: Events) -> tuple:
+    """The arrays the compiled sampler takes (a new data set of the same
+    shape reuses the compiled program)."""
+    t = jnp.asarray(events.times)
+    return (t, jnp.asarray(events.marks), jnp.asarray(events.T, t.dtype),
+            None if events.trial is None else jnp.asarray(events.trial),
+            None if events.trial is None else jnp.asarray(events.trial_length, t.dtype))
+
+
+@functools.lru_cache(maxsize=8)
+def _potential(n: int, per_source_beta: bool, prior: tuple):
+    """``(potential_fn_gen, constrain)``: the negative log-posterior of
+    :func:`numpyro_model` in the sampler's space, as a function of the data
+    arrays and the alpha scales ``s (N, N)``.
+
+    The sampler's coordinates are ``log mu``, ``log beta`` and ``z`` with
+    ``alpha = s softplus(z)``. A weak connection's posterior piles up against
+    ``alpha = 0`` (close to ``exp(-alpha / s)``): in ``log alpha`` that is a
+    strongly skewed density that forces small NUTS steps, in ``z`` it is the
+    symmetric logistic density when ``s`` is its scale (:func:`_alpha_scales`).
+    Strong connections (``alpha >> s``) are sampled almost linearly. Only the
+    coordinates change: priors and likelihood are the model's, plus the
+    Jacobian."""
+    from numpyro.infer.util import log_density
+
+    def model(times, marks, T, trial, length):
+        numpyro_model(Events(times, marks, T, n, trial, length), per_source_beta, **dict(prior))
+
+    def constrain(z, scale):
+        return {"mu": jnp.exp(z["mu"]), "alpha": scale * jax.nn.softplus(z["alpha"]),
+                "beta": jnp.exp(z["beta"])}
+
+    def potential_fn_gen(times, marks, T, trial, length, scale):
+        def potential(z):
+            lp, _ = log_density(model, (times, marks, T, trial, length), {},
+                                constrain(z, scale))
+            log_jac = (jnp.sum(z["mu"]) + jnp.sum(z["beta"])
+                       + jnp.sum(jnp.log(scale) + jax.nn.log_sigmoid(z["alpha"])))
+            return -(lp + log_jac)
+
+        return potential
+
+    return potential_fn_gen, constrain
+
+
+@functools.partial(jax.jit, static_argnames=("n", "alpha_scale"))
+def _alpha_scales(p, data, *, n: int, alpha_scale: float):
+    """``s (N, N)``: the width of each alpha's posterior near ``p`` (a mode),
+    ``1 / (|g| + sqrt(h))`` from the slope ``g`` and curvature ``h`` of the
+    log-posterior in alpha (likelihood plus the half-normal prior). At the
+    boundary (an absent connection) the slope sets the width, inside it the
+    curvature."""
+    times, marks, T, trial, length = data
+    ev = Events(times, marks, T, n, trial, length)
+    logpost = lambda a: (log_likelihood(p._replace(alpha=a), ev)
+                         - jnp.sum(a**2) / (2 * alpha_scale**2))
+    g = jax.grad(logpost)(p.alpha)
+    lam, x, onehot, _ = _terms(p, ev)
+    h = onehot.T @ (x / lam[:, None]) ** 2 + 1.0 / alpha_scale**2
+    return 1.0 / (jnp.abs(g) + jnp.sqrt(h))
+
+
+def _sampler_start(p: HawkesParams, scale: Array, n: int, per_source_beta: bool) -> dict:
+    """``p`` in the sampler's coordinates (see :func:`_potential`)."""
+    beta = jnp.asarray(p.beta, jnp.float32)
+    if per_source_beta:
+        beta = _beta_vec(beta, n)
+    elif beta.ndim:
+        raise ValueError("`init.beta` must be a scalar unless per_source_beta=True.")
+    # a zero alpha (the MAP of an absent connection) starts at the centre of
+    # its logistic density, z = 0
+    a = jnp.maximum(jnp.asarray(p.alpha, jnp.float32) / scale, jnp.log(2.0))
+    return {"mu": jnp.log(jnp.maximum(jnp.asarray(p.mu, jnp.float32), 1e-6)),
+            "alpha": a + jnp.log(-jnp.expm1(-a)),  # softplus^-1, no overflow for large a
+            "beta": jnp.log(beta)}
+
+
+@functools.partial(jax.jit, static_argnames=("statics", "steps"))
+def _laplace(z0, data, *, statics: tuple, steps: int):
+    """The posterior mode in unconstrained space (L-BFGS from ``z0``) and the
+    inverse Hessian there (the Laplace covariance)."""
+    from jax.flatten_util import ravel_pytree
+
+    pgen, _ = _potential(*statics)
+    flat0, unravel = ravel_pytree(z0)
+    f = lambda x: pgen(*data)(unravel(x))
+    x = _minimize(f, flat0, steps)
+    h = jax.hessian(f)(x)
+    h = 0.5 * (h + h.T)
+    return unravel(x), jnp.linalg.inv(h), jnp.linalg.eigvalsh(h)[0]
+
+
+class _RunChains(NamedTuple):
+    """``length`` NUTS iterations of a batch of chains: a hashable callable,
+    so that :func:`nmmjax.parallel.map_batch` compiles one program per kernel
+    and chunk length."""
+
+    sample_kernel: Callable
+    length: int
+
+    def __call__(self, states, data):
+        def body(state, _):
+            state = self.sample_kernel(state, model_args=data)
+            return state, (state.z, state.num_steps, state.diverging)
+
+        return jax.lax.map(lambda s: jax.lax.scan(body, s, None, length=self.length), states)
+
+
+def sampler_coordinates(events: Events, scale: Array, *, per_source_beta: bool = False,
+                        **prior):
+    """The coordinates :func:`fit_nuts` samples in, for checks and custom samplers.
+
+    NUTS samples ``z = {"mu": log mu, "alpha": z_alpha, "beta": log beta}``
+    with ``alpha = scale * softplus(z_alpha)`` (``scale (N, N)``: each alpha's
+    posterior width, see :func:`fit_nuts`).
+
+    Returns:
+        ``(potential, constrain, to_sampler)``: ``potential(z)`` the negative
+        log-posterior of :func:`numpyro_model` on ``events`` in these
+        coordinates (Jacobian included), ``constrain(z) -> {"mu", "alpha",
+        "beta"}``, and ``to_sampler(params: HawkesParams) -> z`` (a zero alpha
+        maps to ``z = 0``, the centre of its logistic density).
+    """
+    n = events.n_dims
+    pgen, constrain = _potential(n, bool(per_source_beta), _prior_items(prior))
+    scale = jnp.asarray(scale)
+    return (pgen(*_data_args(events), scale), lambda z: constrain(z, scale),
+            lambda p: _sampler_start(p, scale, n, bool(per_source_beta)))
+
+
+# Kernels, not compiled programs, are cached here (keyed on the static
+# configuration, never on a callable): the same kernel functions let jit's own
+# cache (through map_batch) reuse the compiled chains across fits.
+@functools.lru_cache(maxsize=8)
+def _nuts_runner(statics: tuple, num_warmup: int, max_tree_depth: int, target_accept: float,
+                 laplace: bool):
+    """NUTS for one model and configuration: ``init(batch, data)`` and
+    ``advance(states, data, iterations)`` over a batch of chains (compiled and
+    sharded over devices by :func:`nmmjax.parallel.map_batch`)."""
+    from numpyro.infer.hmc import hmc
+
+    from nmmjax import parallel
+
+    pgen, _ = _potential(*statics)
+    init_kernel, sample_kernel = hmc(potential_fn_gen=pgen, algo="NUTS")
+
+    # Chains on one device run one after the other (lax.map), not in lockstep
+    # (vmap): a lockstep iteration costs the longest of the chains' trajectories,
+    # and the batched likelihood is slower than two single ones on CPU.
+    def init_chains(batch, data):
+        return jax.lax.map(lambda b: init_kernel(
+            b[1], num_warmup, inverse_mass_matrix=b[2] if laplace else None,
+            adapt_mass_matrix=not laplace, dense_mass=laplace,
+            target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
+            model_args=data, rng_key=b[0]), batch)
+
+    def advance(states, data, length):
+        return parallel.map_batch(_RunChains(sample_kernel, length), states, data)
+
+    return (lambda batch, data: parallel.map_batch(init_chains, batch, data)), advance
+
+
+def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 500,
+             num_chains: int = 1, per_source_beta: bool = False, progress: bool = False,
+             max_tree_depth: int = 10, init: HawkesParams | None = None,
+             mass: str = "adapt", target_accept: float = 0.8, chunk: int = 100,
+             checkpoint_path: str | None = None, resume: bool = False,
+             **prior) -> NUTSResult:
+    """Posterior draws of ``mu``, ``alpha``, ``beta`` by NUTS (numpyro's
+    kernel, :func:`numpyro_model`), with warm-up; r-hat and ESS over all
+    parameters (r-hat needs ``num_chains >= 2``; with one chain it is
+    computed on split halves).
+
+    Args:
+        events: the data (:func:`merge`, :func:`merge_trials`).
+        key: PRNG key; the same key gives the same draws.
+        num_warmup, num_samples: iterations per chain (warm-up draws are
+            discarded).
+        num_chains: chains, spread over ``jax.devices()``; the chains of
+            one device run one after the other.
+        init: where every chain starts (default: :func:`fit_map`'s answer).
+            It also sets the sampler's alpha coordinates (see
+            :func:`_potential`): every alpha is sampled on the scale of its
+            posterior width near ``init``.
+        mass: ``"adapt"`` (numpyro's default: a diagonal mass matrix adapted
+            in warm-up windows) or ``"laplace"`` (a dense one, the inverse
+            Hessian of the negative log-posterior at its mode; chains start at
+            the mode and warm-up only tunes the step size, so a short warm-up
+            is enough: 100 iterations against about 300).
+        max_tree_depth: at most ``2**depth`` leapfrog steps per draw.
+        target_accept: the step-size adaptation's target acceptance rate.
+        chunk: iterations per compiled call (the progress and checkpoint
+            grain).
+        checkpoint_path, resume: an ``.npz`` written after every chunk;
+            ``resume=True`` continues from it, with the same draws as an
+            uninterrupted run.
+        **prior: ``mu_scale``, ``alpha_scale``, ``beta_loc``, ``beta_scale``
+            of :func:`numpyro_model`.
+    """
+    import time
+
+    from jax.flatten_util import ravel_pytree
+    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+
+    num_warmup = V.nonneg_int(num_warmup, "num_warmup")
+    num_samples = V.nonneg_int(num_samples, "num_samples", minimum=1)
+    num_chains = V.nonneg_int(num_chains, "num_chains", minimum=1)
+    max_tree_depth = V.nonneg_int(max_tree_depth, "max_tree_depth", minimum=1)
+    chunk = V.nonneg_int(chunk, "chunk", minimum=1)
+    if mass not in ("adapt", "laplace"):
+        raise ValueError(f"`mass` must be 'adapt' or 'laplace', got {mass!r}.")
+    if not 0.0 < float(target_accept) < 1.0:
+        raise ValueError(f"`target_accept` must be in (0, 1), got {target_accept!r}.")
+    if resume and checkpoint_path is None:
+        raise ValueError("`resume=True` needs a `checkpoint_path`.")
+    n = events.n_dims
+    # the model's static settings (trials or not is in the data's structure)
+    statics = (n, bool(per_source_beta), _prior_items(prior))
+
+    t0 = time.perf_counter()
+    data = _data_args(events)
+    if init is None:
+        init = fit_map(events, per_source_beta=per_source_beta)
+    init = HawkesParams(*(jnp.asarray(v, jnp.float32) for v in init))
+    alpha_scale = dict(statics[2]).get(
+        "alpha_scale", inspect.signature(numpyro_model).parameters["alpha_scale"].default)
+    scale = _alpha_scales(init, data, n=n, alpha_scale=float(alpha_scale))
+    data = data + (scale,)
+    z0 = _sampler_start(init, scale, n, per_source_beta)
+    flat0, _ = ravel_pytree(z0)
+    inv_mass = jnp.eye(flat0.shape[0], dtype=flat0.dtype)  # unused unless laplace
+    if mass == "laplace":
+        z0, inv_mass, lowest = _laplace(z0, data, statics=statics, steps=50)
+        if not bool(jnp.isfinite(lowest)) or float(lowest) <= 0:
+            raise FloatingPointError(
+                "the log-posterior's Hessian at its mode is not positive definite; "
+                "use mass='adapt'.")
+    init_chains, advance = _nuts_runner(statics, num_warmup, max_tree_depth,
+                                        float(target_accept), mass == "laplace")
+    total = num_warmup + num_samples
+    rep = lambda a: jnp.broadcast_to(a, (num_chains,) + a.shape)
+    # raw keys: checkpoints hold plain arrays
+    batch = (checkpoint.raw_key(jax.random.split(key, num_chains)), jax.tree_util.tree_map(rep, z0),
+             rep(inv_mass))
+
+    def run_chunk(states, start, length):
+        del start
+        states, (z, steps, div) = advance(states, data, length)
+        draws = {"steps": steps, "div": div, **{f"z_{k}": v for k, v in z.items()}}
+        # records are concatenated along axis 0: iterations first
+        return states, {k: jnp.swapaxes(v, 0, 1) for k, v in draws.items()}
+
+    states, history = checkpoint.run_chunked(
+        run_chunk, lambda: init_chains(batch, data), total=total, chunk=chunk,
+        path=checkpoint_path, resume=resume, progress=progress, desc="NUTS",
+        postfix=lambda s, r: {"steps": int(r["steps"].mean()), "divergent": int(r["div"].sum())},
+        fingerprint=checkpoint.fingerprint(
+            statics=repr(statics), num_warmup=num_warmup, num_samples=num_samples,
+            num_chains=num_chains, depth=max_tree_depth, target=float(target_accept), mass=mass,
+            chunk=chunk, events=int(events.times.shape[0]), key=key))
+    hist = {k: np.swapaxes(v, 0, 1)[:, num_warmup:]
+            for k, v in history.items()}                           # (chains, draws, ...)
+    _, constrain = _potential(*statics)
+    z = {k[2:]: jnp.asarray(v) for k, v in hist.items() if k.startswith("z_")}
+    constrained = constrain(z, scale)
+    grouped = {k: np.asarray(constrained[k]) for k in ("mu", "alpha", "beta")}
+    wall = time.perf_counter() - t0
+    rhat = max(float(np.nanmax(np.asarray(split_gelman_rubin(v)))) for v in grouped.values())
+    ess = min(float(np.nanmin(np.asarray(effective_sample_size(v)))) for v in grouped.values())
+    flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in grouped.items()}
+    return NUTSResult(flat, rhat, ess, wall, hist["steps"], int(hist["div"].sum()),
+                      np.asarray(states.adapt_state.step_size))
