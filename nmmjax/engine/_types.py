@@ -24,7 +24,7 @@ class StepInput(NamedTuple):
     Attributes:
         u: ``u(c)`` gives the input at ``t + c * dt`` for the method's stage
             offsets ``c`` (:data:`STAGE_OFFSETS`), or ``None`` without input.
-        dw: Brownian increment pytree ``sqrt(dt) * z`` (shape ``noise_shape``)
+        dw: Brownian increment pytree ``sqrt(dt) * z`` (shapes ``Noise.shape``)
             or ``None`` for ODEs.
     """
 
