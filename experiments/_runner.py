@@ -25,6 +25,7 @@ import datetime
 import difflib
 import inspect
 import json
+import math
 import re
 import shutil
 import sys
@@ -234,6 +235,34 @@ def summary(name: str, path: Path, metrics: dict, width: int = 100) -> str:
     return "\n".join(lines)
 
 
+def check_config(config: Any, defaults: Any, extra: Callable[[Any], None] | None = None):
+    """Refuse a config before any work, with the option's name: numbers
+    finite; counts (ints whose default is >= 1; warm-ups may be 0) >= 1;
+    steps, durations, time constants and rates (``dt``, ``*duration*``,
+    ``seconds``, ``*_s``, ``tau*``, ``*_hz``) > 0; other numbers whose
+    default is >= 0 not negative. Such values otherwise fail deep inside a
+    run, minutes in. Then the experiment's own ``validate(config)``
+    (``extra``)."""
+    timeish = re.compile(r"^dt$|duration|seconds|_s$|^tau|_hz$")
+    for f in dataclasses.fields(config):
+        v, d = getattr(config, f.name), getattr(defaults, f.name)
+        opt = "--" + f.name.replace("_", "-")
+        for x in (v if isinstance(v, tuple) else (v,)):
+            if isinstance(x, float) and not math.isfinite(x):
+                raise ValueError(f"{opt} must be a finite number, got {x}")
+        if isinstance(v, bool) or not isinstance(v, int | float) or isinstance(d, bool) \
+                or not isinstance(d, int | float):
+            continue
+        if isinstance(d, int) and d >= 1 and not f.name.endswith("warmup") and v < 1:
+            raise ValueError(f"{opt} is a count: it must be >= 1, got {v}")
+        if isinstance(d, float) and d > 0 and timeish.search(f.name) and not v > 0:
+            raise ValueError(f"{opt} must be > 0, got {v}")
+        if d >= 0 and v < 0:
+            raise ValueError(f"{opt} must be >= 0, got {v}")
+    if extra is not None:
+        extra(config)
+
+
 def main(
     name: str,
     run: Callable[[Any, RunContext], dict],
@@ -269,6 +298,12 @@ def main(
                   for f, v in chosen.items())
     run_id = args.run_id or f"{'quick' if args.quick else 'full'}{tag}-seed{args.seed}"
     final = Path(args.out) / name / run_id
+    try:  # the whole config, before any work (--dry-run too)
+        check_config(config, full_config, getattr(sys.modules.get(run.__module__), "validate",
+                                                  None))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     if args.dry_run:
         print(json.dumps({"experiment": name, "results": str(final),
                           "config": dataclasses.asdict(config)}, indent=1))
@@ -308,6 +343,10 @@ def main(
     except BaseException:
         # A resumable run keeps its partial folder (checkpoints) for --resume.
         run_dir.abort(keep=resumable)
+        if resumable:
+            print(f"{name}: stopped; its checkpoints are kept in {run_dir.path}: continue with "
+                  "the same command and --resume (or start over with --force)",
+                  file=sys.stderr)
         raise
     if jax.process_index() != 0:
         shutil.rmtree(root, ignore_errors=True)

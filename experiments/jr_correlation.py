@@ -259,12 +259,24 @@ def draw_network(ax, genome, layers, high):
     ax.set_axis_off()
 
 
-def run(cfg: Config, ctx: _runner.RunContext) -> dict:
+def validate(cfg: Config) -> None:
+    """Checks of the whole config, run before any work (``--dry-run`` too)."""
     if cfg.strategy != "gradient":
-        search.resolve_strategy(cfg.strategy)  # a clear error for a bad name, early
+        search.resolve_strategy(cfg.strategy)
     if cfg.objective not in ("exact", "margin"):
-        raise ValueError(f"`objective` must be 'exact' or 'margin', got {cfg.objective!r}.")
-    searched_genes(cfg)  # a clear error for a bad `symmetry`, early
+        raise ValueError(f"--objective must be 'exact' or 'margin', got {cfg.objective!r}")
+    if cfg.population < 2:
+        raise ValueError(f"--population must be >= 2 (a search needs two individuals), "
+                         f"got {cfg.population}")
+    for name in ("init_fraction", "init_density", "crossover_rate", "zero_rate"):
+        if not 0.0 <= getattr(cfg, name) <= 1.0:
+            raise ValueError(f"--{name.replace('_', '-')} is a fraction: it must lie in "
+                             f"[0, 1], got {getattr(cfg, name)}")
+    searched_genes(cfg)  # a bad `symmetry`
+
+
+def run(cfg: Config, ctx: _runner.RunContext) -> dict:
+    validate(cfg)
     train_task = _task(cfg, cfg.train_duration, cfg.n_train_samples)
     train_data = ob.make_dataset(jax.random.fold_in(ctx.key, 1), train_task,
                                  candidates=cfg.train_candidates)

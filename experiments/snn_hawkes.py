@@ -358,10 +358,20 @@ def _plot_recovery(ctx, rec_res):
     ctx.save_figure(fig, "recovery")
 
 
-def run(cfg: Config, ctx: _runner.RunContext) -> dict:
+def validate(cfg: Config) -> None:
+    """Checks of the whole config, run before any work (``--dry-run`` too)."""
     if cfg.trainer not in ("cma_es", "gradient", "both"):
-        raise ValueError(f"`trainer` must be cma_es, gradient or both, got {cfg.trainer!r}.")
+        raise ValueError(f"--trainer must be cma_es, gradient or both, got {cfg.trainer!r}")
+    if cfg.population < 2:
+        raise ValueError(f"--population must be >= 2, got {cfg.population}")
+    if cfg.grad_batch > cfg.n_train:
+        raise ValueError(f"--grad-batch ({cfg.grad_batch}) must not exceed --n-train "
+                         f"({cfg.n_train})")
     sl.check_sizes(layer_sizes(cfg))
+
+
+def run(cfg: Config, ctx: _runner.RunContext) -> dict:
+    validate(cfg)
     x_tr, y_tr = make_trials(jax.random.fold_in(ctx.key, 1), cfg.n_train, cfg.n_steps)
     x_te, y_te = make_trials(jax.random.fold_in(ctx.key, 2), cfg.n_test, cfg.n_steps)
     x_va, y_va = make_trials(jax.random.fold_in(ctx.key, 5), cfg.n_val, cfg.n_steps)

@@ -102,3 +102,31 @@ def model_params(params: Any, types, name: str, positive: tuple[str, ...] = (),
 
 def shape_of(x: Any) -> tuple[int, ...]:
     return tuple(np.shape(x))
+
+
+def available_memory() -> int:
+    """Bytes of memory this machine can still give (``MemAvailable``), or the
+    physical memory where that is not known."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 2**63 - 1
+
+
+def fits_in_memory(n_bytes: float, name: str, how_to_shrink: str) -> None:
+    """``ValueError`` naming ``name`` when an allocation of ``n_bytes`` would
+    not fit in the memory left on this machine (checked before allocating, so
+    nothing hangs or swaps)."""
+    have = available_memory()
+    if n_bytes > have:
+        raise ValueError(f"`{name}` asks for about {n_bytes / 2**30:.3g} GiB, more than the "
+                         f"{have / 2**30:.3g} GiB this machine has free; {how_to_shrink}.")

@@ -298,11 +298,26 @@ def raster(sol, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     return (step + 1) * sol.dt, idx
 
 
+def diverged_populations(sol, spec) -> np.ndarray:
+    """``(P,)`` bool: populations of a spiking-network run with a NaN/inf
+    potential at the end (a diverged neuron stops spiking: its silence is not
+    data). Every population is marked when the run diverged elsewhere only."""
+    n_bad = int(getattr(sol, "n_nonfinite", 0) or 0)
+    v = np.asarray(sol.final_state.neurons.y.v)
+    off = spec.offsets
+    bad = np.array([not np.all(np.isfinite(v[a:b])) for a, b in zip(off[:-1], off[1:])])
+    if n_bad and not bad.any():
+        bad[:] = True
+    return bad
+
+
 def population_rates(sol, spec, window: float | None = None) -> np.ndarray:
     """``(n_steps, P)`` population firing rates (Hz) of a spiking-network run,
-    optionally smoothed by a boxcar of ``window`` ms."""
+    optionally smoothed by a boxcar of ``window`` ms; NaN for populations that
+    diverged (:func:`diverged_populations`)."""
     sizes = np.array([p.size for p in spec.populations], float)
     rates = np.asarray(sol.counts, float) / sizes / (sol.dt * 1e-3)
+    rates[:, diverged_populations(sol, spec)] = np.nan
     if window:
         k = max(1, int(round(window / sol.dt)))
         ker = np.ones(k) / k
@@ -311,11 +326,15 @@ def population_rates(sol, spec, window: float | None = None) -> np.ndarray:
 
 
 def mean_rates(sol, spec, skip: float = 0.0) -> dict[str, float]:
-    """Mean firing rate (Hz) of each population after the first ``skip`` ms."""
+    """Mean firing rate (Hz) of each population after the first ``skip`` ms;
+    NaN for a population that diverged (:func:`diverged_populations`), never
+    the 0 Hz of its silent NaN neurons."""
     k = int(round(skip / sol.dt))
     counts = np.asarray(sol.counts)[k:].sum(0)
     dur = (np.asarray(sol.counts).shape[0] - k) * sol.dt * 1e-3
-    return {p.name: float(c / p.size / dur) for p, c in zip(spec.populations, counts)}
+    bad = diverged_populations(sol, spec)
+    return {p.name: float("nan") if b else float(c / p.size / dur)
+            for p, c, b in zip(spec.populations, counts, bad)}
 
 
 def cv_isi(times: np.ndarray, idx: np.ndarray, min_spikes: int = 4) -> float:

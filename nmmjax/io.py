@@ -71,6 +71,7 @@ def save_arrays(path: str | Path, **arrays) -> None:
     try:
         with open(tmp, "wb") as f:
             np.savez(f, **clean)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -84,11 +85,20 @@ def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
+def _file_mode() -> int:
+    """The mode a plainly created file gets (0666 less the umask): temporary
+    files are created 0600, and results must read like the figures beside them."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -59,10 +59,11 @@ from nmmjax.engine._types import ODE_METHODS as ODE_METHODS
 from nmmjax.engine._types import SDE_METHODS as SDE_METHODS
 from nmmjax.engine._types import Solution as Solution
 from nmmjax.engine._types import StepInput as StepInput
+from nmmjax.engine._types import count_nonfinite as count_nonfinite
 
 __all__ = [
     "METHODS", "Mean", "MeanCov", "MinMax", "Noise", "ODE_METHODS", "Record",
     "SDE_METHODS", "STAGE_OFFSETS", "Solution", "SpikeTimes", "SpikingState",
     "StepInput", "make_spiking_step", "make_step", "simulate", "solve_diffrax",
-    "spike_surrogate", "spiking_state",
+    "spike_surrogate", "spiking_state", "count_nonfinite",
 ]

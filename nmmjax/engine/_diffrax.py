@@ -12,7 +12,14 @@ import numpy as np
 
 from nmmjax import _validate as V
 from nmmjax.engine._loop import Noise, _sigma_diffusion
-from nmmjax.engine._types import Array, DFun, PyTree, Solution, _tmap
+from nmmjax.engine._types import (
+    Array,
+    DFun,
+    PyTree,
+    Solution,
+    _tmap,
+    count_nonfinite,
+)
 
 
 def solve_diffrax(
@@ -108,4 +115,5 @@ def solve_diffrax(
     )
     ys = jax.vmap(observe)(sol.ys, sol.ts)
     final = _tmap(lambda a: a[-1], sol.ys)
-    return Solution(ts=sol.ts, ys=ys, reductions=(), final_state=final)
+    return Solution(ts=sol.ts, ys=ys, reductions=(), final_state=final,
+                    n_nonfinite=count_nonfinite(final))

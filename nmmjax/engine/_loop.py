@@ -21,6 +21,7 @@ from nmmjax.engine._types import (
     Solution,
     StepInput,
     _tmap,
+    count_nonfinite,
 )
 
 
@@ -308,6 +309,31 @@ def _plan(step, y0, params, dt, t0, method, inputs, noise, record, checked_noise
                          max_chunk_records=max(1, 4_000_000 // max(per_record, 1)))
 
 
+def _check_one_step(plan: _Plan, y0, name: str) -> None:
+    """Trace one step (nothing is computed): its state must have ``y0``'s
+    structure and shapes, and a failure (shapes of state, parameters and
+    inputs that do not broadcast) is named before the run is compiled."""
+    def first():
+        x = _tmap(lambda a: a[0], _chunk_inputs(plan, jnp.int32(0), 1))
+        return _one_step(plan, y0, jnp.int32(0), x)
+
+    try:
+        out = jax.eval_shape(first)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"`{name}` fails on `y0`, `params` and the inputs: {e}; check that "
+                         "their shapes broadcast (batch axes must agree).") from e
+    want = jax.eval_shape(lambda: y0)
+    if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(want):
+        raise ValueError(f"`{name}` must return a pytree like `y0` "
+                         f"({jax.tree_util.tree_structure(want)}), got "
+                         f"{jax.tree_util.tree_structure(out)}.")
+    for a, b in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(want)):
+        if a.shape != b.shape:
+            raise ValueError(f"`{name}` changes a state shape from {b.shape} to {a.shape}: "
+                             "dy/dt must have the shape of y (broadcast `y0` to the batch "
+                             "shape of `params`, or give `params` the batch shape of `y0`).")
+
+
 def simulate(
     dfun: DFun | None,
     y0: PyTree,
@@ -370,6 +396,7 @@ def simulate(
     if inputs is not None and not callable(inputs):
         _leading(inputs, n_steps, "inputs")
     plan = _plan(step, y0, params, dt, t0, method, inputs, noise, record, checked)
+    _check_one_step(plan, y0, "dfun" if dfun is not None else "step")
 
     y, every, transient = y0, record.every, record.transient
     if transient:
@@ -383,4 +410,4 @@ def simulate(
         ts = t0 + transient * dt + dt * every * jnp.arange(1, n_records + 1, dtype=fdtype)
     reductions = tuple(r.finalize(a) for r, a in zip(record.reducers, total))
     return Solution(ts=ts, ys=obs if record.trajectory else None, reductions=reductions,
-                    final_state=y)
+                    final_state=y, n_nonfinite=count_nonfinite(y))

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 PyTree = Any
 Array = jax.Array
@@ -40,9 +41,21 @@ class Solution(NamedTuple):
         ys: observations with a leading ``n_records`` axis, or ``None``.
         reductions: tuple with one finalised result per reducer.
         final_state: state after the last step.
+        n_nonfinite: number of NaN/inf values in ``final_state`` (computed
+            in the compiled program): > 0 means the run diverged, and its
+            records and reductions must not be read as data.
     """
 
     ts: Array | None
     ys: PyTree
     reductions: tuple
     final_state: PyTree
+    n_nonfinite: Array | None = None
+
+
+def count_nonfinite(tree: PyTree) -> Array:
+    """Number of NaN/inf values in the floating leaves of ``tree`` (int32)."""
+    counts = [jnp.sum(~jnp.isfinite(leaf), dtype=jnp.int32)
+              for leaf in jax.tree_util.tree_leaves(tree)
+              if jnp.issubdtype(jnp.result_type(leaf), jnp.inexact)]
+    return sum(counts, jnp.zeros((), jnp.int32))

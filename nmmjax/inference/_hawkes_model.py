@@ -47,12 +47,49 @@ class Events(NamedTuple):
 # --------------------------------------------------------------------------- #
 
 
+def check_params(params: HawkesParams, name: str = "params") -> int:
+    """Check Hawkes parameters before anything is traced; return ``N``.
+
+    ``mu (N,)`` finite and >= 0, ``alpha (N, N)`` finite and >= 0 (this model
+    has no inhibition: a negative alpha can make the intensity negative),
+    ``beta`` a scalar or ``(N,)``, finite and > 0. Traced values (inside a
+    user's jit/grad) have their shapes checked only."""
+    if not isinstance(params, HawkesParams):
+        raise TypeError(f"`{name}` must be a HawkesParams, got {type(params).__name__}.")
+    mu_shape = np.shape(params.mu)
+    if len(mu_shape) != 1 or mu_shape[0] < 1:
+        raise ValueError(f"`{name}.mu` must be a non-empty 1-D array (N,), got shape {mu_shape}.")
+    n = mu_shape[0]
+    if np.shape(params.alpha) != (n, n):
+        raise ValueError(f"`{name}.alpha` must have shape (N, N) = ({n}, {n}), got "
+                         f"{np.shape(params.alpha)}.")
+    if np.shape(params.beta) not in ((), (n,), (1,)):
+        raise ValueError(f"`{name}.beta` must be a scalar or shaped (N,) = ({n},), got "
+                         f"{np.shape(params.beta)}.")
+    V.finite_tree(params, name)
+    for field, low, strict in (("mu", 0.0, False), ("alpha", 0.0, False), ("beta", 0.0, True)):
+        leaf = getattr(params, field)
+        if V.is_concrete(leaf):
+            a = np.asarray(leaf)
+            if np.any(a <= low) if strict else np.any(a < low):
+                raise ValueError(f"`{name}.{field}` must be {'>' if strict else '>='} 0, got "
+                                 f"min {float(a.min())}.")
+    return n
+
+
 def _check_trains(trains, T, name) -> list[np.ndarray]:
     if len(trains) == 0:
         raise ValueError(f"`{name}` must hold one array of times per dimension.")
     out = []
     for i, tr in enumerate(trains):
-        tr = np.asarray(tr, np.float64).ravel()
+        tr = np.asarray(tr)
+        if tr.dtype.kind not in "iuf":
+            raise TypeError(f"`{name}[{i}]` must hold numbers (spike times), got dtype "
+                            f"{tr.dtype}.")
+        if tr.ndim != 1:
+            raise ValueError(f"`{name}[{i}]` must be a 1-D array of times, got shape "
+                             f"{tr.shape} (one train? wrap it in a list: [times]).")
+        tr = tr.astype(np.float64).ravel()
         if tr.size and not np.all(np.isfinite(tr)):
             raise ValueError(f"`{name}[{i}]` has non-finite times.")
         if tr.size and np.any(np.diff(tr) < 0):
@@ -61,7 +98,21 @@ def _check_trains(trains, T, name) -> list[np.ndarray]:
             raise ValueError(f"`{name}[{i}]` has times outside [0, T={T}]: "
                              f"[{tr[0]}, {tr[-1]}].")
         out.append(tr)
+    _check_no_ties(out, name)
     return out
+
+
+def _check_no_ties(trains: list[np.ndarray], name: str) -> None:
+    """Simultaneous events (binned spike times, say) make the likelihood grow
+    without bound as the decay grows: refuse them with what to do."""
+    t = np.sort(np.concatenate(trains))
+    same = np.nonzero(np.diff(t) == 0)[0]
+    if same.size:
+        raise ValueError(
+            f"`{name}` holds {same.size} event(s) at the same time as another (first at "
+            f"t={float(t[same[0]])}); simultaneous events would drive the fitted decay to "
+            "infinity. For times known only to a bin, spread them within it: "
+            "hawkes.spread_in_bins(key, bins, width).")
 
 
 def merge(trains: Sequence, T: float) -> Events:
@@ -220,11 +271,21 @@ def _history_jvp(primals, tangents):
     return r, s * tangents[0]
 
 
+def _check_events(events: Events, name: str = "events") -> None:
+    if not isinstance(events, Events):
+        raise TypeError(f"`{name}` must be Events (from hawkes.merge, merge_trials or "
+                        f"simulate), got {type(events).__name__}.")
+
+
 def log_likelihood(params: HawkesParams, events: Events) -> Array:
     """Exact log-likelihood (O(N K) work, see :func:`_history`).
 
     Differentiable in ``params`` (``beta`` through an exact forward-mode rule);
     not in the event times, which are data."""
+    _check_events(events)
+    if check_params(params) != events.n_dims:
+        raise ValueError(f"`params` has {np.shape(params.mu)[0]} dimensions, `events` "
+                         f"{events.n_dims}.")
     lam, _, _, compensator = _terms(params, events)
     return jnp.sum(jnp.log(lam)) - compensator
 
@@ -267,6 +328,12 @@ def simulate(key, params: HawkesParams, T: float, max_events: int = 100_000) -> 
     check that the process is stationary: spectral radius of alpha < 1)."""
     T = V.positive_float(T, "T")
     max_events = V.nonneg_int(max_events, "max_events", minimum=1)
+    check_params(params)
+    if max_events > 2**31 - 1:
+        raise ValueError(f"`max_events`={max_events} is more than the 2**31 - 1 events an "
+                         "int32 index can count; simulate a shorter `T`.")
+    V.fits_in_memory(12.0 * max_events, "max_events",
+                     "lower it or simulate a shorter `T` in pieces")
     mu = jnp.asarray(params.mu, jnp.result_type(float))
     n = mu.shape[0]
     p = HawkesParams(mu, jnp.asarray(params.alpha, mu.dtype),
@@ -331,6 +398,11 @@ def fit_map(events: Events, *, beta: float | None = None, per_source_beta: bool 
     ``beta``: a fixed decay (then only mu and alpha are fitted)."""
     if method not in ("lbfgs", "adam"):
         raise ValueError(f"`method` must be 'lbfgs' or 'adam', got {method!r}.")
+    _check_events(events)
+    if beta is not None:
+        beta = V.positive_float(beta, "beta")
+    prior_scale = V.positive_float(prior_scale, "prior_scale")
+    lr = V.positive_float(lr, "lr")
     steps = (100 if method == "lbfgs" else 500) if steps is None else V.nonneg_int(
         steps, "steps", minimum=1)
     n = events.n_dims

@@ -19,8 +19,10 @@ from nmmjax.inference._hawkes_model import (
     Events,
     HawkesParams,
     _beta_vec,
+    _check_events,
     _minimize,
     _terms,
+    check_params,
     fit_map,
     log_likelihood,
 )
@@ -57,7 +59,15 @@ def _prior_items(prior: dict) -> tuple:
     for k in prior:
         if k not in allowed:
             raise TypeError(f"unknown prior option {k!r}; expected one of {allowed}.")
-    return tuple(sorted((k, float(v)) for k, v in prior.items()))
+    out = []
+    for k, v in sorted(prior.items()):
+        if k == "beta_loc":
+            if not np.isfinite(float(v)):
+                raise ValueError(f"`beta_loc` must be finite, got {v!r}.")
+            out.append((k, float(v)))
+        else:  # a scale: zero or negative makes the prior's density NaN
+            out.append((k, V.positive_float(v, k)))
+    return tuple(out)
 
 
 def _data_args(events: Events) -> tuple:
@@ -275,6 +285,10 @@ def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 5
         raise ValueError(f"`target_accept` must be in (0, 1), got {target_accept!r}.")
     if resume and checkpoint_path is None:
         raise ValueError("`resume=True` needs a `checkpoint_path`.")
+    _check_events(events)
+    if init is not None and check_params(init, "init") != events.n_dims:
+        raise ValueError(f"`init` has {np.shape(init.mu)[0]} dimensions, `events` "
+                         f"{events.n_dims}.")
     n = events.n_dims
     # the model's static settings (trials or not is in the data's structure)
     statics = (n, bool(per_source_beta), _prior_items(prior))

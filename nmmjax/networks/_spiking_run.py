@@ -218,6 +218,9 @@ class NetworkSolution(NamedTuple):
             at the end of each step (``None`` if none chosen).
         final_state: :class:`NetworkState` after the last step.
         dt: step (ms).
+        n_nonfinite: NaN/inf values in ``final_state`` (computed in the
+            compiled run): > 0 means the run diverged; readouts such as
+            :func:`nmmjax.analysis.mean_rates` then report NaN, never 0 Hz.
     """
 
     spikes: Array | None
@@ -225,6 +228,7 @@ class NetworkSolution(NamedTuple):
     v: Array | None
     final_state: NetworkState
     dt: float
+    n_nonfinite: int = 0
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "model", "method", "dt", "n_steps",
@@ -338,7 +342,8 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
     ys, final = _run(state0, params, inputs, spec=spec, model=model, method=method, dt=dt,
                      n_steps=n_steps, record_spikes=bool(record_spikes), record_v=record_v,
                      input_fn=input_fn, stdp_params=stdp_params)
-    return NetworkSolution(ys.get("spikes"), ys["counts"], ys.get("v"), final, dt)
+    return NetworkSolution(ys.get("spikes"), ys["counts"], ys.get("v"), final, dt,
+                           int(engine.count_nonfinite(final)))
 
 
 # --------------------------------------------------------------------------- #

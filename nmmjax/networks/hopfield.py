@@ -39,11 +39,34 @@ def _check_key(key):
         raise TypeError("`key` must be a JAX PRNG key.")
 
 
+def _check_state(w, s, name_w="w", name_s="s") -> int:
+    """``w (N, N)`` and a state (or states) ``s (..., N)`` that fit it; ``N``."""
+    if np.ndim(w) != 2 or np.shape(w)[0] != np.shape(w)[1]:
+        raise ValueError(f"`{name_w}` must be a square (N, N) matrix, got shape {np.shape(w)}.")
+    n = np.shape(w)[0]
+    if np.ndim(s) < 1 or np.shape(s)[-1] != n:
+        raise ValueError(f"`{name_s}` must have N = {n} units on its last axis (the size of "
+                         f"`{name_w}`), got shape {np.shape(s)}.")
+    V.finite_tree((w, s), f"{name_w}, {name_s}")
+    return n
+
+
+def _check_against_patterns(patterns, s):
+    if np.ndim(patterns) != 2 or np.ndim(s) < 1 or np.shape(s)[-1] != np.shape(patterns)[1]:
+        raise ValueError(f"`patterns` (P, N) and `s` (..., N) must share N, got shapes "
+                         f"{np.shape(patterns)} and {np.shape(s)}.")
+
+
+def _check_size(p, n, name="n_patterns"):
+    V.fits_in_memory(4.0 * p * n, name, "use fewer or smaller patterns")
+
+
 def random_patterns(key, n_patterns: int, n: int) -> Array:
     """``(P, N)`` independent ±1 patterns (float)."""
     _check_key(key)
     p = V.nonneg_int(n_patterns, "n_patterns", minimum=1)
     n = V.nonneg_int(n, "n", minimum=2)
+    _check_size(p, n)
     return jnp.where(jax.random.bernoulli(key, 0.5, (p, n)), 1.0, -1.0)
 
 
@@ -53,6 +76,7 @@ def low_activity_patterns(key, n_patterns: int, n: int, a: float) -> Array:
     p = V.nonneg_int(n_patterns, "n_patterns", minimum=1)
     n = V.nonneg_int(n, "n", minimum=2)
     _check_activity(a)
+    _check_size(p, n)
     return jax.random.bernoulli(key, a, (p, n)).astype(jnp.result_type(float))
 
 
@@ -73,6 +97,8 @@ def _check_pm1(patterns, name="patterns"):
 def hebbian_weights(patterns: Array) -> Array:
     """``(N, N)`` ``(1/N) sum_mu xi^mu xi^mu^T`` with a zero diagonal (±1 patterns)."""
     _check_pm1(patterns)
+    V.fits_in_memory(4.0 * np.shape(patterns)[1] ** 2, "patterns",
+                     "the (N, N) weights do not fit: use fewer units")
     p = jnp.asarray(patterns, jnp.result_type(float))
     n = p.shape[1]
     w = p.T @ p / n
@@ -97,16 +123,19 @@ def low_activity_weights(patterns: Array, a: float, b: float | None = None,
 
 def energy(w: Array, s: Array, theta: float | Array = 0.0) -> Array:
     """``-1/2 s.W.s + theta sum(s)`` (over the last axis of ``s``)."""
+    _check_state(w, s)
     return -0.5 * jnp.einsum("...i,ij,...j->...", s, w, s) + jnp.sum(theta * s, axis=-1)
 
 
 def overlaps(patterns: Array, s: Array) -> Array:
     """``(..., P)`` ``(1/N) xi^mu . s`` (±1 model)."""
+    _check_against_patterns(patterns, s)
     return jnp.einsum("pi,...i->...p", patterns, s) / patterns.shape[1]
 
 
 def low_activity_overlaps(patterns: Array, s: Array, a: float) -> Array:
     """``(..., P)`` ``sum_i (xi_i^mu - a) s_i / (N a (1 - a))`` (1 at the pattern)."""
+    _check_against_patterns(patterns, s)
     n = patterns.shape[1]
     return jnp.einsum("pi,...i->...p", patterns - a, s) / (n * a * (1.0 - a))
 
@@ -126,6 +155,8 @@ def update_sync(w: Array, s: Array, theta: float | Array = 0.0,
 def run_sync(w: Array, s: Array, n_steps: int, theta: float | Array = 0.0,
              low_activity: bool = False) -> Array:
     """``(n_steps + 1, N)`` states of ``n_steps`` synchronous updates."""
+    _check_state(w, s)
+    n_steps = V.nonneg_int(n_steps, "n_steps", minimum=1)
     def body(s, _):
         s = update_sync(w, s, theta, low_activity)
         return s, s
@@ -144,6 +175,11 @@ def run_async(key, w: Array, s: Array, n_sweeps: int, theta: float | Array = 0.0
     Returns the final state ``(N,)``, and with ``record_energy`` also the
     energy after every single-unit update ``(n_sweeps * N,)``.
     """
+    _check_key(key)
+    _check_state(w, s)
+    n_sweeps = V.nonneg_int(n_sweeps, "n_sweeps", minimum=1)
+    if temperature is not None:
+        V.positive_float(temperature, "temperature")
     n = s.shape[-1]
     theta = jnp.broadcast_to(jnp.asarray(theta, s.dtype), (n,))
     orders = jax.vmap(lambda k: jax.random.permutation(k, n))(jax.random.split(key, n_sweeps))

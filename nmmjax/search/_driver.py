@@ -146,11 +146,31 @@ def _box(bounds, num_dims):
         low, high = bounds
     except (TypeError, ValueError):
         raise ValueError("`bounds` must be a pair (low, high).") from None
+    for name, b in (("low", low), ("high", high)):
+        if np.shape(b) not in ((), (num_dims,)):
+            raise ValueError(f"`bounds` {name} must be a scalar or shaped (num_dims,) = "
+                             f"({num_dims},), got shape {np.shape(b)}.")
     low = np.broadcast_to(np.asarray(low, np.float32), (num_dims,))
     high = np.broadcast_to(np.asarray(high, np.float32), (num_dims,))
     if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(low < high)):
         raise ValueError("`bounds` must be finite with low < high for every gene.")
     return low, high
+
+
+def _check_fitness_shape(fitness_fn, population_size, num_dims):
+    """The fitness of a (P, D) population must be (P,) or (P, K): traced once
+    (nothing is computed) so a wrong shape is named before the run starts."""
+    try:
+        out = jax.eval_shape(fitness_fn,
+                             jax.ShapeDtypeStruct((population_size, num_dims), jnp.float32),
+                             jax.random.PRNGKey(0))
+    except Exception as e:  # the user's function fails on a (P, D) population
+        raise TypeError(f"`fitness_fn` failed on a ({population_size}, {num_dims}) population "
+                        f"and a key: {type(e).__name__}: {e}") from e
+    shape = getattr(out, "shape", None)
+    if shape is None or len(shape) not in (1, 2) or shape[0] != population_size:
+        raise ValueError(f"`fitness_fn` must return shape (P,) or (P, K) with P = "
+                         f"{population_size}, got {shape}.")
 
 
 def _start_in_unit_cube(init_mean, init_population, low, high, population_size):
@@ -242,6 +262,10 @@ def run(
     if not callable(fitness_fn):
         raise TypeError("`fitness_fn` must be callable (population, key) -> fitness.")
     low, high = _box(bounds, num_dims)
+    # the population, its offspring and the strategy's buffers: a few (P, D) arrays
+    V.fits_in_memory(4.0 * 8 * population_size * num_dims, "population_size",
+                     "lower `population_size` or `num_dims`")
+    _check_fitness_shape(fitness_fn, population_size, num_dims)
     if resume and checkpoint_path is None:
         raise ValueError("`resume=True` needs a `checkpoint_path`.")
     mean_u, pop_u = _start_in_unit_cube(init_mean, init_population, low, high, population_size)
