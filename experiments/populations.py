@@ -288,7 +288,8 @@ def coba_cuba(cfg, ctx, key):
         late = t > skip
         out[kind] = {"rates_hz": rates, "cv_isi": analysis.cv_isi(t[late], i[late]),
                      "wall_s": wall, "compile_and_first_run_s": first,
-                     "n_synapses": spec.n_synapses, "raster": check}
+                     "n_synapses": spec.n_synapses, "raster": check,
+                     "n_nonfinite": sol.n_nonfinite}  # > 0: diverged, rates are NaN
         arrays[f"{kind}_t"], arrays[f"{kind}_i"] = t, i
         plotting.raster(ax[0, c], t, i, spec.populations, spec.offsets[:-1],
                         max_per_population=200, ms=1.0)

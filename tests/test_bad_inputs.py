@@ -159,3 +159,13 @@ def test_result_files_get_the_mode_of_plain_files(tmp_path):
         os.umask(old)
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
     assert modes == {"m.json": 0o644, "a.npz": 0o644, "fig.png": 0o644}, modes
+
+
+def test_spiking_network_refuses_nan_state_and_nan_inputs():
+    b = S.vogels_abbott(KEY, "coba", n=400)
+    bad_v = b.state0._replace(neurons=b.state0.neurons._replace(
+        y=b.state0.neurons.y._replace(v=b.state0.neurons.y.v.at[3].set(jnp.nan))))
+    with pytest.raises(ValueError, match="state0"):
+        S.simulate(b.net, bad_v, b.params, dt=0.1, n_steps=10)
+    with pytest.raises(ValueError, match="inputs"):
+        S.simulate(b.net, b.state0, b.params, dt=0.1, n_steps=10, inputs=lambda t: jnp.nan)

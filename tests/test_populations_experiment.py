@@ -43,4 +43,5 @@ def test_quick_populations_coupling_effects_and_rasters(tmp_path):
     for kind, ref in (("E", 21.8), ("I", 21.7)):
         assert abs(m["coba"]["rates_hz"][kind] - ref) < 0.05 * ref
     assert m["coba"]["cv_isi"] > 0.7
+    assert m["coba"]["n_nonfinite"] == 0 and m["cuba"]["n_nonfinite"] == 0
     assert 0 < m["cuba"]["rates_hz"]["E"] < 50

@@ -306,6 +306,7 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
     if not isinstance(state0, NetworkState) or np.shape(state0.neurons.y.v) != (n,):
         raise ValueError(f"`state0` must be a NetworkState for {n} neurons "
                          "(use spiking.initial_state).")
+    V.finite_tree(state0, "state0")
     v_th = np.asarray(neuron_params.v_th)
     for c in spec.channels:
         if c.kind == "conductance" and c.name in spec.inh_channels and np.any(c.e_rev >= v_th):
@@ -319,6 +320,9 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
         if shp.shape not in ((), (n,)):
             raise ValueError(f"`inputs(t)` must return a scalar or shape (N,) = ({n},), "
                              f"got {shp.shape}.")
+        first = np.asarray(inputs(jnp.zeros((), jnp.result_type(float))))
+        if not np.all(np.isfinite(first)):  # evaluated once, at t = 0 (cheap, eager)
+            raise ValueError("`inputs(t)` returns NaN or inf at t = 0; inputs must be finite.")
         input_fn = inputs
         inputs = None
     elif inputs is not None:
