@@ -34,8 +34,11 @@ def test_quick_ga_improves_and_writes_results(tmp_path):
 
 
 def test_bad_strategy_is_a_one_line_error(tmp_path, capsys):
-    with pytest.raises(ValueError, match="strategy"):
+    with pytest.raises(SystemExit) as e:
         jr_correlation.main(["--quick", "--strategy", "nope", "--out", str(tmp_path)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "strategy" in err[0] and "nope" in err[0]
     with pytest.raises(SystemExit) as e:
         jr_correlation.main(["--quick", "--population-size", "3"])
     assert e.value.code == 2

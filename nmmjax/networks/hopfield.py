@@ -178,7 +178,7 @@ def run_async(key, w: Array, s: Array, n_sweeps: int, theta: float | Array = 0.0
     _check_key(key)
     _check_state(w, s)
     n_sweeps = V.nonneg_int(n_sweeps, "n_sweeps", minimum=1)
-    if temperature is not None:
+    if temperature is not None and V.is_concrete(temperature):  # vmapped: traced
         V.positive_float(temperature, "temperature")
     n = s.shape[-1]
     theta = jnp.broadcast_to(jnp.asarray(theta, s.dtype), (n,))
