@@ -10,6 +10,7 @@ import pytest
 from nmmjax import analysis, engine, protocols, search
 from nmmjax.inference import hawkes as H
 from nmmjax.models import jansen_rit as jr
+from nmmjax.networks import connectivity as C
 from nmmjax.networks import hopfield as HF
 from nmmjax.networks import spiking as S
 
@@ -78,6 +79,15 @@ CASES = {
                                 ValueError, "n_steps"),
     "hopfield patterns too large": (lambda: HF.random_patterns(KEY, 10**5, 10**6), ValueError,
                                     "n_patterns"),
+    "connectivity too many synapses": (lambda: C.random(KEY, 10**6, 10**6, 0.5), ValueError,
+                                       "`p`"),
+    "fixed degree too many synapses": (lambda: C.fixed_in_degree(KEY, 10**6, 10**6, 10**5),
+                                       ValueError, "`k`"),
+    "vogels_abbott too large": (lambda: S.vogels_abbott(KEY, "coba", n=10**8), ValueError,
+                                "`n`"),
+    "engine recording too large": (lambda: engine.simulate(
+        lambda y, t, p, u: -y, jnp.zeros(10**5), None, dt=0.1, n_steps=10**6), ValueError,
+        "n_steps"),
     "hopfield overlaps sizes": (lambda: HF.overlaps(jnp.ones((2, 4)), jnp.ones(5)),
                                 ValueError, "patterns"),
 }

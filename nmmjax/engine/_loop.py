@@ -397,6 +397,12 @@ def simulate(
         _leading(inputs, n_steps, "inputs")
     plan = _plan(step, y0, params, dt, t0, method, inputs, noise, record, checked)
     _check_one_step(plan, y0, "dfun" if dfun is not None else "step")
+    if record.trajectory:
+        obs = jax.eval_shape(plan.observe, y0, jnp.asarray(t0, plan.fdtype))
+        per_record = sum(l.size * l.dtype.itemsize for l in jax.tree_util.tree_leaves(obs))
+        V.fits_in_memory(float(per_record) * ((n_steps - record.transient) // record.every),
+                         "n_steps", "record every k-th step (Record(every=k)), observe less, "
+                         "or reduce on-line (Record(trajectory=False, reducers=...))")
 
     y, every, transient = y0, record.every, record.transient
     if transient:

@@ -388,6 +388,8 @@ def vogels_abbott(key, kind: str = "coba", n: int = 4000, p: float | None = None
     n = V.nonneg_int(n, "n", minimum=5)
     if p is None:
         p = min(1.0, V.positive_float(in_degree, "in_degree") / n)
+    V.fits_in_memory(40.0 * n * n * float(p), "n", f"{n} neurons at p={p:.3g} make about "
+                     f"{n * n * float(p):.3g} synapses: use fewer neurons")
     from nmmjax.networks import connectivity as C
 
     ne = n * 4 // 5

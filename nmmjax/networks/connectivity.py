@@ -138,6 +138,10 @@ def random(key, n_pre: int, n_post: int, p: float, *, autapses: bool = True) -> 
     _check_autapses(autapses, n_pre, n_post)
     rng = _rng(key)
     m = n_post - (0 if autapses else 1)  # candidate targets per row
+    # the expected synapses, each held a few times over while the table is built
+    V.fits_in_memory(40.0 * n_pre * max(m * float(p), 1.0), "p",
+                     f"{n_pre} x {n_post} neurons at p={p} make about "
+                     f"{n_pre * m * float(p):.3g} synapses: lower `p` or the sizes")
     if p == 0.0 or m == 0:
         return Graph(np.full((n_pre, 1), n_post, np.int32), n_post)
     if p == 1.0:
@@ -179,6 +183,8 @@ def _fixed_degree(key, n_pre, n_post, k, autapses, incoming):
     k = V.nonneg_int(k, "k")
     _check_autapses(autapses, n_pre, n_post)
     rows, cands = (n_post, n_pre) if incoming else (n_pre, n_post)
+    V.fits_in_memory(40.0 * rows * max(k, 1), "k",
+                     f"{rows} x {k} = {rows * k:.3g} synapses: lower `k` or the sizes")
     other = _sample_rows(_rng(key), rows, cands, k, not autapses).ravel()
     own = np.repeat(np.arange(rows), k)
     pre, post = (other, own) if incoming else (own, other)
