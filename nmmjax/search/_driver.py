@@ -57,6 +57,7 @@ class _Problem(NamedTuple):
     lo: jax.Array
     span: jax.Array
     devices: tuple
+    n_objectives: int
 
     def to_genes(self, u):
         return self.lo + self.span * jnp.clip(u, 0.0, 1.0)
@@ -100,11 +101,8 @@ def _init_state(prob: _Problem, key, init_unit):
         return state, _best_of(u0, f2, agg, None)
     mean = 0.5 * jnp.ones(es.num_dims) if init_unit is None else init_unit
     state = es.init(key, jnp.asarray(mean, jnp.float32), prob.params)
-    shape = jax.eval_shape(prob.fitness_fn, jax.ShapeDtypeStruct((2, es.num_dims), jnp.float32),
-                           jax.random.PRNGKey(0)).shape
-    n_obj = 1 if len(shape) == 1 else shape[1]
     best = (jnp.full(es.num_dims, 0.5), jnp.float32(-jnp.inf),
-            jnp.full((n_obj,), -jnp.inf, jnp.float32))
+            jnp.full((prob.n_objectives,), -jnp.inf, jnp.float32))
     return state, best
 
 
@@ -157,9 +155,10 @@ def _box(bounds, num_dims):
     return low, high
 
 
-def _check_fitness_shape(fitness_fn, population_size, num_dims):
+def _check_fitness_shape(fitness_fn, population_size, num_dims) -> int:
     """The fitness of a (P, D) population must be (P,) or (P, K): traced once
-    (nothing is computed) so a wrong shape is named before the run starts."""
+    (nothing is computed) so a wrong shape is named before the run starts.
+    Returns the number of objectives ``K`` (1 for ``(P,)``)."""
     try:
         out = jax.eval_shape(fitness_fn,
                              jax.ShapeDtypeStruct((population_size, num_dims), jnp.float32),
@@ -171,6 +170,7 @@ def _check_fitness_shape(fitness_fn, population_size, num_dims):
     if shape is None or len(shape) not in (1, 2) or shape[0] != population_size:
         raise ValueError(f"`fitness_fn` must return shape (P,) or (P, K) with P = "
                          f"{population_size}, got {shape}.")
+    return 1 if len(shape) == 1 else shape[1]
 
 
 def _start_in_unit_cube(init_mean, init_population, low, high, population_size):
@@ -265,14 +265,14 @@ def run(
     # the population, its offspring and the strategy's buffers: a few (P, D) arrays
     V.fits_in_memory(4.0 * 8 * population_size * num_dims, "population_size",
                      "lower `population_size` or `num_dims`")
-    _check_fitness_shape(fitness_fn, population_size, num_dims)
+    n_objectives = _check_fitness_shape(fitness_fn, population_size, num_dims)
     if resume and checkpoint_path is None:
         raise ValueError("`resume=True` needs a `checkpoint_path`.")
     mean_u, pop_u = _start_in_unit_cube(init_mean, init_population, low, high, population_size)
     name, es = make_strategy(strategy, population_size, num_dims, **(strategy_kwargs or {}))
     params = _strategy_params(es, name, strategy_params)
     prob = _Problem(es, params, fitness_fn, aggregate, jnp.asarray(low), jnp.asarray(high - low),
-                    tuple(jax.devices() if devices is None else devices))
+                    tuple(jax.devices() if devices is None else devices), n_objectives)
     key_init, key_run = jax.random.split(key)
 
     @jax.jit
