@@ -228,7 +228,7 @@ class NetworkSolution(NamedTuple):
     v: Array | None
     final_state: NetworkState
     dt: float
-    n_nonfinite: int = 0
+    n_nonfinite: Array | int = 0
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "model", "method", "dt", "n_steps",
@@ -255,7 +255,7 @@ def _run(state0, params, inputs, *, spec, model, method, dt, n_steps, record_spi
     sol = engine.simulate(None, state0, params, dt=dt, n_steps=n_steps, step=step,
                           inputs=input_fn if input_fn is not None else inputs,
                           record=engine.Record(observe=observe))
-    return sol.ys, sol.final_state
+    return sol.ys, sol.final_state, sol.n_nonfinite
 
 
 def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_steps: int,
@@ -343,11 +343,10 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
     if any(i < 0 or i >= n for i in record_v):
         raise ValueError(f"`record_v` indices must lie in [0, {n}), got {record_v}.")
     params = NetworkParams(neuron_params, net.synapses)
-    ys, final = _run(state0, params, inputs, spec=spec, model=model, method=method, dt=dt,
-                     n_steps=n_steps, record_spikes=bool(record_spikes), record_v=record_v,
-                     input_fn=input_fn, stdp_params=stdp_params)
-    return NetworkSolution(ys.get("spikes"), ys["counts"], ys.get("v"), final, dt,
-                           int(engine.count_nonfinite(final)))
+    ys, final, n_bad = _run(state0, params, inputs, spec=spec, model=model, method=method,
+                            dt=dt, n_steps=n_steps, record_spikes=bool(record_spikes),
+                            record_v=record_v, input_fn=input_fn, stdp_params=stdp_params)
+    return NetworkSolution(ys.get("spikes"), ys["counts"], ys.get("v"), final, dt, n_bad)
 
 
 # --------------------------------------------------------------------------- #
