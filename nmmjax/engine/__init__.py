@@ -26,20 +26,39 @@ decimates what is kept. Inputs given as a function of ``t`` cost no memory;
 inputs given as an array are sampled on the step grid and held constant over
 each step.
 
+Delay-coupled networks (whole-brain models): :func:`make_delayed_step` builds
+a ``step`` over a :class:`DelayState` (the state, a ring buffer of the coupled
+variables and its position) that reads per-edge delays (nearest step or
+linear interpolation; dense or sparse :class:`Edges`), applies a coupling
+function in TVB's ``pre``/``post`` form (:class:`Linear`, :class:`Difference`,
+:class:`SigmoidalJansenRit`) and integrates with the coupling held over the
+step. :mod:`nmmjax.networks.brain` is its entry point.
+
 Modules: ``_types`` (methods, :class:`StepInput`, :class:`Solution`),
 ``_reducers``, ``_steps`` (one step per method, the spiking step), ``_loop``
 (:class:`Noise`, :class:`Record`, :func:`simulate`: it checks its arguments
 before anything is traced and plans the chunks; the loop itself is
-module-level functions), ``_diffrax`` (:func:`solve_diffrax`).
+module-level functions), ``_diffrax`` (:func:`solve_diffrax`), ``_coupling``, ``_delay``.
 
 Hybrid (spiking) models pass a ``step(y, t, params, x) -> y`` to :func:`simulate`
 instead of ``dfun`` (``x`` is a :class:`StepInput`); :func:`make_spiking_step`
 builds the one threshold/reset/refractory step used by every spiking model.
 
 Time is in the model's unit: seconds for neural masses, milliseconds for the
-single-neuron models (``dt`` and ``t`` follow the model).
+single-neuron models and the whole-brain node models (TVB's units); ``dt``
+and ``t`` follow the model.
 """
 
+from nmmjax.engine._coupling import COUPLINGS as COUPLINGS
+from nmmjax.engine._coupling import Difference as Difference
+from nmmjax.engine._coupling import Linear as Linear
+from nmmjax.engine._coupling import SigmoidalJansenRit as SigmoidalJansenRit
+from nmmjax.engine._delay import DelaySpec as DelaySpec
+from nmmjax.engine._delay import DelayState as DelayState
+from nmmjax.engine._delay import Edges as Edges
+from nmmjax.engine._delay import delayed_coupling as delayed_coupling
+from nmmjax.engine._delay import init_history as init_history
+from nmmjax.engine._delay import make_delayed_step as make_delayed_step
 from nmmjax.engine._diffrax import solve_diffrax as solve_diffrax
 from nmmjax.engine._loop import Noise as Noise
 from nmmjax.engine._loop import Record as Record
@@ -62,6 +81,8 @@ from nmmjax.engine._types import StepInput as StepInput
 from nmmjax.engine._types import count_nonfinite as count_nonfinite
 
 __all__ = [
+    "COUPLINGS", "DelaySpec", "DelayState", "Difference", "Edges", "Linear",
+    "SigmoidalJansenRit", "delayed_coupling", "init_history", "make_delayed_step",
     "METHODS", "Mean", "MeanCov", "MinMax", "Noise", "ODE_METHODS", "Record",
     "SDE_METHODS", "STAGE_OFFSETS", "Solution", "SpikeTimes", "SpikingState",
     "StepInput", "make_spiking_step", "make_step", "simulate", "solve_diffrax",

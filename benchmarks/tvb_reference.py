@@ -1,0 +1,101 @@
+"""The Virtual Brain side of the whole-brain checks, run in ``.bench-venv/tvb``.
+
+Usage (the benchmark and ``tests/data/make_tvb_reference.py`` call it):
+
+    python tvb_reference.py trace OUT.npz        # deterministic JR, 2 s
+    python tvb_reference.py spectra OUT.json N_SEEDS SECONDS NSIG
+    python tvb_reference.py time SECONDS NSIG REPEATS   # prints one JSON line
+
+Model: TVB's ``JansenRit`` (defaults) on ``connectivity_76`` (tvb-data), speed
+4 mm/ms, ``Linear(a=1e-4)`` coupling, dt = 0.1 ms, Heun (stochastic Heun with
+``Additive`` noise on y4 only when NSIG > 0), a constant initial history
+(every history sample equal to the initial state). Only TVB's public API.
+"""
+
+import json
+import sys
+import time
+
+import numpy as np
+from tvb.datatypes.connectivity import Connectivity
+from tvb.simulator import coupling, integrators, models, monitors, noise, simulator
+
+DT, SPEED, A_COUPLING = 0.1, 4.0, 1e-4
+
+
+def initial_state(n_nodes):
+    """Fixed, node-dependent initial state (6, n_nodes) near JR's fixed point."""
+    rng = np.random.default_rng(7)
+    base = np.array([0.1, 15.0, 10.0, 0.0, 0.0, 0.0])
+    jitter = np.array([0.02, 2.0, 2.0, 0.0, 0.0, 0.0])
+    return base[:, None] + jitter[:, None] * rng.standard_normal((6, n_nodes))
+
+
+def build(nsig, seed, period):
+    conn = Connectivity.from_file("connectivity_76.zip")
+    conn.speed = np.array([SPEED])
+    conn.configure()
+    if nsig > 0:
+        sig = np.zeros(6)
+        sig[4] = nsig
+        integ = integrators.HeunStochastic(
+            dt=DT, noise=noise.Additive(nsig=sig[:, None], noise_seed=seed))
+    else:
+        integ = integrators.HeunDeterministic(dt=DT)
+    y0 = initial_state(conn.number_of_regions)
+    conn.set_idelays(DT)
+    horizon = int(conn.idelays.max()) + 1
+    ic = np.tile(y0[None, :, :, None], (horizon, 1, 1, 1))
+    sim = simulator.Simulator(
+        model=models.JansenRit(variables_of_interest=("y1", "y2")),
+        connectivity=conn, coupling=coupling.Linear(a=np.array([A_COUPLING])),
+        integrator=integ, monitors=(monitors.SubSample(period=period),),
+        initial_conditions=ic, simulation_length=1.0)
+    sim.configure()
+    return sim, conn, y0
+
+
+def run(sim, seconds):
+    (t, y), = sim.run(simulation_length=seconds * 1e3)
+    return t, y[:, 0, :, 0] - y[:, 1, :, 0]  # y1 - y2 (mV)
+
+
+def trace(out):
+    sim, conn, y0 = build(0.0, 0, period=4.0)
+    t, v = run(sim, 2.0)
+    np.savez_compressed(out, t=t, v=v, y0=y0, weights=conn.weights,
+                        tract_lengths=conn.tract_lengths, idelays=conn.idelays)
+
+
+def spectra(out, n_seeds, seconds, nsig):
+    rows = []
+    for seed in range(n_seeds):
+        sim, _, _ = build(nsig, 1000 + seed, period=2.0)
+        t, v = run(sim, seconds)
+        rows.append(v.tolist())
+    with open(out, "w") as f:
+        json.dump({"period_ms": 2.0, "seconds": seconds, "nsig": nsig, "v": rows}, f)
+
+
+def timing(seconds, nsig, repeats):
+    times = []
+    for r in range(repeats):
+        sim, _, _ = build(nsig, 42 + r, period=1.0)
+        t0 = time.perf_counter()
+        run(sim, seconds)
+        times.append(time.perf_counter() - t0)
+    import tvb
+    print(json.dumps({"tool": "tvb", "version": getattr(tvb, "__version__", "2.10"),
+                      "seconds": float(np.median(times)), "times": times}))
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "trace":
+        trace(sys.argv[2])
+    elif mode == "spectra":
+        spectra(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))
+    elif mode == "time":
+        timing(float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]))
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")

@@ -1,0 +1,17 @@
+"""Whole-brain node models (TVB's conventions: ms, state ``(n_svar, N)``,
+coupling ``c`` as the vector field's input). One file per model; each
+defines a parameter NamedTuple, a pure ``dfun`` and ``MODEL``, a
+:class:`NodeModel`. Adding a model is adding a file and a line to
+:data:`MODELS`."""
+
+from nmmjax.models.brain import jansen_rit as jansen_rit
+from nmmjax.models.brain import mpr as mpr
+from nmmjax.models.brain import stuart_landau as stuart_landau
+from nmmjax.models.brain import wilson_cowan as wilson_cowan
+from nmmjax.models.brain._base import NodeModel as NodeModel
+from nmmjax.models.brain._base import constant_initial as constant_initial
+
+MODELS = {m.MODEL.name: m.MODEL for m in (jansen_rit, mpr, stuart_landau, wilson_cowan)}
+
+__all__ = ["MODELS", "NodeModel", "constant_initial", "jansen_rit", "mpr", "stuart_landau",
+           "wilson_cowan"]

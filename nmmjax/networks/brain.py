@@ -1,0 +1,229 @@
+"""Whole-brain networks: node models (:mod:`nmmjax.models.brain`) coupled
+through a connectome with conduction delays.
+
+:func:`simulate` is a function of (initial state, parameters, PRNG key):
+it checks its arguments (named errors, before anything is compiled), builds
+the delay ring buffer and runs it through :func:`nmmjax.engine.simulate`.
+
+Contract:
+
+- ``simulate(model, conn, *, params, coupling, speed, dt, n_steps, y0,
+  method, noise, record, delays, sparse, cvar) -> Solution`` (``ts`` in ms,
+  ``ys`` the model's observable per region unless ``record.observe`` says
+  otherwise; ``record.observe`` and reducers see the ``(n_svar, N)`` state).
+- Units: ms, mm, mm/ms (TVB's). ``weights[i, j]`` couples ``j`` into ``i``.
+- Delays: ``lengths / speed`` rounded to steps (TVB's ``rint``), or linearly
+  interpolated (``DelayOptions(interpolate=True)``: differentiable in
+  ``speed``). Zero-length tracts read the current state.
+- Noise: additive, ``noise=Noise(sigma=..., key=...)`` with ``sigma``
+  broadcast against ``(n_svar, N)`` (e.g. ``(n_svar, 1)`` per variable);
+  TVB's ``Additive(nsig)`` is ``sigma = sqrt(2 nsig)``.
+- Memory: the history ``H x n_cvar x N`` (``H`` = longest delay in steps
+  + 1) plus what ``record`` keeps.
+- ``jit``/``vmap``/``grad``: over ``params``, ``coupling``, ``speed``,
+  ``y0`` and the key. A traced ``speed`` needs ``DelayOptions(max_delay=...)``
+  (the history length is static); delays past it are clipped to it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nmmjax import _validate as V
+from nmmjax import engine
+from nmmjax.engine._coupling import COUPLINGS
+from nmmjax.engine._delay import DelaySpec, Edges, init_history, make_delayed_step
+from nmmjax.models.brain import NodeModel
+from nmmjax.networks.connectome import Connectome, _positive_speed
+
+
+class DelayOptions(NamedTuple):
+    """How delays are read.
+
+    Attributes:
+        interpolate: linear interpolation between steps (else nearest step).
+        max_delay: longest delay (ms) the history must hold; required when
+            ``speed`` is traced (a sweep or a gradient over speed).
+        history: initial history ``(H, n_cvar, N)``, oldest first, its last
+            row ``y0``'s coupled variables (default: constant, every past
+            step equal to ``y0``).
+    """
+
+    interpolate: bool = False
+    max_delay: float | None = None
+    history: Any = None
+
+
+def _delay_steps(conn: Connectome, speed, dt: float, opts: DelayOptions) -> float:
+    """Longest delay (steps) the history must hold, checked when concrete."""
+    longest = float(np.max(np.where(conn.weights > 0, conn.lengths, 0.0)))
+    concrete = None
+    if V.is_concrete(speed):
+        concrete = longest / _positive_speed(speed) / dt
+    if opts.max_delay is not None:
+        cap = V.positive_float(opts.max_delay, "delays.max_delay") / dt
+        if concrete is not None and concrete > cap + 1e-9:
+            raise ValueError(f"a delay of {concrete * dt:g} ms (longest tract {longest:g} mm at "
+                             f"speed {float(speed):g} mm/ms) is longer than the history "
+                             f"`delays.max_delay`={opts.max_delay} ms; raise it.")
+        return cap
+    if concrete is None:
+        raise ValueError("a traced `speed` needs `delays=DelayOptions(max_delay=...)` (ms): the "
+                         "history length must be known before compiling.")
+    return concrete
+
+
+def delay_spec(conn: Connectome, speed, dt: float, cvar: tuple,
+               opts: DelayOptions = DelayOptions()) -> DelaySpec:
+    """The static layout of a run: coupled rows and history length."""
+    steps = _delay_steps(conn, speed, dt, opts)
+    h = int(math.floor(steps) + 2) if opts.interpolate else int(round(steps)) + 1
+    return DelaySpec(cvar=tuple(cvar), horizon=max(h, 1), interpolate=bool(opts.interpolate))
+
+
+def edges(conn: Connectome, speed, dt: float, spec: DelaySpec, sparse: bool | None = None):
+    """:class:`Edges` of ``conn`` at ``speed`` (delays in steps, clipped to
+    the history). ``sparse=None`` picks sparse below 50 % non-zero weights (faster on CPU)."""
+    nz = conn.weights > 0
+    if sparse is None:
+        sparse = nz.mean() < 0.5
+    cap = spec.horizon - (2 if spec.interpolate else 1)
+    ftype = jnp.result_type(float)
+    if sparse:
+        dst, src = np.nonzero(nz)
+        w = jnp.asarray(conn.weights[dst, src], ftype)
+        lengths = jnp.asarray(conn.lengths[dst, src], ftype)
+    else:
+        w, lengths = jnp.asarray(conn.weights, ftype), jnp.asarray(conn.lengths, ftype)
+    d = jnp.clip(lengths / (jnp.asarray(speed, ftype) * dt), 0.0, cap)
+    if sparse:
+        return Edges(w, d, jnp.asarray(src, jnp.int32), jnp.asarray(dst, jnp.int32))
+    return Edges(w, d)
+
+
+def _noise(noise, y0, method):
+    if noise is None:
+        return None
+    if not isinstance(noise, engine.Noise) or noise.sigma is None or noise.diffusion is not None:
+        raise TypeError("`noise` must be engine.Noise(sigma=..., key=...) (additive, sigma "
+                        "broadcast against the (n_svar, N) state).")
+    sigma = jnp.asarray(noise.sigma, jnp.result_type(float))
+    try:
+        np.broadcast_shapes(sigma.shape, y0.shape)
+    except ValueError:
+        raise ValueError(f"`noise.sigma` of shape {sigma.shape} does not broadcast against the "
+                         f"state {y0.shape} (n_svar, N); give (n_svar, 1) per variable.") from None
+    full = jnp.broadcast_to(sigma, y0.shape)
+    if V.is_concrete(noise.sigma) and noise.samples is None:
+        # Draw only the rows that carry noise (JR: one of six): the normals
+        # are most of a noisy step's cost.
+        given = np.broadcast_to(np.asarray(noise.sigma), y0.shape)
+        rows = np.nonzero(np.any(given != 0, axis=1))[0]
+        if 0 < len(rows) < y0.shape[0]:
+            rows = [int(r) for r in rows]
+
+            def diffusion(dw, p):  # static rows: a stack, not a scatter
+                out = [jnp.zeros(y0.shape[1:], full.dtype)] * y0.shape[0]
+                for i, r in enumerate(rows):
+                    out[r] = full[r] * dw[i]
+                return jnp.stack(out)
+
+            return noise._replace(sigma=None, shape=(len(rows), y0.shape[1]), diffusion=diffusion)
+    return noise._replace(sigma=None, diffusion=lambda dw, p: full * dw, shape=tuple(y0.shape))
+
+
+def _record(record, model: NodeModel):
+    record = engine.Record() if record is None else record
+    if not isinstance(record, engine.Record):
+        raise TypeError(f"`record` must be an engine.Record, got {type(record).__name__}.")
+    obs = record.observe or (lambda y, t: model.observe(y))
+    reducers = []
+    for r in record.reducers:
+        if "observe" not in getattr(r, "_fields", ()):
+            raise TypeError(f"reducer {type(r).__name__} has no `observe` field to wrap; use "
+                            "MeanCov, Mean or MinMax with observe=(y, t) -> array.")
+        reducers.append(r._replace(observe=lambda s, t, f=r.observe: f(s.y, t)))
+    return record._replace(observe=lambda s, t: obs(s.y, t), reducers=tuple(reducers))
+
+
+def _check(model, conn, params, coupling, y0, cvar):
+    if not isinstance(model, NodeModel):
+        raise TypeError(f"`model` must be a models.brain.NodeModel (e.g. "
+                        f"models.brain.MODELS['jansen_rit']), got {type(model).__name__}.")
+    if not isinstance(conn, Connectome):
+        raise TypeError("`conn` must be a connectome.Connectome (connectome.from_arrays, load "
+                        f"or tvb_data), got {type(conn).__name__}.")
+    params = model.params if params is None else params
+    V.model_params(params, type(model.params), "params")
+    coupling = COUPLINGS[model.coupling]() if coupling is None else coupling
+    if not all(hasattr(coupling, m) for m in ("pre", "post")):
+        raise TypeError("`coupling` must have pre/post (engine.Linear, engine.Difference, "
+                        f"engine.SigmoidalJansenRit), got {type(coupling).__name__}.")
+    V.finite_tree(coupling, "coupling")
+    idx = model.cvar_index(cvar)
+    n = conn.n_regions
+    y0 = model.initial(params, n) if y0 is None else jnp.asarray(y0, jnp.result_type(float))
+    if y0.shape != (len(model.state), n):
+        raise ValueError(f"`y0` must have shape (n_svar, N) = ({len(model.state)}, {n}), "
+                         f"got {y0.shape}.")
+    V.finite_tree(y0, "y0")
+    return params, coupling, idx, y0
+
+
+def simulate(model: NodeModel, conn: Connectome, *, dt: float, n_steps: int, params=None,
+             coupling=None, speed=4.0, y0=None, method: str | None = None,
+             noise: engine.Noise | None = None, record: engine.Record | None = None,
+             delays: DelayOptions = DelayOptions(), sparse: bool | None = None,
+             cvar=None) -> engine.Solution:
+    """Run ``model`` on every region of ``conn``, coupled with delays.
+
+    Args:
+        model: a :class:`nmmjax.models.brain.NodeModel`.
+        conn: the :class:`Connectome` (weights into rows, lengths in mm).
+        dt: step (ms); n_steps: number of steps.
+        params: the model's parameter NamedTuple (default: its defaults).
+        coupling: ``engine.Linear(a=...)`` etc. (default: the model's usual one).
+        speed: conduction speed (mm/ms), may be traced (see ``delays``).
+        y0: ``(n_svar, N)`` initial state (default: the model's resting state).
+        method: ``"heun"``/``"euler"``/``"rk4"``, or ``"stochastic_heun"``/
+            ``"euler_maruyama"`` with ``noise`` (default heun / stochastic heun).
+        noise: additive ``engine.Noise(sigma=..., key=...)``.
+        record: ``engine.Record``; its ``observe`` and reducers see ``(y, t)``.
+        delays: :class:`DelayOptions`.
+        sparse: edge-list coupling (O(E)) instead of dense (O(N^2)); default
+            by density.
+        cvar: names of the coupled variables (default: the model's).
+    """
+    params, coupling, idx, y0 = _check(model, conn, params, coupling, y0, cvar)
+    dt = V.positive_float(dt, "dt")
+    n_steps = V.nonneg_int(n_steps, "n_steps", minimum=1)
+    if not isinstance(delays, DelayOptions):
+        raise TypeError(f"`delays` must be a DelayOptions, got {type(delays).__name__}.")
+    spec = delay_spec(conn, speed, dt, idx, delays)
+    hist_shape = (spec.horizon, len(idx), conn.n_regions)
+    V.fits_in_memory(8.0 * math.prod(hist_shape), "speed",
+                     "raise `speed` or `dt` (the history holds the longest delay in steps)")
+    if delays.history is not None and tuple(np.shape(delays.history)) != hist_shape:
+        raise ValueError(f"`delays.history` must have shape (H, n_cvar, N) = {hist_shape} "
+                         f"(H = longest delay in steps + 1), got {np.shape(delays.history)}.")
+    method = method or ("stochastic_heun" if noise is not None else "heun")
+    eng_noise = _noise(noise, y0, method)
+    diffusion = None if eng_noise is None else eng_noise.diffusion
+    if method not in engine.SDE_METHODS:
+        diffusion = None
+    step = make_delayed_step(model.dfun, spec, method, dt, diffusion)
+    state0 = init_history(spec, y0, delays.history)
+    net_edges = edges(conn, speed, dt, spec, sparse)
+    return engine.simulate(None, state0, (params, coupling, net_edges), dt=dt, n_steps=n_steps,
+                           method=method, noise=eng_noise, record=_record(record, model),
+                           step=step)
+
+
+def observe_state(sol_state) -> jax.Array:
+    """The ``(n_svar, N)`` model state of a run's ``final_state``."""
+    return sol_state.y

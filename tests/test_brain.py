@@ -1,0 +1,265 @@
+"""Whole-brain networks: connectomes, delay coupling, node models.
+
+The reference trace ``tests/data/tvb_jr76_trace.npz`` was made by The
+Virtual Brain 2.10.0 with tvb-data 3.0.0:
+``.bench-venv/tvb/bin/python benchmarks/tvb_reference.py trace tests/data/tvb_jr76_trace.npz``
+(deterministic JR on connectivity_76, speed 4 mm/ms, Linear a = 1e-4,
+constant initial history, Heun, dt 0.1 ms; y1 - y2 every 4 ms, float64).
+"""
+
+import bz2
+import io
+import zipfile
+from pathlib import Path
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nmmjax import engine
+from nmmjax.models.brain import MODELS, NodeModel, constant_initial
+from nmmjax.networks import brain, connectome
+
+DATA = Path(__file__).parent / "data"
+
+
+class _Gain(NamedTuple):
+    k: float = 1.0
+
+
+# x' = k * c: a pure delayed integrator, for closed forms.
+INTEGRATOR = NodeModel(name="integrator", state=("x",), cvar=("x",),
+                       dfun=lambda y, t, p, c: p.k * c, params=_Gain(),
+                       initial=constant_initial([1.0]), observe=lambda y: y[0])
+
+
+# x' = -k x, y' = -k y (uncoupled): Ornstein-Uhlenbeck under additive noise.
+LINEAR = NodeModel(name="linear", state=("x", "y"), cvar=("x",),
+                   dfun=lambda y, t, p, c: -p.k * y, params=_Gain(),
+                   initial=constant_initial([0.0, 0.0]), observe=lambda y: y[0])
+
+
+def _ring(n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.2, 1.0, (n, n)) * (rng.uniform(size=(n, n)) < 0.6)
+    np.fill_diagonal(w, 0.0)
+    lengths = rng.uniform(5.0, 40.0, (n, n))
+    return connectome.from_arrays(w, (lengths + lengths.T) / 2)
+
+
+# --------------------------------------------------------------------------- #
+# Connectomes
+
+
+def _tvb_zip(path, folder="", compress=False):
+    w = np.arange(9.0).reshape(3, 3)
+    ln = 10.0 * w.T
+    with zipfile.ZipFile(path, "w") as z:
+        for stem, arr in (("weights", w), ("tract_lengths", ln)):
+            buf = io.StringIO()
+            np.savetxt(buf, arr)
+            raw = buf.getvalue().encode()
+            name = f"{folder}{stem}.txt" + (".bz2" if compress else "")
+            z.writestr(name, bz2.compress(raw) if compress else raw)
+        z.writestr(f"{folder}centres.txt", "rA 1 2 3\nrB 4 5 6\nrC 7 8 9\n")
+    return w, ln
+
+
+@pytest.mark.parametrize("folder,compress", [("", False), ("sub/", True)])
+def test_tvb_zip_is_read_at_any_depth_and_bz2_compressed(tmp_path, folder, compress):
+    w, ln = _tvb_zip(tmp_path / "c.zip", folder, compress)
+    conn = connectome.load(tmp_path / "c.zip")
+    np.testing.assert_array_equal(conn.weights, w)
+    np.testing.assert_array_equal(conn.lengths, ln)
+    assert conn.labels == ("rA", "rB", "rC")
+    np.testing.assert_array_equal(conn.centres[2], [7.0, 8.0, 9.0])
+    connectome.save(tmp_path / "c.npz", conn)
+    back = connectome.load(tmp_path / "c.npz")
+    np.testing.assert_array_equal(back.weights, w)
+    assert back.labels == conn.labels
+
+
+def test_normalisations_give_unit_max_row_sums_and_spectral_radius():
+    conn = _ring(8)
+    assert conn.normalised("max").weights.max() == pytest.approx(1.0)
+    rows = conn.normalised("row_sum").weights.sum(axis=1)
+    np.testing.assert_allclose(rows[conn.weights.sum(axis=1) > 0], 1.0)
+    rho = np.abs(np.linalg.eigvals(conn.normalised("spectral_radius").weights)).max()
+    assert rho == pytest.approx(1.0)
+    np.testing.assert_allclose(conn.delays(4.0), conn.lengths / 4.0)
+
+
+def test_connectivity_76_reader_gives_the_arrays_tvb_loads():
+    pytest.importorskip("tvb_data")
+    ref = np.load(DATA / "tvb_jr76_trace.npz")
+    conn = connectome.tvb_data("connectivity_76")
+    np.testing.assert_array_equal(conn.weights, ref["weights"])
+    np.testing.assert_array_equal(conn.lengths, ref["tract_lengths"])
+    assert conn.n_regions == 76 and len(conn.labels) == 76 and conn.centres.shape == (76, 3)
+    # TVB's integer delays: rint(lengths / speed / dt).
+    np.testing.assert_array_equal(np.rint(conn.lengths / 4.0 / 0.1), ref["idelays"])
+
+
+# --------------------------------------------------------------------------- #
+# Delays
+
+
+def test_deterministic_jansen_rit_matches_tvb_within_1e5_mv_over_2_s():
+    pytest.importorskip("tvb_data")
+    ref = np.load(DATA / "tvb_jr76_trace.npz")
+    conn = connectome.tvb_data("connectivity_76")
+    with jax.enable_x64(True):
+        sol = brain.simulate(MODELS["jansen_rit"], conn, dt=0.1, n_steps=20000,
+                             coupling=engine.Linear(a=1e-4), speed=4.0, y0=ref["y0"],
+                             record=engine.Record(every=4))
+        v = np.asarray(sol.ys)
+    # TVB starts at step 384 (its history fills steps 0..384); it samples
+    # steps 400 + 40 m, i.e. our steps 16 + 40 m, our record (16 + 40 m) / 4 - 1.
+    idx = (16 + 40 * np.arange(len(ref["t"]))) // 4 - 1
+    keep = idx < len(v)
+    assert keep.all()
+    err = np.abs(v[idx[keep]] - ref["v"][keep]).max()
+    assert err <= 1e-5, err
+    assert np.ptp(ref["v"]) > 5.0  # the network oscillates: the check is not of a flat line
+
+
+def test_dense_and_sparse_coupling_give_the_same_run():
+    conn = _ring(7)
+    kw = dict(dt=0.1, n_steps=400, coupling=engine.Difference(a=0.3), speed=2.0,
+              y0=jnp.asarray(np.random.default_rng(1).normal(size=(2, 7))))
+    with jax.enable_x64(True):
+        a = brain.simulate(MODELS["stuart_landau"], conn, sparse=False, **kw).ys
+        b = brain.simulate(MODELS["stuart_landau"], conn, sparse=True, **kw).ys
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    assert np.ptp(np.asarray(a)) > 0.1
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_interpolated_delay_reads_a_linear_history_exactly(sparse):
+    # History m -> m (a ramp); a delay of d steps must read pos - d exactly.
+    n = 3
+    spec = engine.DelaySpec(cvar=(0,), horizon=12, interpolate=True)
+    hist = jnp.broadcast_to(jnp.arange(12.0)[:, None, None], (12, 1, n))
+    d = jnp.array([[0.0, 3.25, 7.5], [1.0, 0.0, 2.75], [9.9, 4.0, 0.0]])
+    w = jnp.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [0.5, 1.0, 0.0]])
+    if sparse:
+        dst, src = np.nonzero(np.asarray(w))
+        edges = engine.Edges(w[dst, src], d[dst, src], jnp.asarray(src), jnp.asarray(dst))
+    else:
+        edges = engine.Edges(w, d)
+    c = engine.delayed_coupling(spec, engine.Linear(a=1.0), edges, hist, jnp.int32(11))
+    want = np.sum(np.asarray(w) * (11.0 - np.asarray(d)), axis=1)
+    np.testing.assert_allclose(np.asarray(c)[0], want, rtol=1e-6)
+
+
+def _dde_error(dt, tau=1.0):
+    # x' = -x(t - tau), x = 1 for t <= 0: x(2 tau) = 1 - 2 tau + tau^2 / 2.
+    conn = connectome.from_arrays([[1.0]], [[tau * 2.0]])
+    sol = brain.simulate(INTEGRATOR, conn, dt=dt, n_steps=round(2 * tau / dt), speed=2.0,
+                         coupling=engine.Linear(a=-1.0), method="euler",
+                         record=engine.Record(trajectory=False))
+    return abs(float(sol.final_state.y[0, 0]) - (1 - 2 * tau + tau**2 / 2))
+
+
+def test_delay_differential_equation_converges_to_its_method_of_steps_solution():
+    with jax.enable_x64(True):
+        errs = [_dde_error(dt) for dt in (0.01, 0.005, 0.0025)]
+    assert errs[-1] < 2e-3
+    slopes = np.diff(np.log(errs)) / np.log(0.5)
+    np.testing.assert_allclose(slopes, 1.0, atol=0.1)  # first order, like TVB's scheme
+
+
+def test_gradient_through_a_delayed_run_matches_finite_differences():
+    conn = _ring(5)
+    model = MODELS["stuart_landau"]
+    y0 = jnp.asarray(np.random.default_rng(2).normal(size=(2, 5)) * 0.5)
+
+    def loss(a, speed):
+        sol = brain.simulate(model, conn, dt=0.1, n_steps=300, coupling=engine.Difference(a=a),
+                             speed=speed, y0=y0,
+                             delays=brain.DelayOptions(interpolate=True, max_delay=25.0),
+                             record=engine.Record(every=10))
+        return jnp.mean(sol.ys**2)
+
+    with jax.enable_x64(True):
+        g = jax.grad(loss, argnums=(0, 1))(0.2, 3.0)
+        eps = 1e-5
+        fd_a = (loss(0.2 + eps, 3.0) - loss(0.2 - eps, 3.0)) / (2 * eps)
+        fd_s = (loss(0.2, 3.0 + eps) - loss(0.2, 3.0 - eps)) / (2 * eps)
+    np.testing.assert_allclose([g[0], g[1]], [fd_a, fd_s], rtol=1e-5)
+    assert abs(float(g[1])) > 1e-6  # the delays do enter the loss
+
+
+def test_vmap_over_coupling_equals_separate_runs():
+    conn = _ring(6)
+    model = MODELS["mpr"]
+    run = lambda a: brain.simulate(model, conn, dt=0.05, n_steps=400, speed=5.0,
+                                   coupling=engine.Linear(a=a)).ys
+    a = jnp.array([0.0, 0.5, 1.5])
+    batch = jax.jit(jax.vmap(run))(a)
+    for i in range(3):
+        np.testing.assert_allclose(batch[i], run(a[i]), rtol=1e-5, atol=1e-7)
+    assert float(jnp.abs(batch[2] - batch[0]).max()) > 1e-3
+
+
+def test_noise_gives_the_ornstein_uhlenbeck_stationary_variance():
+    # x' = -k x + s xi: the stationary variance is s^2 / (2 k).
+    n, k, s = 30, 1.0, 0.2
+    conn = connectome.from_arrays(np.zeros((n, n)))
+    sol = brain.simulate(LINEAR, conn, dt=0.05, n_steps=60_000, params=_Gain(k=k),
+                         noise=engine.Noise(sigma=s, key=jax.random.key(0)),
+                         record=engine.Record(trajectory=False, transient=2000,
+                                              reducers=(engine.MeanCov(lambda y, t: y[0][None]),)))
+    var = np.asarray(sol.reductions[0][1][0, 0])
+    assert var.shape == (n,)
+    np.testing.assert_allclose(var.mean(), s**2 / (2 * k), rtol=0.03)
+
+
+def test_noise_only_on_chosen_variables_leaves_the_others_deterministic():
+    n = 4
+    conn = connectome.from_arrays(np.zeros((n, n)))
+    sigma = np.array([[0.0], [0.3]])
+    sol = brain.simulate(LINEAR, conn, dt=0.1, n_steps=200, y0=jnp.full((2, n), 0.2),
+                         noise=engine.Noise(sigma=sigma, key=jax.random.key(1)),
+                         record=engine.Record(observe=lambda y, t: y))
+    x, y = np.asarray(sol.ys[:, 0]), np.asarray(sol.ys[:, 1])
+    # Heun's factor per step for x' = -x: 1 - dt + dt^2 / 2, untouched by noise.
+    np.testing.assert_allclose(x[-1], 0.2 * (1 - 0.1 + 0.005) ** 200, rtol=1e-4)
+    assert np.std(y[-1]) > 0.05
+
+
+# --------------------------------------------------------------------------- #
+# Bad input
+
+
+def test_bad_connectomes_are_named_before_compiling():
+    with pytest.raises(ValueError, match="`weights` must be a square"):
+        connectome.from_arrays(np.ones((3, 4)))
+    with pytest.raises(ValueError, match="`weights` has 1 NaN"):
+        connectome.from_arrays([[0.0, np.nan], [1.0, 0.0]])
+    with pytest.raises(ValueError, match="`lengths` must be non-negative"):
+        connectome.from_arrays(np.ones((2, 2)), [[0.0, -1.0], [1.0, 0.0]])
+    with pytest.raises(ValueError, match="`speed` must be a finite number > 0"):
+        _ring(3).delays(0.0)
+
+
+def test_bad_network_arguments_are_named_before_compiling():
+    conn, jr = _ring(4), MODELS["jansen_rit"]
+    with pytest.raises(ValueError, match="`speed` must be a finite number > 0"):
+        brain.simulate(jr, conn, dt=0.1, n_steps=10, speed=-1.0)
+    with pytest.raises(ValueError, match="longer than the history"):
+        brain.simulate(jr, conn, dt=0.1, n_steps=10, speed=1.0,
+                       delays=brain.DelayOptions(max_delay=5.0))
+    with pytest.raises(ValueError, match="does not have"):
+        brain.simulate(jr, conn, dt=0.1, n_steps=10, cvar=("y9",))
+    with pytest.raises(ValueError, match=r"`y0` must have shape \(n_svar, N\)"):
+        brain.simulate(jr, conn, dt=0.1, n_steps=10, y0=jnp.zeros((6, 3)))
+    with pytest.raises(ValueError, match="`delays.history` must have shape"):
+        brain.simulate(jr, conn, dt=0.1, n_steps=10,
+                       delays=brain.DelayOptions(history=jnp.zeros((2, 2, 4))))
+    with pytest.raises(TypeError, match="`params` must be a JansenRitParams"):
+        brain.simulate(jr, conn, dt=0.1, n_steps=10, params=MODELS["mpr"].params)
+    with pytest.raises(ValueError, match="traced `speed` needs"):
+        jax.jit(lambda s: brain.simulate(jr, conn, dt=0.1, n_steps=10, speed=s).ys)(3.0)
