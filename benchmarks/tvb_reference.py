@@ -39,7 +39,7 @@ def build(nsig, seed, period):
         sig = np.zeros(6)
         sig[4] = nsig
         integ = integrators.HeunStochastic(
-            dt=DT, noise=noise.Additive(nsig=sig[:, None], noise_seed=seed))
+            dt=DT, noise=noise.Additive(nsig=sig.reshape(6, 1, 1), noise_seed=seed))
     else:
         integ = integrators.HeunDeterministic(dt=DT)
     y0 = initial_state(conn.number_of_regions)
@@ -67,14 +67,29 @@ def trace(out):
                         tract_lengths=conn.tract_lengths, idelays=conn.idelays)
 
 
+def summary(v, period_ms, skip_ms=1000.0):
+    """Regional spectral peaks (Hz; Welch, 2,048-sample Hann segments) and the
+    mean |FC| off the diagonal, after ``skip_ms`` (scipy only)."""
+    from scipy.signal import welch
+    x = v[int(skip_ms / period_ms):]
+    f, p = welch(x, fs=1e3 / period_ms, nperseg=min(2048, len(x)), axis=0)
+    band = (f >= 2.0) & (f <= 40.0)
+    peaks = f[band][np.argmax(p[band], axis=0)]
+    fc = np.corrcoef(x.T)
+    off = ~np.eye(fc.shape[0], dtype=bool)
+    return peaks.tolist(), float(np.mean(np.abs(fc[off])))
+
+
 def spectra(out, n_seeds, seconds, nsig):
-    rows = []
+    runs = []
     for seed in range(n_seeds):
         sim, _, _ = build(nsig, 1000 + seed, period=2.0)
         t, v = run(sim, seconds)
-        rows.append(v.tolist())
+        peaks, mean_abs_fc = summary(v, 2.0)
+        runs.append({"seed": 1000 + seed, "peak_hz": peaks, "mean_abs_fc": mean_abs_fc})
     with open(out, "w") as f:
-        json.dump({"period_ms": 2.0, "seconds": seconds, "nsig": nsig, "v": rows}, f)
+        json.dump({"tool": "tvb 2.10.0 + tvb-data 3.0.0", "period_ms": 2.0, "seconds": seconds,
+                   "skip_ms": 1000.0, "nsig_y4": nsig, "runs": runs}, f, indent=1)
 
 
 def timing(seconds, nsig, repeats):

@@ -376,3 +376,39 @@ def roc_curve(scores, labels) -> tuple[np.ndarray, np.ndarray]:
     tp = np.concatenate([[0], tp[last]])
     fp = np.concatenate([[0], fp[last]])
     return fp / max(fp[-1], 1), tp / max(tp[-1], 1)
+
+
+def upper_triangle(m) -> jax.Array:
+    """The entries above the diagonal of a ``(k, k)`` matrix, row by row."""
+    m = jnp.asarray(m)
+    i, j = np.triu_indices(m.shape[0], k=1)
+    return m[i, j]
+
+
+def sc_fc_correlation(sc, fc) -> jax.Array:
+    """Pearson correlation between the off-diagonal entries of a structural
+    (weights) and a functional connectivity matrix (the usual SC-FC fit; pass
+    ``log1p`` weights or a symmetrised SC as the study requires)."""
+    a, b = upper_triangle(jnp.asarray(sc)), upper_triangle(jnp.asarray(fc))
+    return corr_from_traces(jnp.stack([a, b], axis=1))[0, 1]
+
+
+def fcd(x, window: int, step: int) -> jax.Array:
+    """Functional connectivity dynamics (Hansen et al. 2015): the correlation
+    between the FC (upper triangles) of sliding windows.
+
+    Args:
+        x: ``(T, N)`` regional signals.
+        window, step: window length and shift (samples).
+
+    Returns:
+        ``(n_windows, n_windows)`` matrix.
+    """
+    x = jnp.asarray(x)
+    if window < 2 or step < 1 or window > x.shape[0]:
+        raise ValueError(f"`window` must be in [2, T={x.shape[0]}] and `step` >= 1, got "
+                         f"{window}, {step}.")
+    starts = np.arange(0, x.shape[0] - window + 1, step)
+    segs = x[starts[:, None] + np.arange(window)[None, :]]  # (W, window, N)
+    fcs = jax.vmap(lambda s: upper_triangle(corr_from_traces(s)))(segs)  # (W, P)
+    return corr_from_traces(fcs.T)

@@ -38,6 +38,8 @@ from nmmjax import _validate as V
 from nmmjax import engine
 from nmmjax.engine._coupling import COUPLINGS
 from nmmjax.engine._delay import DelaySpec, Edges, init_history, make_delayed_step
+from nmmjax.models import bold as bold_model
+from nmmjax.models.bold import BalloonParams
 from nmmjax.models.brain import NodeModel
 from nmmjax.networks.connectome import Connectome, _positive_speed
 
@@ -224,6 +226,36 @@ def simulate(model: NodeModel, conn: Connectome, *, dt: float, n_steps: int, par
                            step=step)
 
 
-def observe_state(sol_state) -> jax.Array:
-    """The ``(n_svar, N)`` model state of a run's ``final_state``."""
-    return sol_state.y
+def bold(activity, dt: float, tr: float, params: BalloonParams = BalloonParams(), *,
+         method: str = "heun") -> tuple[jax.Array, jax.Array]:
+    """BOLD signal of regional activity by the Balloon-Windkessel model.
+
+    Args:
+        activity: ``(T, N)`` neural activity (the model's drive ``x``, e.g. a
+            normalised firing rate) sampled every ``dt`` ms and held over
+            each sample.
+        dt: sample spacing (ms); the haemodynamics are integrated at it.
+        tr: repetition time (ms), a multiple of ``dt``.
+        params: :class:`nmmjax.models.bold.BalloonParams`.
+
+    Returns:
+        ``ts`` (ms, the end of each TR) and ``bold`` ``(T // (tr / dt), N)``.
+    """
+    dt = V.positive_float(dt, "dt")
+    tr = V.positive_float(tr, "tr")
+    every = round(tr / dt)
+    if every < 1 or abs(every * dt - tr) > 1e-6 * tr:
+        raise ValueError(f"`tr`={tr} ms must be a whole multiple of `dt`={dt} ms.")
+    x = jnp.asarray(activity, jnp.result_type(float))
+    if x.ndim != 2:
+        raise ValueError(f"`activity` must be (T, N), got shape {x.shape}.")
+    n_tr = x.shape[0] // every
+    if n_tr < 1:
+        raise ValueError(f"`activity` holds {x.shape[0]} samples, fewer than one TR "
+                         f"({every} samples of {dt} ms).")
+    x = x[: n_tr * every]
+    sol = engine.simulate(bold_model.dfun, bold_model.rest(x.shape[1]), params, dt=dt * 1e-3,
+                          n_steps=n_tr * every, method=method, inputs=x,
+                          record=engine.Record(every=every,
+                                               observe=lambda y, t: bold_model.signal(y, params)))
+    return sol.ts * 1e3, sol.ys
