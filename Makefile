@@ -41,12 +41,14 @@ report: $(TEST_STAMP)
 	$(BIN)/python -m nmmjax.report
 
 # Side-by-side benchmarks; writes benchmarks/out/*.json. coba and hawkes
-# create .bench-venv/{brian2,brainpy,tick} (reference tools) on first use.
+# create .bench-venv/{brian2,brainpy,tick} (reference tools) on first use;
+# whole_brain creates .bench-venv/{tvb,vbjax}.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.engine_overhead
 	$(BIN)/python -m benchmarks.jr_fitness
 	$(BIN)/python -m benchmarks.coba
 	$(BIN)/python -m benchmarks.hawkes
+	$(BIN)/python -m benchmarks.whole_brain
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check nmmjax experiments tests benchmarks

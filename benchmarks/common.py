@@ -47,6 +47,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "jax": jax.__version__,
         "jax_devices": [str(d) for d in jax.devices()],
+        "loadavg_1_5_15": list(os.getloadavg()),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 

@@ -141,7 +141,7 @@ def test_interpolated_delay_reads_a_linear_history_exactly(sparse):
     # History m -> m (a ramp); a delay of d steps must read pos - d exactly.
     n = 3
     spec = engine.DelaySpec(cvar=(0,), horizon=12, interpolate=True)
-    hist = jnp.broadcast_to(jnp.arange(12.0)[:, None, None], (12, 1, n))
+    hist = jnp.broadcast_to(jnp.arange(12.0)[:, None, None], (12, n, 1))  # (H, N, n_cvar)
     d = jnp.array([[0.0, 3.25, 7.5], [1.0, 0.0, 2.75], [9.9, 4.0, 0.0]])
     w = jnp.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [0.5, 1.0, 0.0]])
     if sparse:
@@ -263,3 +263,29 @@ def test_bad_network_arguments_are_named_before_compiling():
         brain.simulate(jr, conn, dt=0.1, n_steps=10, params=MODELS["mpr"].params)
     with pytest.raises(ValueError, match="traced `speed` needs"):
         jax.jit(lambda s: brain.simulate(jr, conn, dt=0.1, n_steps=10, speed=s).ys)(3.0)
+
+
+def test_a_batch_on_a_trailing_axis_equals_separate_runs():
+    conn = _ring(6)
+    model = MODELS["mpr"]
+    a, speed = np.array([0.0, 0.7, 1.5]), np.array([2.0, 5.0, 9.0])
+    kw = dict(dt=0.05, n_steps=400)
+    with jax.enable_x64(True):
+        batch = brain.simulate(model, conn, coupling=engine.Linear(a=a), speed=speed, batch=3,
+                               **kw).ys
+        assert batch.shape == (400, 6, 3)
+        for i in range(3):
+            one = brain.simulate(model, conn, coupling=engine.Linear(a=a[i]), speed=speed[i],
+                                 **kw).ys
+            np.testing.assert_allclose(batch[..., i], one, rtol=1e-12, atol=1e-12)
+        assert float(jnp.abs(batch[..., 2] - batch[..., 0]).max()) > 1e-3
+
+
+def test_common_noise_gives_every_batch_member_the_same_realisation():
+    n = 5
+    conn = connectome.from_arrays(np.zeros((n, n)))
+    kw = dict(dt=0.1, n_steps=300, noise=engine.Noise(sigma=0.2, key=jax.random.key(4)), batch=2)
+    same = brain.simulate(LINEAR, conn, common_noise=True, **kw).ys
+    own = brain.simulate(LINEAR, conn, **kw).ys
+    np.testing.assert_array_equal(same[..., 0], same[..., 1])
+    assert float(jnp.abs(own[..., 0] - own[..., 1]).max()) > 0.1

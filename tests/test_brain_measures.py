@@ -50,8 +50,7 @@ def test_bold_response_to_a_brief_input_peaks_then_undershoots_as_an_adaptive_so
     x = np.zeros((25_000, 2))
     x[1000:1100, 0] = 1.0
     with jax.enable_x64(True):
-        ts, b = brain.bold(x, 1.0, 100.0, params)
-    b = np.asarray(b)
+        ts, b = (np.asarray(a) for a in brain.bold(x, 1.0, 100.0, params))
     ts_ref, b_ref = _balloon_scipy(params, (1.0, 1.1), 25.0)
     np.testing.assert_allclose(ts / 1e3, ts_ref, atol=1e-9)
     np.testing.assert_allclose(b[:, 0], b_ref, atol=2e-3 * b_ref.max())

@@ -54,7 +54,7 @@ class SigmoidalJansenRit(NamedTuple):
     uses_current = False
 
     def pre(self, x_i, x_j):
-        v = x_j[0] - x_j[1]
+        v = x_j[0] - x_j[1]  # rows: the coupled y1, y2
         return (self.cmin + (self.cmax - self.cmin)
                 / (1.0 + jnp.exp(self.r * (self.midpoint - v))))[None]
 

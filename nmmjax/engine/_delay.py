@@ -1,8 +1,8 @@
 """Delay-coupled networks: a ring buffer of the coupled variables and one
 step that reads it, couples, integrates and writes it.
 
-State (:class:`DelayState`): ``y`` ``(n_svar, N)``, ``history``
-``(H, n_cvar, N)`` with the coupled variables of the last ``H`` steps, and
+State (:class:`DelayState`): ``y`` ``(n_svar, N, *batch)``, ``history``
+``(H, N, n_cvar, *batch)`` with the coupled variables of the last ``H`` steps, and
 ``pos`` (int32), the buffer row that holds ``y``'s. The coupling of step
 ``n -> n+1`` reads node ``j``'s variables of step ``n - d_ij`` (``d_ij`` in
 steps; ``d = 0`` is the current state), is held over the step (as in TVB's
@@ -11,10 +11,13 @@ integrators) and enters the vector field as its input ``u``. Memory is
 
 Edges (:class:`Edges`) are dense (``(N, N)`` weights and delays) or sparse
 (``(E,)`` weights and delays with ``src``/``dst`` node indices, summed by
-``segment_sum``: O(E) work per step). Delays are in steps as floats: rounded
-to the nearest step (TVB's ``rint``), or, with ``DelaySpec.interpolate``,
-read by linear interpolation between the two neighbouring steps (then the
-run is differentiable in the delays, e.g. in the conduction speed).
+``segment_sum``: O(E) work per step). Trailing batch axes run many networks
+in one scan with the same edges (each gather reads a contiguous row per
+edge; ``vmap`` would put the batch first and scatter the reads). Delays are
+in steps as floats: rounded to the nearest step (TVB's ``rint``), or, with
+``DelaySpec.interpolate``, read by linear interpolation between the two
+neighbouring steps (then the run is differentiable in the delays, e.g. in the
+conduction speed).
 """
 
 from __future__ import annotations
@@ -58,51 +61,80 @@ class Edges(NamedTuple):
 
 
 class DelayState(NamedTuple):
+    """``y`` ``(n_svar, N, *batch)``; ``history`` ``(H, N, n_cvar, *batch)``
+    (node-major, so that one gathered row holds a node's coupled variables
+    for the whole batch); ``pos`` the row of ``y``'s step."""
+
     y: Array
     history: Array
     pos: Array
 
 
+def _rows(x):
+    """``(n_cvar, N, *batch)`` -> ``(N, n_cvar, *batch)`` (history layout)."""
+    return jnp.moveaxis(x, 1, 0)
+
+
 def init_history(spec: DelaySpec, y0: Array, history: Array | None = None) -> DelayState:
     """The state that starts a run: ``history=None`` is a constant history
-    (every past step equal to ``y0``); a given ``history`` ``(H, n_cvar, N)``
-    is ordered oldest first and its last row is ``y0``'s coupled variables."""
-    cv = jnp.asarray(y0)[jnp.asarray(spec.cvar)]
+    (every past step equal to ``y0``); a given ``history``
+    ``(H, n_cvar, N, *batch)`` is ordered oldest first and its last row is
+    ``y0``'s coupled variables."""
+    y0 = jnp.asarray(y0)
+    cv = y0[jnp.asarray(spec.cvar)]
     if history is None:
-        history = jnp.broadcast_to(cv, (spec.horizon,) + cv.shape)
-    history = jnp.asarray(history, cv.dtype)
-    return DelayState(jnp.asarray(y0), history, jnp.asarray(spec.horizon - 1, jnp.int32))
+        history = jnp.broadcast_to(_rows(cv), (spec.horizon,) + _rows(cv).shape)
+    else:
+        history = jnp.moveaxis(jnp.asarray(history, cv.dtype), 1, 2)
+    return DelayState(y0, history, jnp.asarray(spec.horizon - 1, jnp.int32))
 
 
 def _read(spec: DelaySpec, history, pos, delays, nodes):
-    """``(n_cvar, *delays.shape)`` values of ``nodes`` ``delays`` steps back."""
-    h = spec.horizon
+    """``(n_cvar, *nodes.shape, *batch)`` values of ``nodes``, ``delays``
+    steps back; ``delays`` has ``nodes``' shape (shared by a batch) or that
+    shape plus the batch axis (one delay set per batch member)."""
+    h, n, nd = spec.horizon, history.shape[1], nodes.ndim
+    # One 1-D gather of whole rows (XLA's CPU gather is several times faster
+    # on a flat row index than on a (step, node) pair).
+    flat = history.reshape((h * n,) + history.shape[2:])
+    per_member = delays.ndim > nd
+
+    def take(k):
+        row = ((pos - k) % h) * n
+        if per_member:  # (*nodes, B, C) -> (*nodes, C, B)
+            b = jnp.arange(history.shape[-1])
+            out = jnp.moveaxis(flat[row + nodes[..., None], :, b], -1, nd)
+        else:
+            out = flat[row + nodes]  # (*nodes, C, *batch)
+        return jnp.moveaxis(out, nd, 0)
+
     if not spec.interpolate:
-        k = jnp.round(delays).astype(jnp.int32)
-        return jnp.moveaxis(history[(pos - k) % h, :, nodes], -1, 0)
+        return take(jnp.round(delays).astype(jnp.int32))
     k = jnp.floor(jax.lax.stop_gradient(delays))
-    frac = (delays - k)[None]
-    k = k.astype(jnp.int32)
-    near = jnp.moveaxis(history[(pos - k) % h, :, nodes], -1, 0)
-    far = jnp.moveaxis(history[(pos - k - 1) % h, :, nodes], -1, 0)
+    near, far = take(k.astype(jnp.int32)), take(k.astype(jnp.int32) + 1)
+    frac = delays - k
+    frac = frac.reshape((1,) + frac.shape + (1,) * (near.ndim - 1 - frac.ndim))
     return (1.0 - frac) * near + frac * far
 
 
 def delayed_coupling(spec: DelaySpec, coupling, edges: Edges, history, pos) -> Array:
-    """The coupling ``(k, N)`` every node receives at step ``pos``."""
-    x_now = history[pos]  # (n_cvar, N)
-    n = x_now.shape[-1]
+    """The coupling ``(k, N, *batch)`` every node receives at step ``pos``
+    (``history`` as in :class:`DelayState`: trailing batch axes run many
+    networks at once, sharing the edges' gathers)."""
+    x_now = _rows(history[pos])  # (n_cvar, N, *batch)
+    n, nb = x_now.shape[1], x_now.ndim - 2
+    expand = lambda w: w.reshape(w.shape + (1,) * nb)
     if edges.src is None:
-        src = jnp.arange(n)[None, :]
-        x_j = _read(spec, history, pos, edges.delays, jnp.broadcast_to(src, edges.delays.shape))
+        src = jnp.broadcast_to(jnp.arange(n)[None, :], edges.weights.shape)
+        x_j = _read(spec, history, pos, edges.delays, src)  # (n_cvar, N, N, *batch)
         x_i = x_now[:, :, None] if coupling.uses_current else None
-        pre = coupling.pre(x_i, x_j)  # (k, N, N)
-        return coupling.post(jnp.sum(edges.weights * pre, axis=-1))
-    x_j = _read(spec, history, pos, edges.delays, edges.src)  # (n_cvar, E)
+        pre = coupling.pre(x_i, x_j)  # (k, N, N, *batch)
+        return coupling.post(jnp.sum(expand(edges.weights) * pre, axis=2))
+    x_j = _read(spec, history, pos, edges.delays, edges.src)  # (n_cvar, E, *batch)
     x_i = x_now[:, edges.dst] if coupling.uses_current else None
-    pre = edges.weights * coupling.pre(x_i, x_j)  # (k, E)
-    summed = jax.ops.segment_sum(pre.T, edges.dst, num_segments=n)
-    return coupling.post(summed.T)
+    pre = expand(edges.weights) * coupling.pre(x_i, x_j)  # (k, E, *batch)
+    summed = jax.ops.segment_sum(jnp.moveaxis(pre, 1, 0), edges.dst, num_segments=n)
+    return coupling.post(jnp.moveaxis(summed, 0, 1))
 
 
 def make_delayed_step(
@@ -125,7 +157,7 @@ def make_delayed_step(
         c = delayed_coupling(spec, coupling, edges, state.history, state.pos)
         y = inner(state.y, t, model_params, StepInput(lambda _: c, x.dw))
         pos = (state.pos + 1) % spec.horizon
-        return DelayState(y, state.history.at[pos].set(y[cvar]), pos)
+        return DelayState(y, state.history.at[pos].set(_rows(y[cvar])), pos)
 
     step.method = method
     return step

@@ -66,12 +66,13 @@ def _delay_steps(conn: Connectome, speed, dt: float, opts: DelayOptions) -> floa
     longest = float(np.max(np.where(conn.weights > 0, conn.lengths, 0.0)))
     concrete = None
     if V.is_concrete(speed):
-        concrete = longest / _positive_speed(speed) / dt
+        slowest = min(_positive_speed(s) for s in np.ravel(np.asarray(speed)))
+        concrete = longest / slowest / dt
     if opts.max_delay is not None:
         cap = V.positive_float(opts.max_delay, "delays.max_delay") / dt
         if concrete is not None and concrete > cap + 1e-9:
             raise ValueError(f"a delay of {concrete * dt:g} ms (longest tract {longest:g} mm at "
-                             f"speed {float(speed):g} mm/ms) is longer than the history "
+                             f"speed {np.min(speed):g} mm/ms) is longer than the history "
                              f"`delays.max_delay`={opts.max_delay} ms; raise it.")
         return cap
     if concrete is None:
@@ -102,13 +103,16 @@ def edges(conn: Connectome, speed, dt: float, spec: DelaySpec, sparse: bool | No
         lengths = jnp.asarray(conn.lengths[dst, src], ftype)
     else:
         w, lengths = jnp.asarray(conn.weights, ftype), jnp.asarray(conn.lengths, ftype)
-    d = jnp.clip(lengths / (jnp.asarray(speed, ftype) * dt), 0.0, cap)
+    speed = jnp.asarray(speed, ftype)
+    if speed.ndim:  # one speed per batch member: delays (E, B) / (N, N, B)
+        lengths = lengths[..., None]
+    d = jnp.clip(lengths / (speed * dt), 0.0, cap)
     if sparse:
         return Edges(w, d, jnp.asarray(src, jnp.int32), jnp.asarray(dst, jnp.int32))
     return Edges(w, d)
 
 
-def _noise(noise, y0, method):
+def _noise(noise, y0, common: bool):
     if noise is None:
         return None
     if not isinstance(noise, engine.Noise) or noise.sigma is None or noise.diffusion is not None:
@@ -116,15 +120,19 @@ def _noise(noise, y0, method):
                         "broadcast against the (n_svar, N) state).")
     sigma = jnp.asarray(noise.sigma, jnp.result_type(float))
     try:
-        np.broadcast_shapes(sigma.shape, y0.shape)
+        np.broadcast_shapes(sigma.shape, y0.shape[:2])
     except ValueError:
         raise ValueError(f"`noise.sigma` of shape {sigma.shape} does not broadcast against the "
-                         f"state {y0.shape} (n_svar, N); give (n_svar, 1) per variable.") from None
-    full = jnp.broadcast_to(sigma, y0.shape)
+                         f"state {y0.shape[:2]} (n_svar, N); give (n_svar, 1) per variable.") \
+            from None
+    batch_axes = (1,) * (y0.ndim - 2)
+    full = jnp.broadcast_to(sigma, y0.shape[:2]).reshape(y0.shape[:2] + batch_axes)
+    # Common random numbers: one draw of (rows, N, 1) broadcast over the batch.
+    per_draw = tuple(y0.shape[1:2]) + (batch_axes if common else tuple(y0.shape[2:]))
     if V.is_concrete(noise.sigma) and noise.samples is None:
         # Draw only the rows that carry noise (JR: one of six): the normals
         # are most of a noisy step's cost.
-        given = np.broadcast_to(np.asarray(noise.sigma), y0.shape)
+        given = np.broadcast_to(np.asarray(noise.sigma), y0.shape[:2])
         rows = np.nonzero(np.any(given != 0, axis=1))[0]
         if 0 < len(rows) < y0.shape[0]:
             rows = [int(r) for r in rows]
@@ -132,11 +140,12 @@ def _noise(noise, y0, method):
             def diffusion(dw, p):  # static rows: a stack, not a scatter
                 out = [jnp.zeros(y0.shape[1:], full.dtype)] * y0.shape[0]
                 for i, r in enumerate(rows):
-                    out[r] = full[r] * dw[i]
+                    out[r] = jnp.broadcast_to(full[r] * dw[i], y0.shape[1:])
                 return jnp.stack(out)
 
-            return noise._replace(sigma=None, shape=(len(rows), y0.shape[1]), diffusion=diffusion)
-    return noise._replace(sigma=None, diffusion=lambda dw, p: full * dw, shape=tuple(y0.shape))
+            return noise._replace(sigma=None, shape=(len(rows),) + per_draw, diffusion=diffusion)
+    return noise._replace(sigma=None, shape=tuple(y0.shape[:1]) + per_draw,
+                          diffusion=lambda dw, p: jnp.broadcast_to(full * dw, y0.shape))
 
 
 def _record(record, model: NodeModel):
@@ -153,7 +162,7 @@ def _record(record, model: NodeModel):
     return record._replace(observe=lambda s, t: obs(s.y, t), reducers=tuple(reducers))
 
 
-def _check(model, conn, params, coupling, y0, cvar):
+def _check(model, conn, params, coupling, y0, cvar, batch):
     if not isinstance(model, NodeModel):
         raise TypeError(f"`model` must be a models.brain.NodeModel (e.g. "
                         f"models.brain.MODELS['jansen_rit']), got {type(model).__name__}.")
@@ -169,11 +178,17 @@ def _check(model, conn, params, coupling, y0, cvar):
     V.finite_tree(coupling, "coupling")
     idx = model.cvar_index(cvar)
     n = conn.n_regions
-    y0 = model.initial(params, n) if y0 is None else jnp.asarray(y0, jnp.result_type(float))
-    if y0.shape != (len(model.state), n):
-        raise ValueError(f"`y0` must have shape (n_svar, N) = ({len(model.state)}, {n}), "
-                         f"got {y0.shape}.")
+    want = (len(model.state), n)
+    if y0 is None:  # the resting state of the first batch member's parameters
+        y0 = model.initial(jax.tree_util.tree_map(lambda a: np.ravel(a)[0], params), n)
+    y0 = jnp.asarray(y0, jnp.result_type(float))
+    batched = want + (() if batch is None else (batch,))
+    if y0.shape not in (want, batched):
+        raise ValueError(f"`y0` must have shape (n_svar, N) = {want}" +
+                         ("" if batch is None else f" or {batched}") + f", got {y0.shape}.")
     V.finite_tree(y0, "y0")
+    if batch is not None:
+        y0 = jnp.broadcast_to(y0 if y0.ndim == 3 else y0[..., None], batched)
     return params, coupling, idx, y0
 
 
@@ -181,7 +196,8 @@ def simulate(model: NodeModel, conn: Connectome, *, dt: float, n_steps: int, par
              coupling=None, speed=4.0, y0=None, method: str | None = None,
              noise: engine.Noise | None = None, record: engine.Record | None = None,
              delays: DelayOptions = DelayOptions(), sparse: bool | None = None,
-             cvar=None) -> engine.Solution:
+             cvar=None, batch: int | None = None,
+             common_noise: bool = False) -> engine.Solution:
     """Run ``model`` on every region of ``conn``, coupled with delays.
 
     Args:
@@ -200,21 +216,34 @@ def simulate(model: NodeModel, conn: Connectome, *, dt: float, n_steps: int, par
         sparse: edge-list coupling (O(E)) instead of dense (O(N^2)); default
             by density.
         cvar: names of the coupled variables (default: the model's).
+        batch: run ``batch`` networks at once on a trailing state axis
+            (``(n_svar, N, batch)``): ``params``/``coupling`` leaves and
+            ``speed`` may then be ``(batch,)`` arrays, each member draws its
+            own noise, and observations gain the trailing axis. Faster than
+            ``vmap`` (the gathers read contiguous rows).
+        common_noise: with ``batch``, every member gets the same noise
+            realisation (common random numbers: differences between
+            parameter sets are not masked by noise, and a noisy batch costs
+            one draw per step instead of ``batch``).
     """
-    params, coupling, idx, y0 = _check(model, conn, params, coupling, y0, cvar)
+    if batch is not None:
+        batch = V.nonneg_int(batch, "batch", minimum=1)
+    params, coupling, idx, y0 = _check(model, conn, params, coupling, y0, cvar, batch)
     dt = V.positive_float(dt, "dt")
     n_steps = V.nonneg_int(n_steps, "n_steps", minimum=1)
     if not isinstance(delays, DelayOptions):
         raise TypeError(f"`delays` must be a DelayOptions, got {type(delays).__name__}.")
     spec = delay_spec(conn, speed, dt, idx, delays)
-    hist_shape = (spec.horizon, len(idx), conn.n_regions)
+    hist_shape = (spec.horizon, len(idx)) + tuple(y0.shape[1:])  # as given: (H, C, N, ...)
     V.fits_in_memory(8.0 * math.prod(hist_shape), "speed",
                      "raise `speed` or `dt` (the history holds the longest delay in steps)")
     if delays.history is not None and tuple(np.shape(delays.history)) != hist_shape:
-        raise ValueError(f"`delays.history` must have shape (H, n_cvar, N) = {hist_shape} "
+        raise ValueError(f"`delays.history` must have shape (H, n_cvar, N[, batch]) = {hist_shape} "
                          f"(H = longest delay in steps + 1), got {np.shape(delays.history)}.")
     method = method or ("stochastic_heun" if noise is not None else "heun")
-    eng_noise = _noise(noise, y0, method)
+    if common_noise and batch is None:
+        raise ValueError("`common_noise=True` needs `batch` (the members that share the noise).")
+    eng_noise = _noise(noise, y0, bool(common_noise))
     diffusion = None if eng_noise is None else eng_noise.diffusion
     if method not in engine.SDE_METHODS:
         diffusion = None

@@ -1,0 +1,159 @@
+"""Benchmark `whole_brain`: a noisy Jansen-Rit network on connectivity_76.
+
+TVB's JR (defaults), 76 regions of tvb-data's connectivity_76, conduction
+speed 4 mm/ms (delays up to 38.4 ms = 384 steps), Linear coupling a = 1e-4 on
+y1, additive noise nsig = 1e-3 on y4, stochastic Heun, dt = 0.1 ms, 10 s
+simulated, y1 - y2 kept every 1 ms.
+
+- ours: nmmjax.networks.brain.simulate, float32, sparse edges; one run, and
+  a batch of 64 coupling values (vmap) against the time of one;
+- TVB 2.10 (tvb-library + tvb-data in .bench-venv/tvb, made on first use);
+- vbjax 0.0.19 (.bench-venv/vbjax), make_sdde run in chunks (its buffer is
+  copied every step on jax 0.10 CPU): the fastest of several chunk lengths.
+
+    python -m benchmarks.whole_brain [--seconds 10] [--repeats 3] [--no-reference]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from benchmarks import common
+from nmmjax import engine
+from nmmjax.models.brain import MODELS
+from nmmjax.networks import brain, connectome
+
+ROOT = Path(__file__).resolve().parent.parent
+VENVS = {
+    "tvb": (ROOT / ".bench-venv" / "tvb", ["tvb-library==2.10.*", "tvb-data==3.0.*"]),
+    "vbjax": (ROOT / ".bench-venv" / "vbjax", ["vbjax==0.0.19", "tqdm"]),
+}
+DT, NSIG, A = 0.1, 1e-3, 1e-4
+
+
+def _python(tool: str) -> Path:
+    venv, pkgs = VENVS[tool]
+    py = venv / "bin" / "python"
+    if not py.exists():
+        print(f"creating {venv} with {pkgs} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *pkgs], check=True)
+    return py
+
+
+def _json_line(cmd: list[str]) -> dict:
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if res.returncode != 0:
+        return {"error": res.stderr[-1500:]}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def tvb(seconds: float, repeats: int) -> dict:
+    script = Path(__file__).with_name("tvb_reference.py")
+    return _json_line([str(_python("tvb")), str(script), "time", str(seconds), str(NSIG),
+                       str(repeats)])
+
+
+def vbjax(conn, seconds: float, repeats: int) -> dict:
+    script = str(Path(__file__).with_name("vbjax_reference.py"))
+    py = str(_python("vbjax"))
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = str(Path(tmp) / "c76.npz")
+        np.savez(npz, weights=conn.weights, lengths=conn.lengths)
+        probe = {c: _json_line([py, script, npz, "1.0", str(NSIG), "1", str(c)])
+                 for c in (50, 100, 200, 400)}
+        ok = {c: r["seconds"] for c, r in probe.items() if "seconds" in r}
+        if not ok:
+            return {"error": str(probe)}
+        best = min(ok, key=ok.get)
+        res = _json_line([py, script, npz, str(seconds), str(NSIG), str(repeats), str(best)])
+    res["chunk_probe_1s"] = ok
+    return res
+
+
+def _runner(conn, n_steps):
+    sigma = np.zeros((6, 1), np.float32)
+    sigma[4] = np.sqrt(2 * NSIG)
+
+    def run(a, key):
+        return brain.simulate(MODELS["jansen_rit"], conn, dt=DT, n_steps=n_steps,
+                              coupling=engine.Linear(a=a), speed=4.0, cvar=("y1",),
+                              noise=engine.Noise(sigma=sigma, key=key),
+                              record=engine.Record(every=10))
+
+    return run
+
+
+def ours(conn, seconds: float, repeats: int, batch: int) -> dict:
+    n_steps = round(seconds * 1e3 / DT)
+    run = _runner(conn, n_steps)
+    one = jax.jit(lambda key: run(A, key).ys)
+    t = time.perf_counter()
+    jax.block_until_ready(one(jax.random.key(0)))
+    compile_s = time.perf_counter() - t
+    keys = iter(range(1, 100))
+    one_s, one_times = common.median_time(
+        lambda: jax.block_until_ready(one(jax.random.key(next(keys)))), repeats)
+    many = jax.jit(jax.vmap(lambda a, key: run(a, key).ys))
+    a = np.linspace(0.0, 2e-4, batch, dtype=np.float32)
+    ks = jax.random.split(jax.random.key(7), batch)
+    jax.block_until_ready(many(a, ks))
+    batch_s, batch_times = common.median_time(
+        lambda: jax.block_until_ready(many(a, ks)), max(1, repeats - 1))
+    v = np.asarray(one(jax.random.key(0)))
+    return {"one_s": one_s, "one_times": one_times, "compile_s": compile_s,
+            "batch": batch, "batch_s": batch_s, "batch_times": batch_times,
+            "batch_over_one": batch_s / one_s, "finite": bool(np.isfinite(v).all())}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--no-reference", action="store_true")
+    args = ap.parse_args(argv)
+    conn = connectome.tvb_data("connectivity_76")
+    mine = ours(conn, args.seconds, args.repeats, args.batch)
+    print(f"ours: one {mine['one_s']:.3f} s, {args.batch} in {mine['batch_s']:.3f} s", flush=True)
+    refs = {}
+    if not args.no_reference:
+        refs["tvb"] = tvb(args.seconds, max(1, args.repeats - 1))
+        print(f"tvb: {refs['tvb']}", flush=True)
+        refs["vbjax"] = vbjax(conn, args.seconds, max(1, args.repeats - 1))
+        print(f"vbjax: {refs['vbjax']}", flush=True)
+    rows = [("nmmjax (float32)", f"{mine['one_s']:.3f}", "1")]
+    ratios = {}
+    for name, r in refs.items():
+        if "seconds" in r:
+            ratios[name] = mine["one_s"] / r["seconds"]
+            rows.append((name, f"{r['seconds']:.3f}", f"{ratios[name]:.4f}"))
+    rows.append((f"nmmjax, {args.batch} parameter sets", f"{mine['batch_s']:.3f}",
+                 f"{mine['batch_over_one']:.2f} x one run"))
+    print(common.table(rows, (f"JR connectivity_76, {args.seconds:g} s", "wall s",
+                              "ours / tool")))
+    tvb_s = refs.get("tvb", {}).get("seconds")
+    result = {
+        "workload": f"TVB JR on connectivity_76 (76 regions, delays <= 38.4 ms), Linear a={A}, "
+                    f"nsig={NSIG} on y4, stochastic Heun, dt={DT} ms, {args.seconds:g} s",
+        "ours_s": mine["one_s"], "ours": mine,
+        "reference": "tvb-library 2.10 (numba, float64 with a float32 history)",
+        "reference_s": tvb_s, "ratio": ratios.get("tvb"),
+        "vbjax": refs.get("vbjax"), "ratio_vbjax": ratios.get("vbjax"),
+        "tvb": refs.get("tvb"),
+    }
+    path = common.write("whole_brain", result)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
