@@ -6,7 +6,8 @@ y1, additive noise nsig = 1e-3 on y4, stochastic Heun, dt = 0.1 ms, 10 s
 simulated, y1 - y2 kept every 1 ms.
 
 - ours: nmmjax.networks.brain.simulate, float32, sparse edges; one run, and
-  a batch of 64 coupling values (vmap) against the time of one;
+  a batch of 64 coupling values on the state's trailing axis (``batch=64``;
+  independent noise per member, and common random numbers) against one run;
 - TVB 2.10 (tvb-library + tvb-data in .bench-venv/tvb, made on first use);
 - vbjax 0.0.19 (.bench-venv/vbjax), make_sdde run in chunks (its buffer is
   copied every step on jax 0.10 CPU): the fastest of several chunk lengths.
@@ -80,7 +81,7 @@ def vbjax(conn, seconds: float, repeats: int) -> dict:
     return res
 
 
-def _runner(conn, n_steps):
+def _runner(conn, n_steps, batch=None, common_noise=False):
     sigma = np.zeros((6, 1), np.float32)
     sigma[4] = np.sqrt(2 * NSIG)
 
@@ -88,31 +89,34 @@ def _runner(conn, n_steps):
         return brain.simulate(MODELS["jansen_rit"], conn, dt=DT, n_steps=n_steps,
                               coupling=engine.Linear(a=a), speed=4.0, cvar=("y1",),
                               noise=engine.Noise(sigma=sigma, key=key),
-                              record=engine.Record(every=10))
+                              record=engine.Record(every=10), batch=batch,
+                              common_noise=common_noise).ys
 
     return run
 
 
 def ours(conn, seconds: float, repeats: int, batch: int) -> dict:
     n_steps = round(seconds * 1e3 / DT)
-    run = _runner(conn, n_steps)
-    one = jax.jit(lambda key: run(A, key).ys)
+    one = jax.jit(lambda key: _runner(conn, n_steps)(A, key))
     t = time.perf_counter()
     jax.block_until_ready(one(jax.random.key(0)))
     compile_s = time.perf_counter() - t
     keys = iter(range(1, 100))
     one_s, one_times = common.median_time(
         lambda: jax.block_until_ready(one(jax.random.key(next(keys)))), repeats)
-    many = jax.jit(jax.vmap(lambda a, key: run(a, key).ys))
+    out = {"one_s": one_s, "one_times": one_times, "compile_s": compile_s, "batch": batch}
     a = np.linspace(0.0, 2e-4, batch, dtype=np.float32)
-    ks = jax.random.split(jax.random.key(7), batch)
-    jax.block_until_ready(many(a, ks))
-    batch_s, batch_times = common.median_time(
-        lambda: jax.block_until_ready(many(a, ks)), max(1, repeats - 1))
+    # A batch on the state's trailing axis (brain.simulate(batch=...)), with
+    # independent noise per member and with common random numbers.
+    for name, common_noise in (("batch", False), ("batch_common_noise", True)):
+        many = jax.jit(lambda key, cn=common_noise: _runner(conn, n_steps, batch, cn)(a, key))
+        jax.block_until_ready(many(jax.random.key(7)))
+        s, times = common.median_time(
+            lambda m=many: jax.block_until_ready(m(jax.random.key(8))), max(1, repeats - 1))
+        out[f"{name}_s"], out[f"{name}_times"], out[f"{name}_over_one"] = s, times, s / one_s
     v = np.asarray(one(jax.random.key(0)))
-    return {"one_s": one_s, "one_times": one_times, "compile_s": compile_s,
-            "batch": batch, "batch_s": batch_s, "batch_times": batch_times,
-            "batch_over_one": batch_s / one_s, "finite": bool(np.isfinite(v).all())}
+    out["finite"] = bool(np.isfinite(v).all())
+    return out
 
 
 def main(argv=None):
@@ -124,7 +128,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     conn = connectome.tvb_data("connectivity_76")
     mine = ours(conn, args.seconds, args.repeats, args.batch)
-    print(f"ours: one {mine['one_s']:.3f} s, {args.batch} in {mine['batch_s']:.3f} s", flush=True)
+    print(f"ours: one {mine['one_s']:.3f} s, {args.batch} in {mine['batch_s']:.3f} s "
+          f"({mine['batch_common_noise_s']:.3f} s with common noise)", flush=True)
     refs = {}
     if not args.no_reference:
         refs["tvb"] = tvb(args.seconds, max(1, args.repeats - 1))
@@ -139,6 +144,8 @@ def main(argv=None):
             rows.append((name, f"{r['seconds']:.3f}", f"{ratios[name]:.4f}"))
     rows.append((f"nmmjax, {args.batch} parameter sets", f"{mine['batch_s']:.3f}",
                  f"{mine['batch_over_one']:.2f} x one run"))
+    rows.append((f"nmmjax, {args.batch} sets, common noise", f"{mine['batch_common_noise_s']:.3f}",
+                 f"{mine['batch_common_noise_over_one']:.2f} x one run"))
     print(common.table(rows, (f"JR connectivity_76, {args.seconds:g} s", "wall s",
                               "ours / tool")))
     tvb_s = refs.get("tvb", {}).get("seconds")
