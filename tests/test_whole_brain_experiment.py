@@ -1,0 +1,63 @@
+"""The whole-brain experiment and its fitting task."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import whole_brain
+from nmmjax.models.brain import MODELS
+from nmmjax.networks import connectome
+from nmmjax.tasks import fc_fit
+
+
+def _ring(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.2, 1.0, (n, n)) * (rng.uniform(size=(n, n)) < 0.6)
+    np.fill_diagonal(w, 0.0)
+    return connectome.from_arrays(w, np.full((n, n), 20.0))
+
+
+def test_fc_objective_flags_a_diverged_candidate_as_nan_and_scores_the_others():
+    mpr = MODELS["mpr"]
+    setup = fc_fit.FCSetup(mpr, _ring(), coupling="linear", dt=0.1, n_steps=3000,
+                           transient=500, sigma=np.array([[0.0], [0.3]]))
+    fc = fc_fit.fc_objective(setup)(jnp.array([[0.05], [50.0]]), jax.random.key(0))
+    assert np.isfinite(np.asarray(fc[0])).all()
+    assert np.isnan(np.asarray(fc[1])).all()  # diverged: not data, never a score
+    d = fc_fit.summary_distance(fc, fc[0], setup.conn.weights)
+    assert float(d[0]) < 1e-12 and np.isnan(float(d[1]))
+
+
+def test_fc_summary_is_the_mean_and_the_sc_weighted_mean_off_the_diagonal():
+    rng = np.random.default_rng(3)
+    fc, w = rng.uniform(-1, 1, (5, 5)), rng.uniform(0, 1, (5, 5))
+    off = ~np.eye(5, dtype=bool)
+    got = np.asarray(fc_fit.fc_summary(fc, w))
+    np.testing.assert_allclose(got, [fc[off].mean(), (w * fc)[off].sum() / w[off].sum()],
+                               rtol=1e-6)
+
+
+def test_bad_options_are_refused_before_any_work(capsys):
+    for argv, msg in ((["--sweep-transient", "5000"], "--sweep-transient"),
+                      (["--bold-duration", "1000"], "--bold-duration"),
+                      (["--speeds", "4,-1"], "--speeds")):
+        with pytest.raises(SystemExit) as e:
+            whole_brain.main(["--quick", "--dry-run", *argv])
+        assert e.value.code == 2
+        assert msg in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_run_recovers_the_coupling_and_finds_structure_in_fc(tmp_path):
+    pytest.importorskip("tvb_data")
+    out = whole_brain.main(["--quick", "--out", str(tmp_path)])
+    m = json.loads((out / "metrics.json").read_text())
+    for fig in ("sweeps", "spectra", "bold", "recovery", "sc_fc"):
+        assert (out / f"{fig}.png").is_file(), fig
+    assert m["coupling_recovered_rel_err"] < 0.1
+    assert m["sc_fc_peak"] > 0.1  # JR's FC follows SC at strong coupling
+    assert 8.0 <= m["spectra"]["median_peak_hz"] <= 12.0  # alpha
+    assert m["bold"]["bold_sc_fc"] is not None
