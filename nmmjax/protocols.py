@@ -232,3 +232,59 @@ def bifurcation_scan(dfun, params, values, y0, *, vary: str = "u", observe=None,
 
 __all__ = ["BifurcationScan", "bifurcation_scan", "fi_curve", "rheobase", "simulate_column",
            "trajectories"]
+
+
+def qif_population_rate(drive, *, eta_bar: float, delta: float, J: float, tau: float,
+                        n: int, dt: float, n_steps: int, r0: float, v0: float, key,
+                        v_peak: float = 100.0, tau_syn: float = 0.1, every: int = 100,
+                        method: str = "euler") -> jax.Array:
+    """Population rate of ``n`` all-to-all coupled quadratic integrate-and-fire
+    neurons, the microscopic model of Montbrio, Pazo & Roxin (2015):
+
+        tau v_j' = v_j^2 + eta_j + J tau s(t) + I(t)
+
+    with Lorentzian excitabilities (centre ``eta_bar``, half width ``delta``;
+    deterministic quantiles), spikes at ``v_peak`` and reset to ``-v_peak``
+    after ``2 tau / v_peak`` (the time an unbounded QIF spends beyond
+    +-``v_peak``), and ``s`` the population rate through an exponential
+    synapse ``tau_syn`` (ms). Initial potentials are the Lorentzian of the
+    mean field's state (``r0``, ``v0``: centre ``v0``, half width
+    ``pi tau r0``), shuffled by ``key``. Uses the spiking step of every
+    nmmjax neuron (:func:`nmmjax.engine.make_spiking_step` on
+    :func:`nmmjax.models.neurons.qif_dfun`).
+
+    Args:
+        drive: ``t (ms) -> I(t)``.
+        n, dt (ms), n_steps, every: neurons, step, steps, steps per record.
+
+    Returns:
+        ``(n_steps // every,)`` population rate ``s`` (1/ms) at the records.
+    """
+    from nmmjax.models import neurons as nr
+
+    n = V.nonneg_int(n, "n", minimum=2)
+    dt = V.positive_float(dt, "dt")
+    tau_syn = V.positive_float(tau_syn, "tau_syn")
+    j = np.arange(1, n + 1)
+    quantiles = np.tan(0.5 * np.pi * (2 * j - n - 1) / (n + 1))
+    order = np.asarray(jax.random.permutation(key, n))
+    params = nr.QIFParams(tau_m=tau, R=1.0, c2=1.0, c1=0.0,
+                          c0=jnp.asarray(eta_bar + delta * quantiles, jnp.result_type(float)),
+                          v_rest=0.0, v_th=v_peak, v_reset=-v_peak, t_ref=2 * tau / v_peak)
+    v_init = np.clip(v0 + np.pi * tau * r0 * quantiles[order], -v_peak, v_peak)
+    neuron_step = engine.make_spiking_step(nr.qif_dfun, method, dt, reset=nr.reset_v)
+
+    def step(state, t, _, x):
+        ss, s = state
+        current = J * tau * s + drive(t)
+        ss = neuron_step(ss, t, params, engine.StepInput(lambda c: current, None))
+        s = s + dt * (jnp.sum(ss.spike) / (n * dt) - s) / tau_syn
+        return ss, s
+
+    step.method = method
+    y0 = engine.spiking_state(nr.NeuronState(jnp.asarray(v_init, jnp.result_type(float)),
+                                             jnp.zeros(n)))
+    sol = engine.simulate(None, (y0, jnp.asarray(r0, jnp.result_type(float))), None, dt=dt,
+                          n_steps=n_steps, step=step,
+                          record=engine.Record(every=every, observe=lambda st, t: st[1]))
+    return sol.ys

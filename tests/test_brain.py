@@ -289,3 +289,30 @@ def test_common_noise_gives_every_batch_member_the_same_realisation():
     own = brain.simulate(LINEAR, conn, **kw).ys
     np.testing.assert_array_equal(same[..., 0], same[..., 1])
     assert float(jnp.abs(own[..., 0] - own[..., 1]).max()) > 0.1
+
+
+@pytest.mark.parametrize("drive", ["step", "sine"])
+def test_mpr_mean_field_matches_ten_thousand_qif_neurons(drive):
+    # Montbrio, Pazo & Roxin (2015), Fig. 2: tau = 10 ms, Delta = 1, eta = -5,
+    # J = 15; I(t) a 30 ms step of 3, or 3 sin(pi t / 20 ms).
+    from nmmjax import protocols
+
+    tau, eta, delta, J, dt, n_steps = 10.0, -5.0, 1.0, 15.0, 1e-3, 80_000
+    I = (lambda t: jnp.where((t >= 20.0) & (t < 50.0), 3.0, 0.0)) if drive == "step" else \
+        (lambda t: 3.0 * jnp.sin(jnp.pi * t / 20.0))
+    mpr = MODELS["mpr"]
+    p = mpr.params._replace(tau=tau, eta=eta, Delta=delta, J=J)
+    field = lambda y, t, p, u: mpr.dfun(y, t, p._replace(I=u), None)
+    rest = engine.simulate(field, jnp.array([0.01, -2.0]), p, dt=0.01, n_steps=20_000,
+                           inputs=lambda t: 0.0, record=engine.Record(trajectory=False))
+    r0, v0 = (float(v) for v in rest.final_state)
+    mf = engine.simulate(field, rest.final_state, p, dt=dt, n_steps=n_steps, inputs=I,
+                         record=engine.Record(every=100)).ys[:, 0]
+    qif = protocols.qif_population_rate(I, eta_bar=eta, delta=delta, J=J, tau=tau, n=10_000,
+                                        dt=dt, n_steps=n_steps, r0=r0, v0=v0,
+                                        key=jax.random.key(0))
+    bins = lambda r: np.asarray(r).reshape(-1, 10).mean(axis=1)  # 1 ms
+    mf, qif = bins(mf), bins(qif)
+    assert abs(qif.mean() - mf.mean()) <= 0.05 * mf.mean()  # time-averaged rate
+    assert np.corrcoef(mf, qif)[0, 1] > 0.95  # and its time course
+    assert mf.max() > 2 * mf.min()  # the drive does move the rate
