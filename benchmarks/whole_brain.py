@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -126,6 +127,7 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--no-reference", action="store_true")
     args = ap.parse_args(argv)
+    load_at_start = list(os.getloadavg())  # the machine's own load, before ours
     conn = connectome.tvb_data("connectivity_76")
     mine = ours(conn, args.seconds, args.repeats, args.batch)
     print(f"ours: one {mine['one_s']:.3f} s, {args.batch} in {mine['batch_s']:.3f} s "
@@ -156,7 +158,7 @@ def main(argv=None):
         "reference": "tvb-library 2.10 (numba, float64 with a float32 history)",
         "reference_s": tvb_s, "ratio": ratios.get("tvb"),
         "vbjax": refs.get("vbjax"), "ratio_vbjax": ratios.get("vbjax"),
-        "tvb": refs.get("tvb"),
+        "tvb": refs.get("tvb"), "loadavg_at_start": load_at_start,
     }
     path = common.write("whole_brain", result)
     print(f"wrote {path}")
