@@ -16,11 +16,15 @@
    diffusive coupling (``omega = 0``, ``a = -0.005``/ms), whose FC is a
    smooth function of the coupling (JR's limit cycle makes gradients through
    long noisy runs meaningless). Target and fits use different noise seeds.
+5. (Full mode) a numpyro posterior of the coupling and the noise from three
+   summaries (mean FC, SC-weighted mean FC, log variance) under a Gaussian
+   synthetic likelihood, NUTS through the delayed simulation (checkpointed:
+   ``--resume`` continues it).
 
     python -m experiments.whole_brain --quick
 
 Writes figures ``sc_fc`` (SC and FC matrices), ``sweeps``, ``spectra``,
-``bold``, ``recovery``; ``metrics.json`` (``sc_fc_peak``,
+``bold``, ``recovery``, ``posterior`` (full mode); ``metrics.json`` (``sc_fc_peak``,
 ``coupling_recovered_rel_err``, ...) and ``arrays.npz``.
 """
 
@@ -62,11 +66,15 @@ class Config:
     fit_generations: int = 10
     fit_steps: int = 25
     fit_learning_rate: float = 0.15
+    posterior_duration: float = 20_000.0  # ms per simulation inside NUTS
+    posterior_warmup: int = 100        # 0: no posterior
+    posterior_samples: int = 150
+    posterior_depth: int = 4           # max tree depth: <= 15 simulations per draw
 
 
 QUICK = Config(sweep_duration=4000.0, n_coupling=8, speeds=(2.0, 4.0, 8.0),
                bold_duration=60_000.0, fit_duration=40_000.0, fit_population=8,
-               fit_generations=6, fit_steps=12, fit_learning_rate=0.2)
+               fit_generations=6, fit_steps=12, fit_learning_rate=0.2, posterior_warmup=0)
 
 
 def validate(cfg: Config) -> None:
@@ -76,6 +84,8 @@ def validate(cfg: Config) -> None:
         raise ValueError("--bold-duration must hold at least 20 TRs")
     if any(not s > 0 for s in cfg.speeds):
         raise ValueError("--speeds must all be > 0")
+    if cfg.posterior_warmup and cfg.posterior_samples < 4:
+        raise ValueError("--posterior-samples must be >= 4 (or --posterior-warmup 0: none)")
 
 
 def _steps(ms, dt):
@@ -268,9 +278,49 @@ def recovery(cfg, ctx, conn, key):
              "target_fc": np.asarray(target)})
 
 
+def posterior(cfg, ctx, conn, key):
+    """NUTS posterior of (coupling, noise) from three FC/variance summaries."""
+    conn = conn.normalised("max")
+    sl = MODELS["stuart_landau"]
+    setup = fc_fit.FCSetup(sl, conn, params=sl.params._replace(a=-0.005, omega=0.0),
+                           coupling="difference", dt=1.0,
+                           n_steps=_steps(cfg.posterior_duration, 1.0), transient=1000,
+                           sigma=1.0, speed=4.0)
+    summarise = jax.jit(fc_fit.summaries(setup))
+    truth = jnp.array([cfg.fit_coupling, 0.02], jnp.float32)
+    k_obs, k_sim, k_nuts, k_rep = jax.random.split(key, 4)
+    observed = summarise(truth, k_obs)
+    # The summaries' noise: spread over 16 seeds, doubled (data + the one
+    # simulation inside the likelihood).
+    reps = np.stack([np.asarray(summarise(truth, k)) for k in jax.random.split(k_rep, 16)])
+    cov = 2.0 * np.cov(reps.T)
+    post = fc_fit.posterior(summarise, observed, cov, low=truth / np.array([8.0, 4.0]),
+                            high=truth * np.array([4.0, 4.0]), key=k_nuts, sim_key=k_sim,
+                            num_warmup=cfg.posterior_warmup, num_samples=cfg.posterior_samples,
+                            max_tree_depth=cfg.posterior_depth,
+                            checkpoint_path=ctx.out / "posterior.ckpt.npz", resume=ctx.resume,
+                            progress=True)
+    s = np.asarray(post.samples)
+    lo, hi = np.percentile(s, 2.5, axis=0), np.percentile(s, 97.5, axis=0)
+    fig, ax = plotting.new_figure(1, 2, width=4.0, height=3.2)
+    for i, name in enumerate(("coupling", "noise sigma")):
+        ax[0, i].hist(s[:, i], bins=30, color="C0", alpha=0.7)
+        ax[0, i].axvline(float(truth[i]), color="k", label="truth")
+        ax[0, i].axvspan(lo[i], hi[i], color="C1", alpha=0.2, label="95 %")
+        ax[0, i].set_xlabel(name)
+        ax[0, i].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    ctx.save_figure(fig, "posterior")
+    covers = [bool(lo[i] <= float(truth[i]) <= hi[i]) for i in range(2)]
+    return ({"truth": truth.tolist(), "interval_95": [lo.tolist(), hi.tolist()],
+             "covers_truth": covers, "rhat": post.rhat, "ess": post.ess,
+             "divergent": post.divergent, "mean_leapfrog_steps": float(post.steps.mean())},
+            {"posterior_samples": s})
+
+
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     conn = connectome.tvb_data(cfg.connectome)  # TVB's raw weights (as TVB runs them)
-    keys = jax.random.split(ctx.key, 4)
+    keys = jax.random.split(ctx.key, 5)
     metrics, arrays = {"connectome": cfg.connectome, "n_regions": conn.n_regions}, {}
     peak = lambda: metrics["sweeps"]["jansen_rit"]
     parts = [("sweeps", lambda: sweeps(cfg, ctx, conn, keys[0])),
@@ -278,6 +328,8 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
              ("bold", lambda: bold(cfg, ctx, conn, keys[2], peak()["coupling_at_peak"],
                                    peak()["speed_at_peak"])),
              ("recovery", lambda: recovery(cfg, ctx, conn, keys[3]))]
+    if cfg.posterior_warmup:
+        parts.append(("posterior", lambda: posterior(cfg, ctx, conn, keys[4])))
     for name, part in ctx.progress(parts, "parts"):
         res, arr = part()
         metrics[name] = res
@@ -299,7 +351,8 @@ KEY_METRICS = ("sc_fc_peak", "coupling_recovered_rel_err", "spectra.median_peak_
 
 
 def main(argv=None):
-    return _runner.main("whole_brain", run, Config(), QUICK, argv, key_metrics=KEY_METRICS)
+    return _runner.main("whole_brain", run, Config(), QUICK, argv, resumable=True,
+                        key_metrics=KEY_METRICS)
 
 
 if __name__ == "__main__":

@@ -261,6 +261,8 @@ def test_bad_network_arguments_are_named_before_compiling():
                        delays=brain.DelayOptions(history=jnp.zeros((2, 2, 4))))
     with pytest.raises(TypeError, match="`params` must be a JansenRitParams"):
         brain.simulate(jr, conn, dt=0.1, n_steps=10, params=MODELS["mpr"].params)
+    with pytest.raises(ValueError, match="needs `batch` with one speed per member"):
+        brain.simulate(jr, conn, dt=0.1, n_steps=10, speed=np.array([2.0, 4.0]))
     with pytest.raises(ValueError, match="traced `speed` needs"):
         jax.jit(lambda s: brain.simulate(jr, conn, dt=0.1, n_steps=10, speed=s).ys)(3.0)
 
@@ -316,3 +318,44 @@ def test_mpr_mean_field_matches_ten_thousand_qif_neurons(drive):
     assert abs(qif.mean() - mf.mean()) <= 0.05 * mf.mean()  # time-averaged rate
     assert np.corrcoef(mf, qif)[0, 1] > 0.95  # and its time course
     assert mf.max() > 2 * mf.min()  # the drive does move the rate
+
+
+def test_a_thousand_node_sparse_graph_runs_with_delays():
+    n = 1000
+    rng = np.random.default_rng(5)
+    w = (rng.uniform(size=(n, n)) < 0.01) * rng.uniform(0.5, 1.0, (n, n))
+    lengths = rng.uniform(1.0, 60.0, (n, n))
+    conn = connectome.from_arrays(w, lengths)
+    sol = brain.simulate(MODELS["mpr"], conn, dt=0.05, n_steps=400, speed=6.0,
+                         coupling=engine.Linear(a=0.02),
+                         noise=engine.Noise(sigma=np.array([[0.0], [0.1]]), key=jax.random.key(0)),
+                         record=engine.Record(every=20))
+    assert sol.ys.shape == (20, n) and int(sol.n_nonfinite) == 0
+    # the history holds the longest delay, not n x n x delay
+    assert sol.final_state.history.shape == (round(lengths[w > 0].max() / 6.0 / 0.05) + 1, n, 1)
+
+
+def test_a_sweep_sharded_over_two_devices_equals_one_device():
+    from tests.helpers import run_on_host_devices
+
+    script = """
+import json, jax, jax.numpy as jnp, numpy as np
+from nmmjax import engine, parallel
+from nmmjax.models.brain import MODELS
+from nmmjax.networks import brain, connectome
+rng = np.random.default_rng(0)
+w = rng.uniform(0, 1, (6, 6)) * (rng.uniform(size=(6, 6)) < 0.6)
+conn = connectome.from_arrays(w, np.full((6, 6), 12.0))
+def sweep(a):  # (B,) couplings -> (B, T, N)
+    sol = brain.simulate(MODELS["mpr"], conn, dt=0.05, n_steps=300, speed=3.0, batch=a.shape[0],
+                         coupling=engine.Linear(a=a), record=engine.Record(every=10))
+    return jnp.moveaxis(sol.ys, -1, 0)
+a = jnp.linspace(0.0, 1.0, 5)
+one = np.asarray(jax.jit(sweep)(a))
+two = np.asarray(parallel.map_batch(sweep, a))
+print(json.dumps({"devices": len(jax.devices()), "diff": float(np.abs(one - two).max()),
+                  "spread": float(np.ptp(one[:, -1], axis=0).max())}))
+"""
+    out = run_on_host_devices(script, 2)
+    assert out["devices"] == 2
+    assert out["diff"] < 1e-6 and out["spread"] > 1e-3

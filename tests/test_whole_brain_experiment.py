@@ -61,3 +61,32 @@ def test_quick_run_recovers_the_coupling_and_finds_structure_in_fc(tmp_path):
     assert m["sc_fc_peak"] > 0.1  # JR's FC follows SC at strong coupling
     assert 8.0 <= m["spectra"]["median_peak_hz"] <= 12.0  # alpha
     assert m["bold"]["bold_sc_fc"] is not None
+
+
+def _setup(n_steps=10_000):
+    sl = MODELS["stuart_landau"]
+    return fc_fit.FCSetup(sl, _ring(8), params=sl.params._replace(a=-0.005, omega=0.0),
+                          coupling="difference", dt=1.0, n_steps=n_steps, transient=1000,
+                          sigma=1.0, speed=4.0)
+
+
+def test_posterior_refuses_bounds_that_are_not_ordered_and_positive():
+    summarise = fc_fit.summaries(_setup(2000))
+    with pytest.raises(ValueError, match="0 < low < high"):
+        fc_fit.posterior(summarise, np.zeros(3), np.eye(3), low=[0.01, 0.0], high=[0.1, 1.0],
+                         key=jax.random.key(0), sim_key=jax.random.key(1))
+
+
+@pytest.mark.slow
+def test_posterior_95_percent_interval_covers_the_true_coupling_and_noise():
+    summarise = jax.jit(fc_fit.summaries(_setup()))
+    truth = jnp.array([0.002, 0.02])
+    observed = summarise(truth, jax.random.key(1))
+    reps = np.stack([np.asarray(summarise(truth, jax.random.key(100 + i))) for i in range(16)])
+    post = fc_fit.posterior(summarise, observed, 2 * np.cov(reps.T), low=truth / 8,
+                            high=truth * 4, key=jax.random.key(5), sim_key=jax.random.key(2),
+                            num_warmup=60, num_samples=100, max_tree_depth=4)
+    lo, hi = np.percentile(np.asarray(post.samples), [2.5, 97.5], axis=0)
+    assert np.all(lo <= np.asarray(truth)) and np.all(np.asarray(truth) <= hi), (lo, hi)
+    assert hi[1] - lo[1] < 0.5 * float(truth[1])  # the noise is pinned down
+    assert post.divergent == 0

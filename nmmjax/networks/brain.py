@@ -241,6 +241,9 @@ def simulate(model: NodeModel, conn: Connectome, *, dt: float, n_steps: int, par
         raise ValueError(f"`delays.history` must have shape (H, n_cvar, N[, batch]) = {hist_shape} "
                          f"(H = longest delay in steps + 1), got {np.shape(delays.history)}.")
     method = method or ("stochastic_heun" if noise is not None else "heun")
+    if np.ndim(speed) and (batch is None or np.shape(speed) != (batch,)):
+        raise ValueError(f"`speed` of shape {np.shape(speed)} needs `batch` with one speed per "
+                         "member (a (batch,) array), or give one number.")
     if common_noise and batch is None:
         raise ValueError("`common_noise=True` needs `batch` (the members that share the noise).")
     eng_noise = _noise(noise, y0, bool(common_noise))
