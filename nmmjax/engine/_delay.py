@@ -51,8 +51,10 @@ class Edges(NamedTuple):
     """Weights and delays (in steps, float) of a network's connections.
 
     Dense: ``weights``, ``delays`` ``(N, N)``, ``[i, j]`` from ``j`` into
-    ``i``; ``src = dst = None``. Sparse: ``(E,)`` arrays and int32 ``src``
-    (from), ``dst`` (into)."""
+    ``i``; ``src = dst = None``. Padded rows: ``(N, K)`` arrays, ``src[i, k]``
+    the k-th source of node ``i`` (weight 0 past its in-degree), ``dst =
+    None``: a gather and a row sum, no scatter. Edge list: ``(E,)`` arrays
+    and int32 ``src`` (from), ``dst`` (into), summed by ``segment_sum``."""
 
     weights: Array
     delays: Array
@@ -104,8 +106,9 @@ def _read(spec: DelaySpec, history, pos, delays, nodes):
         if per_member:  # (*nodes, B, C) -> (*nodes, C, B)
             b = jnp.arange(history.shape[-1])
             out = jnp.moveaxis(flat[row + nodes[..., None], :, b], -1, nd)
-        else:
-            out = flat[row + nodes]  # (*nodes, C, *batch)
+        else:  # a 1-D index: XLA's CPU gather of whole rows is far slower with 2-D ones
+            idx = jnp.broadcast_to(row + nodes, nodes.shape).reshape(-1)
+            out = flat[idx].reshape(nodes.shape + flat.shape[1:])  # (*nodes, C, *batch)
         return jnp.moveaxis(out, nd, 0)
 
     if not spec.interpolate:
@@ -124,12 +127,14 @@ def delayed_coupling(spec: DelaySpec, coupling, edges: Edges, history, pos) -> A
     x_now = _rows(history[pos])  # (n_cvar, N, *batch)
     n, nb = x_now.shape[1], x_now.ndim - 2
     expand = lambda w: w.reshape(w.shape + (1,) * nb)
-    if edges.src is None:
-        src = jnp.broadcast_to(jnp.arange(n)[None, :], edges.weights.shape)
-        x_j = _read(spec, history, pos, edges.delays, src)  # (n_cvar, N, N, *batch)
+    if edges.dst is None:  # rows: dense (N, N), or padded in-edge lists (N, K)
+        src = jnp.broadcast_to(jnp.arange(n)[None, :], edges.weights.shape) \
+            if edges.src is None else edges.src
+        x_j = _read(spec, history, pos, edges.delays, src)  # (n_cvar, N, K, *batch)
         x_i = x_now[:, :, None] if coupling.uses_current else None
-        pre = coupling.pre(x_i, x_j)  # (k, N, N, *batch)
-        return coupling.post(jnp.sum(expand(edges.weights) * pre, axis=2))
+        pre = coupling.pre(x_i, x_j)  # (k, N, K, *batch)
+        # a contraction (dot_general), not a broadcast product then a sum
+        return coupling.post(jnp.einsum("nk,cnk...->cn...", edges.weights, pre))
     x_j = _read(spec, history, pos, edges.delays, edges.src)  # (n_cvar, E, *batch)
     x_i = x_now[:, edges.dst] if coupling.uses_current else None
     pre = expand(edges.weights) * coupling.pre(x_i, x_j)  # (k, E, *batch)
