@@ -359,7 +359,7 @@ def test_a_thousand_node_sparse_graph_runs_with_delays():
 
 
 def test_a_sweep_sharded_over_two_devices_equals_one_device():
-    from tests.helpers import run_on_host_devices
+    from helpers import run_on_host_devices
 
     script = """
 import json, jax, jax.numpy as jnp, numpy as np
