@@ -151,6 +151,7 @@ def sweeps(cfg, ctx, conn, key):
                                    extent=(a[0], a[-1], -0.5, len(cfg.speeds) - 0.5))
             ax[row, c].set_yticks(range(len(cfg.speeds)), [f"{s:g}" for s in cfg.speeds])
             ax[row, c].set_xlabel("global coupling a")
+            ax[row, c].ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
             ax[row, c].set_ylabel("speed (mm/ms)")
             ax[row, c].set_title(f"{name}: {label}" + (f" ({n_bad} diverged: blank)"
                                                        if n_bad else ""), fontsize=9)
