@@ -29,16 +29,17 @@ each step.
 Delay-coupled networks (whole-brain models): :func:`make_delayed_step` builds
 a ``step`` over a :class:`DelayState` (the state, a ring buffer of the coupled
 variables and its position) that reads per-edge delays (nearest step or
-linear interpolation; dense or sparse :class:`Edges`), applies a coupling
-function in TVB's ``pre``/``post`` form (:class:`Linear`, :class:`Difference`,
-:class:`SigmoidalJansenRit`) and integrates with the coupling held over the
-step. :mod:`nmmjax.networks.brain` is its entry point.
+linear interpolation; dense, padded-row or edge-list :class:`Edges`),
+applies a coupling function in TVB's ``pre``/``post`` form (:class:`Linear`,
+:class:`Difference`, :class:`SigmoidalJansenRit`) and integrates with the
+coupling held over the step. :mod:`nmmjax.networks.brain` is its entry point.
 
 Modules: ``_types`` (methods, :class:`StepInput`, :class:`Solution`),
 ``_reducers``, ``_steps`` (one step per method, the spiking step), ``_loop``
 (:class:`Noise`, :class:`Record`, :func:`simulate`: it checks its arguments
 before anything is traced and plans the chunks; the loop itself is
-module-level functions), ``_diffrax`` (:func:`solve_diffrax`), ``_coupling``, ``_delay``.
+module-level functions), ``_diffrax`` (:func:`solve_diffrax`), ``_coupling``,
+``_delay``.
 
 Hybrid (spiking) models pass a ``step(y, t, params, x) -> y`` to :func:`simulate`
 instead of ``dfun`` (``x`` is a :class:`StepInput`); :func:`make_spiking_step`
