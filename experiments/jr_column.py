@@ -56,12 +56,16 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
             outputs, jnp.asarray(ps[i:i + cfg.batch], jnp.float32))))
     v = np.concatenate(vs, axis=0).T  # (n_t, n_p)
     t = cfg.transient + np.arange(1, v.shape[0] + 1) / fs
-    if not np.all(np.isfinite(v)):
-        raise FloatingPointError("the column simulation produced NaN/inf")
-    freqs, psd = analysis.power_spectrum(v, 1.0 / fs, axis=0, nperseg=int(4 * fs))
+    # A diverged column is data: counted, flagged and left out (NaN), never
+    # read as a quiet fixed point.
+    diverged = ~np.all(np.isfinite(v), axis=0)
+    v = np.where(diverged[None, :], np.nan, v)
+    clean = np.nan_to_num(v)
+    freqs, psd = analysis.power_spectrum(clean, 1.0 / fs, axis=0, nperseg=int(4 * fs))
     peak = np.asarray(analysis.peak_frequency(freqs, psd, axis=0, fmin=0.5, fmax=50.0))
+    peak = np.where(diverged, np.nan, peak)
     v_min, v_max = v.min(0), v.max(0)
-    osc = (v_max - v_min) > cfg.osc_threshold
+    osc = ~diverged & ((v_max - v_min) > cfg.osc_threshold)
     fixed = [jr.fixed_points(params0, float(p)) for p in ps]
 
     fig, ax = plotting.new_figure(2, 2, width=5.5)
@@ -95,6 +99,8 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         "alpha_p_range": [float(ps[alpha].min()), float(ps[alpha].max())] if alpha.any()
         else None,
         "peak_hz_at_p220": float(peak[np.argmin(np.abs(ps - 220))]),
+        "n_nonfinite": int(diverged.sum()),  # diverged columns (p values)
+        "diverged_p": ps[diverged].tolist(),
     }
 
 

@@ -109,3 +109,12 @@ def test_listing_names_every_experiment(capsys):
     with pytest.raises(SystemExit):
         experiments_main(["jr_colum"])
     assert "did you mean jr_column" in capsys.readouterr().err
+
+
+def test_jr_column_counts_diverged_columns_instead_of_crashing(tmp_path):
+    # Heun at dt = 50 ms is unstable for the column (a = 100 /s): NaN traces.
+    out = jr_column.main(["--quick", "--out", str(tmp_path), "--dt", "0.05",
+                          "--record-every", "1", "--n-p", "3"])
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["n_nonfinite"] == len(m["p"]) == len(m["diverged_p"])
+    assert all(p is None for p in m["peak_hz"]) and not any(m["oscillating"])
