@@ -143,10 +143,13 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         sol = sim(y, cfg.recall_s, lambda t: (cfg.stim * cue, jnp.float32(0.0)), key,
                   every=20, observe=lambda y, t: jnp.stack([M.rates(y.l1, params),
                                                             M.rates(y.l2, params)]))
-        return sol.ys, sol.ts
+        return sol.ys, sol.ts, sol.n_nonfinite
+
+    n_bad = {"training": int(sol.n_nonfinite), "recall": 0}  # NaN/inf: diverged runs
 
     def recall(weights, cue, key):
-        ys, ts = recall_run(weights, jnp.asarray(cue), key)
+        ys, ts, bad = recall_run(weights, jnp.asarray(cue), key)
+        n_bad["recall"] += int(bad)
         z = np.asarray(ys)  # (T, 2, n)
         last = z[-int(round(0.5 / (20 * cfg.dt))):].mean(0)
         return last, z, np.asarray(ts)
@@ -193,6 +196,7 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         "recalls": results,
         "final_weights": dict(zip(labels, w_hist[-1].round(3).tolist())),
         "params": {k: v for k, v in params._asdict().items() if k != "column"},
+        "n_nonfinite": n_bad,
     }
 
 

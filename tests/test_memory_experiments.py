@@ -55,3 +55,4 @@ def test_quick_nmm_memory_recalls_every_pattern_from_a_70_percent_cue(tmp_path):
     assert m["control_overlap_max"] < 0.9
     w = m["final_weights"]
     assert w["W within patterns"] > 5.0 and w["W across patterns"] < 0.1
+    assert m["n_nonfinite"] == {"training": 0, "recall": 0}
