@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import _runner
-from nmmjax import parallel, plotting
+from nmmjax import engine, parallel, plotting
 from nmmjax.networks import connectivity as C
 from nmmjax.networks import spatial_rate as SR
 
@@ -135,6 +135,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     ts = np.asarray(ts[0])
 
     metrics, dist_w = _weight_metrics(cfg, p, runs)
+    # NaN/inf left in each condition's final states (all seeds): > 0 is a diverged run
+    metrics["n_nonfinite"] = {"feedback": int(engine.count_nonfinite(fin)),
+                              "control": int(engine.count_nonfinite(fin_c))}
 
     # ---- figures (seed 0) ----
     pos, sites = np.asarray(net.positions[0]), np.asarray(net.sites[0])

@@ -126,6 +126,7 @@ def test_quick_dopamine_experiment_reshapes_weights_near_release_sites(tmp_path)
         assert (out / f"{name}.png").exists()
     assert (out / "field.gif").exists()
     m = json.loads((out / "metrics.json").read_text())
+    assert m["n_nonfinite"] == {"feedback": 0, "control": 0}
     fb, ctrl = m["feedback"], m["control"]
     assert fb["near_relative_change"] > 0.1
     assert fb["near_relative_change"] > 5 * abs(fb["far_relative_change"])
