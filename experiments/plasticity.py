@@ -99,7 +99,8 @@ def rate_rules(cfg, ctx, key):
     fig.tight_layout()
     ctx.save_figure(fig, "rate_rules")
     return {"oja_alignment_with_pc1": alignment, "oja_norm": float(np.linalg.norm(w_oja)),
-            "bcm_responses": resp.tolist(), "bcm_selectivity": selectivity}
+            "bcm_responses": resp.tolist(), "bcm_selectivity": selectivity,
+            "rate_rules_n_nonfinite": int(engine.count_nonfinite((w_oja, w_bcm, th_hist)))}
 
 
 def stdp_window(cfg, ctx):
@@ -173,7 +174,8 @@ def stdp_neuron(cfg, ctx, key):
         # 4x the window's amplitudes (same 1.05 ratio): the split takes tens of
         # seconds instead of minutes
         params = STDP._replace(mu=mu, a_plus=4 * STDP.a_plus, a_minus=4 * STDP.a_minus)
-        _, w, _, count = run(jax.tree_util.tree_map(jnp.float32, params))
+        final = run(jax.tree_util.tree_map(jnp.float32, params))
+        _, w, _, count = final
         w = np.asarray(w[0])
         ax[0, c].hist(w, bins=25, range=(0, 1), color="C0" if mu == 0 else "C1")
         ax[0, c].set_title(f"{label} STDP after {cfg.neuron_seconds:g} s: "
@@ -181,7 +183,8 @@ def stdp_neuron(cfg, ctx, key):
         ax[0, c].set_xlabel("w / w_max")
         out[label] = {"weights": w, "rate_hz": int(count) / cfg.neuron_seconds,
                       "fraction_near_bounds": float(np.mean((w < 0.1) | (w > 0.9))),
-                      "weight_std": float(w.std())}
+                      "weight_std": float(w.std()),
+                      "n_nonfinite": int(engine.count_nonfinite(final))}
     ax[0, 2].plot(np.sort(out["additive"]["weights"]), label="additive")
     ax[0, 2].plot(np.sort(out["multiplicative"]["weights"]), label="multiplicative")
     ax[0, 2].set_xlabel("synapse (sorted)")
@@ -204,6 +207,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         metrics.update(m)
         arrays.update(arr)
     ctx.save_arrays(**arrays)
+    # NaN/inf left in the learned weights and final states: > 0 is a diverged run
+    metrics["n_nonfinite"] = metrics["rate_rules_n_nonfinite"] + sum(
+        v["n_nonfinite"] for v in metrics["stdp_neuron"].values())
     return metrics
 
 

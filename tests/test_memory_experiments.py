@@ -37,6 +37,7 @@ def test_quick_plasticity_oja_bcm_stdp(tmp_path):
     # additive STDP spreads the weights; multiplicative keeps them together
     n = m["stdp_neuron"]
     assert n["additive"]["weight_std"] > 3 * n["multiplicative"]["weight_std"]
+    assert m["n_nonfinite"] == 0
 
 
 def test_quick_nmm_memory_recalls_every_pattern_from_a_70_percent_cue(tmp_path):
