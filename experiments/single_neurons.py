@@ -266,6 +266,8 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         [d["currents"], d["rates"]]) for k, d in fi.items()},
         jr_p=scan.values, jr_min=scan.sim_min, jr_max=scan.sim_max)
     return {
+        # f-I points whose run diverged (NaN rates, never read as 0 Hz)
+        "n_nonfinite": int(sum(np.isnan(d["rates"]).sum() for d in fi.values())),
         "rheobase": {k: d["rheobase"] for k, d in fi.items()},
         "rheobase_unit": {k: models[k].unit for k in fi},
         "fi_slope_hz_per_unit": {k: d["slope"] for k, d in fi.items()},

@@ -89,7 +89,8 @@ def fi_curve(dfun, reset, params, y0, currents, *, dt: float, duration: float,
             time (model time unit, e.g. ms).
 
     Returns:
-        ``(n,)`` rates in Hz (see :func:`nmmjax.analysis.firing_rate`).
+        ``(n,)`` rates in Hz (see :func:`nmmjax.analysis.firing_rate`); NaN
+        where the run diverged (NaN/inf in its final state), never 0 Hz.
     """
     dt = V.positive_float(dt, "dt")
     n_meas = V.n_steps_for(duration, dt, "duration")
@@ -116,7 +117,8 @@ def _fi(params, y0, currents, *, dfun, reset, method, dt, n_tr, n_meas, time_uni
                               inputs=lambda t: I,
                               record=engine.Record(transient=n_tr, trajectory=False,
                                                    reducers=(stats,)))
-        return analysis.firing_rate(*sol.reductions[0], window=n_meas * dt, time_unit=time_unit)
+        rate = analysis.firing_rate(*sol.reductions[0], window=n_meas * dt, time_unit=time_unit)
+        return jnp.where(sol.n_nonfinite > 0, jnp.nan, rate)  # diverged: not 0 Hz
 
     return jax.vmap(one, in_axes=(None, None, 0))(params, y0, currents)
 

@@ -173,3 +173,13 @@ def test_simulate_takes_the_method_from_a_built_step_and_rejects_a_mismatch():
     with pytest.raises(ValueError, match="built with"):
         engine.simulate(None, y0, p, dt=0.1, n_steps=50, step=step, method="heun",
                         inputs=lambda t: 2.0)
+
+
+def test_fi_curve_reports_a_diverged_run_as_nan_not_zero_hz():
+    # A QIF neuron without a reset blows up in finite time (v -> inf -> NaN);
+    # its rate is unknown, not 0 Hz. Below rheobase it stays finite and silent.
+    p = N.QIFParams()
+    rate = np.asarray(protocols.fi_curve(N.qif_dfun, None, p, N.rest_state(p),
+                                         jnp.array([0.0, 5.0]), dt=0.05, duration=200.0))
+    assert rate[0] == 0.0
+    assert np.isnan(rate[1])

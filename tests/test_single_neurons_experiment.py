@@ -11,6 +11,7 @@ def test_quick_gallery_writes_figures_and_sound_metrics(tmp_path):
     for name in ("traces", "fi_curves", "hh_gates", "phase_planes", "jr_bifurcation"):
         assert (out / f"{name}.png").exists() and (out / f"{name}.pdf").exists()
     m = json.loads((out / "metrics.json").read_text())
+    assert m["n_nonfinite"] == 0  # no f-I run diverged
     # LIF: rheobase on the refined grid and f-I against the closed form
     assert abs(m["rheobase"]["LIF"] - m["lif_rheobase_exact_nA"]) < 0.1
     assert m["lif_fi_max_rel_error"] < 0.01
