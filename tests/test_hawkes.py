@@ -92,6 +92,12 @@ def test_map_recovers_parameters():
     assert abs(float(fit.beta) - 2.0) < 0.3
 
 
+def test_a_map_fit_that_diverges_is_refused_not_returned_as_nan():
+    ev = H.simulate(jax.random.key(1), TRUE, T=300.0)
+    with pytest.raises(FloatingPointError, match="diverged to NaN/inf"):
+        H.fit_map(ev, method="adam", lr=1e3, steps=50)  # Adam steps of e^1000
+
+
 def test_nuts_posterior_covers_the_truth():
     ev = H.simulate(jax.random.key(2), TRUE, T=1500.0)
     res = H.fit_nuts(ev, jax.random.key(3), num_warmup=300, num_samples=300)

@@ -416,7 +416,14 @@ def fit_map(events: Events, *, beta: float | None = None, per_source_beta: bool 
                      events.trial_length, n=n, per_source_beta=per_source_beta, method=method,
                      steps=steps, lr=float(lr), prior_scale=float(prior_scale),
                      fixed_beta=beta is not None)
-    return _unpack(theta, n, per_source_beta)
+    fit = _unpack(theta, n, per_source_beta)
+    if V.is_concrete(fit.mu) and not all(bool(jnp.all(jnp.isfinite(a))) for a in fit):
+        # a NaN fit is not a result: say so instead of handing NaN on
+        raise FloatingPointError(
+            f"the MAP fit ({method}, {steps} steps) diverged to NaN/inf parameters; try "
+            "method='adam' with a smaller `lr`, a fixed `beta`, or check the events "
+            "(simultaneous events: hawkes.spread_in_bins).")
+    return fit
 
 
 @functools.partial(jax.jit, static_argnames=("n", "per_source_beta", "method", "steps", "lr",
