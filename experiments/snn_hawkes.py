@@ -257,7 +257,8 @@ def recovery(cfg, key):
     rates = np.bincount(idx, minlength=n) / cfg.rec_duration
     return {"truth": truth, "alpha": alpha, "auc_all": auc_all, "auc_exc": auc_exc,
             "beta": float(np.asarray(fit.beta)), "n_events": int(len(idx)),
-            "rate_mean_hz": float(rates.mean()), "raster": (t_ms, idx)}
+            "rate_mean_hz": float(rates.mean()), "raster": (t_ms, idx),
+            "n_nonfinite": int(sol.n_nonfinite)}
 
 
 def _plot_training(ctx, hist, acc, conf):
@@ -442,6 +443,10 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         "recovery_events": rec_res["n_events"],
         "recovery_rate_hz": rec_res["rate_mean_hz"],
         "recovery_beta": rec_res["beta"],
+        # NaN/inf in the recovery network's final state and in the NUTS draws
+        "n_nonfinite": {"recovery_network": rec_res["n_nonfinite"],
+                        "nuts_draws": int(sum(np.sum(~np.isfinite(np.asarray(v)))
+                                              for v in nuts.samples.values()))},
         "rhat_max": nuts.rhat_max,
         "ess_min": nuts.ess_min,
         "nuts_wall_s": nuts.wall_s,

@@ -19,6 +19,7 @@ def test_reduced_quick_run(tmp_path):
     for name in ("rasters", "training", "confusion", "alpha", "decay", "traces", "recovery"):
         assert (out / f"{name}.png").exists()
     m = json.loads((out / "metrics.json").read_text())
+    assert m["n_nonfinite"] == {"recovery_network": 0, "nuts_draws": 0}
     # above chance (ties count as errors) on held-out trials from another key
     assert m["test_accuracy"] > 0.6
     assert m["test_accuracy_per_trainer"]["gradient"] > 0.75  # 0.875 in 600 Adam steps
