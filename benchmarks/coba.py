@@ -23,9 +23,6 @@ in-degree (80), and the CUBA variant, against Brian2 cpp_standalone.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -36,33 +33,21 @@ from benchmarks import common
 from nmmjax import analysis
 from nmmjax.networks import spiking as S
 
-ROOT = Path(__file__).resolve().parent.parent
-VENVS = {
-    "brian2": (ROOT / ".bench-venv" / "brian2", ["brian2==2.9.*", "numpy<2.3", "cython",
-                                                  "setuptools"]),
-    "brainpy": (ROOT / ".bench-venv" / "brainpy", ["brainpy==2.8.*", "numba"]),
+PACKAGES = {
+    "brian2": ["brian2==2.9.*", "numpy<2.3", "cython", "setuptools"],
+    "brainpy": ["brainpy==2.8.*", "numba"],
 }
 DT, N_STEPS = 0.1, 10_000
 
 
-def _python(tool: str) -> Path:
-    venv, pkgs = VENVS[tool]
-    py = venv / "bin" / "python"
-    if not py.exists():
-        print(f"creating {venv} with {pkgs} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *pkgs], check=True)
-    return py
-
-
 def reference(tool: str, target: str, n: int, repeats: int, kind: str = "coba") -> dict:
-    py = _python(tool)
+    py = common.reference_python(tool, PACKAGES[tool])
     script = Path(__file__).with_name("coba_reference.py")
-    res = subprocess.run([str(py), str(script), tool, target, str(n), str(repeats), kind],
-                         capture_output=True, text=True, timeout=1800)
-    if res.returncode != 0:
-        return {"tool": f"{tool} {target}", "error": res.stderr[-1500:]}
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    res = common.json_result([str(py), str(script), tool, target, str(n), str(repeats), kind],
+                             timeout=1800)
+    if "error" in res:
+        res["tool"] = f"{tool} {target}"
+    return res
 
 
 def ours(n: int, repeats: int, synapses: bool = True, kind: str = "coba") -> dict:

@@ -13,10 +13,34 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
+BENCH_VENVS = Path(__file__).resolve().parent.parent / ".bench-venv"
+
+
+def reference_python(tool: str, packages: list[str]) -> Path:
+    """The Python of ``.bench-venv/<tool>``, created with ``packages`` on first
+    use (reference tools never go into nmmjax's own environment)."""
+    venv = BENCH_VENVS / tool
+    py = venv / "bin" / "python"
+    if not py.exists():
+        print(f"creating {venv} with {packages} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *packages], check=True)
+    return py
+
+
+def json_result(cmd: list[str], timeout: float = 3600) -> dict:
+    """Run a reference script; its last stdout line is a JSON object
+    (``{"error": stderr tail}`` when it fails)."""
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if res.returncode != 0:
+        return {"error": res.stderr[-1500:]}
+    return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def median_time(fn, repeats: int = 3) -> tuple[float, list[float]]:

@@ -22,9 +22,6 @@ too).
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,9 +32,6 @@ import numpy as np
 
 from benchmarks import common
 from nmmjax.inference import hawkes as H
-
-ROOT = Path(__file__).resolve().parent.parent
-TICK_VENV = ROOT / ".bench-venv" / "tick"
 
 TICK_SCRIPT = """
 import json, sys, time
@@ -66,22 +60,13 @@ def truth(n=10, seed=0):
 
 
 def tick_fit(events, beta):
-    py = TICK_VENV / "bin" / "python"
-    if not py.exists():
-        print(f"creating {TICK_VENV} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(TICK_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "tick==0.8.*", "numpydoc", "six"],
-                       check=True)
+    py = common.reference_python("tick", ["tick==0.8.*", "numpydoc", "six"])
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "events.npz"
         trains = H.split(events)
         np.savez(path, n=len(trains), T=events.T, beta=beta,
                  **{f"t{i}": t for i, t in enumerate(trains)})
-        res = subprocess.run([str(py), "-c", TICK_SCRIPT, str(path)], capture_output=True,
-                             text=True, timeout=600)
-    if res.returncode != 0:
-        return {"error": res.stderr[-1500:]}
-    return json.loads(res.stdout.strip().splitlines()[-1])
+        return common.json_result([str(py), "-c", TICK_SCRIPT, str(path)], timeout=600)
 
 
 NUTS_RUNS = ("1,50,250,5,laplace", "2,50,150,6,laplace")

@@ -22,10 +22,7 @@ simulated, y1 - y2 kept every 1 ms.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,35 +35,21 @@ from nmmjax import engine
 from nmmjax.models.brain import MODELS
 from nmmjax.networks import brain, connectome
 
-ROOT = Path(__file__).resolve().parent.parent
-VENVS = {
-    "tvb": (ROOT / ".bench-venv" / "tvb", ["tvb-library==2.10.*", "tvb-data==3.0.*"]),
-    "vbjax": (ROOT / ".bench-venv" / "vbjax", ["vbjax==0.0.19", "tqdm"]),
-    "neurolib": (ROOT / ".bench-venv" / "neurolib", ["neurolib==0.6.2"]),
+PACKAGES = {
+    "tvb": ["tvb-library==2.10.*", "tvb-data==3.0.*"],
+    "vbjax": ["vbjax==0.0.19", "tqdm"],
+    "neurolib": ["neurolib==0.6.2"],
 }
 DT, NSIG, A = 0.1, 1e-3, 1e-4
 
 
 def _python(tool: str) -> Path:
-    venv, pkgs = VENVS[tool]
-    py = venv / "bin" / "python"
-    if not py.exists():
-        print(f"creating {venv} with {pkgs} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *pkgs], check=True)
-    return py
-
-
-def _json_line(cmd: list[str]) -> dict:
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-    if res.returncode != 0:
-        return {"error": res.stderr[-1500:]}
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return common.reference_python(tool, PACKAGES[tool])
 
 
 def tvb(seconds: float, repeats: int) -> dict:
     script = Path(__file__).with_name("tvb_reference.py")
-    return _json_line([str(_python("tvb")), str(script), "time", str(seconds), str(NSIG),
+    return common.json_result([str(_python("tvb")), str(script), "time", str(seconds), str(NSIG),
                        str(repeats)])
 
 
@@ -76,13 +59,14 @@ def vbjax(conn, seconds: float, repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         npz = str(Path(tmp) / "c76.npz")
         np.savez(npz, weights=conn.weights, lengths=conn.lengths)
-        probe = {c: _json_line([py, script, npz, "1.0", str(NSIG), "1", str(c)])
+        probe = {c: common.json_result([py, script, npz, "1.0", str(NSIG), "1", str(c)])
                  for c in (50, 100, 200, 400)}
         ok = {c: r["seconds"] for c, r in probe.items() if "seconds" in r}
         if not ok:
             return {"error": str(probe)}
         best = min(ok, key=ok.get)
-        res = _json_line([py, script, npz, str(seconds), str(NSIG), str(repeats), str(best)])
+        res = common.json_result([py, script, npz, str(seconds), str(NSIG), str(repeats),
+                                  str(best)])
     res["chunk_probe_1s"] = ok
     return res
 
@@ -93,7 +77,8 @@ def wilson_cowan(seconds: float, repeats: int) -> dict:
     script = str(Path(__file__).with_name("neurolib_reference.py"))
     with tempfile.TemporaryDirectory() as tmp:
         npz = str(Path(tmp) / "wc.npz")
-        ref = _json_line([str(_python("neurolib")), script, npz, str(seconds), str(repeats)])
+        ref = common.json_result([str(_python("neurolib")), script, npz, str(seconds),
+                                  str(repeats)])
         if "seconds" not in ref:
             return {"neurolib": ref}
         d = np.load(npz)
