@@ -40,6 +40,7 @@ import optax
 from experiments import _runner
 from nmmjax import analysis, engine, plotting, search
 from nmmjax.models.brain import MODELS
+from nmmjax.models.brain import jansen_rit as jr_brain
 from nmmjax.networks import brain, connectome
 from nmmjax.search import gradient
 from nmmjax.tasks import fc_fit
@@ -92,6 +93,13 @@ def _steps(ms, dt):
     return int(round(ms / dt))
 
 
+def _jr_sigma(cfg):
+    """TVB's Additive(nsig) on y4 only: sigma = sqrt(2 nsig)."""
+    sigma = np.zeros((6, 1), np.float32)
+    sigma[4] = np.sqrt(2 * cfg.jr_nsig)
+    return sigma
+
+
 def _fc_batch(sol):
     """``(B, N, N)`` FC of a batched run's MeanCov reducer."""
     return np.moveaxis(np.asarray(analysis.corr_from_cov(sol.reductions[0][1])), -1, 0)
@@ -126,8 +134,7 @@ def _sweep(cfg, conn, model, params, coupling_max, sigma, key, cvar=None):
 
 def sweeps(cfg, ctx, conn, key):
     jr, mpr = MODELS["jansen_rit"], MODELS["mpr"]
-    jr_sigma = np.zeros((6, 1), np.float32)
-    jr_sigma[4] = np.sqrt(2 * cfg.jr_nsig)
+    jr_sigma = _jr_sigma(cfg)
     mpr_sigma = np.array([[0.0], [cfg.mpr_sigma_v]], np.float32)
     k1, k2 = jax.random.split(key)
     out, arrays = {}, {}
@@ -163,8 +170,7 @@ def sweeps(cfg, ctx, conn, key):
 
 def spectra(cfg, ctx, conn, key):
     jr = MODELS["jansen_rit"]
-    sigma = np.zeros((6, 1), np.float32)
-    sigma[4] = np.sqrt(2 * cfg.jr_nsig)
+    sigma = _jr_sigma(cfg)
     every = 20  # 2 ms samples
     sol = brain.simulate(jr, conn, dt=cfg.dt, n_steps=_steps(cfg.sweep_duration, cfg.dt),
                          coupling=engine.Linear(a=cfg.spectra_coupling), cvar=("y1",),
@@ -196,14 +202,11 @@ def spectra(cfg, ctx, conn, key):
 def bold(cfg, ctx, conn, key, coupling, speed):
     """BOLD of the JR network's pyramidal firing rate, at the sweep's SC-FC peak."""
     jr = MODELS["jansen_rit"]
-    p = jr.params
-    sigma = np.zeros((6, 1), np.float32)
-    sigma[4] = np.sqrt(2 * cfg.jr_nsig)
-    rate = lambda y, t: 2 * p.nu_max / (1 + jnp.exp(p.r * (p.v0 - (y[1] - y[2]))))  # 1/ms
     sol = brain.simulate(jr, conn, dt=cfg.dt, n_steps=_steps(cfg.bold_duration, cfg.dt),
                          coupling=engine.Linear(a=coupling), speed=speed, cvar=("y1",),
-                         noise=engine.Noise(sigma=sigma, key=key),
-                         record=engine.Record(every=10, observe=rate))
+                         noise=engine.Noise(sigma=_jr_sigma(cfg), key=key),
+                         record=engine.Record(every=10, observe=lambda y, t: jr_brain.firing_rate(
+                             y, jr.params)))
     if int(sol.n_nonfinite):
         return {"n_nonfinite": int(sol.n_nonfinite), "bold_sc_fc": None}, {}
     x = np.asarray(sol.ys, np.float32)  # (T, N) every 1 ms

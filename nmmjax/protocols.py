@@ -26,6 +26,7 @@ import numpy as np
 from nmmjax import _validate as V
 from nmmjax import analysis, engine
 from nmmjax.models import jansen_rit as jr
+from nmmjax.models import neurons as nr
 
 
 def simulate_column(
@@ -262,8 +263,6 @@ def qif_population_rate(drive, *, eta_bar: float, delta: float, J: float, tau: f
     Returns:
         ``(n_steps // every,)`` population rate ``s`` (1/ms) at the records.
     """
-    from nmmjax.models import neurons as nr
-
     n = V.nonneg_int(n, "n", minimum=2)
     dt = V.positive_float(dt, "dt")
     tau_syn = V.positive_float(tau_syn, "tau_syn")

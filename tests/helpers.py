@@ -37,3 +37,22 @@ def interrupted_after_saves(monkeypatch, n_saves: int, run) -> int:
         with pytest.raises(KeyboardInterrupt):
             run()
     return len(calls)
+
+
+def random_connectome(n: int, seed: int = 0, lengths=None):
+    """A small random connectome: ~60 % of the off-diagonal weights in
+    [0.2, 1]; symmetric random tract lengths in [5, 40] mm, or ``lengths``
+    (mm) everywhere."""
+    import numpy as np
+
+    from nmmjax.networks import connectome
+
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.2, 1.0, (n, n)) * (rng.uniform(size=(n, n)) < 0.6)
+    np.fill_diagonal(w, 0.0)
+    if lengths is None:
+        ln = rng.uniform(5.0, 40.0, (n, n))
+        ln = (ln + ln.T) / 2
+    else:
+        ln = np.full((n, n), float(lengths))
+    return connectome.from_arrays(w, ln)

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import random_connectome
 
 from nmmjax import engine
 from nmmjax.models.brain import MODELS, NodeModel, constant_initial
@@ -47,11 +48,7 @@ LINEAR = NodeModel(name="linear", state=("x", "y"), cvar=("x",),
 
 
 def _ring(n=6, seed=0):
-    rng = np.random.default_rng(seed)
-    w = rng.uniform(0.2, 1.0, (n, n)) * (rng.uniform(size=(n, n)) < 0.6)
-    np.fill_diagonal(w, 0.0)
-    lengths = rng.uniform(5.0, 40.0, (n, n))
-    return connectome.from_arrays(w, (lengths + lengths.T) / 2)
+    return random_connectome(n, seed)
 
 
 # --------------------------------------------------------------------------- #

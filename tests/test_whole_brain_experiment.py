@@ -6,18 +6,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import random_connectome
 
 from experiments import whole_brain
 from nmmjax.models.brain import MODELS
-from nmmjax.networks import connectome
 from nmmjax.tasks import fc_fit
 
 
 def _ring(n=8, seed=0):
-    rng = np.random.default_rng(seed)
-    w = rng.uniform(0.2, 1.0, (n, n)) * (rng.uniform(size=(n, n)) < 0.6)
-    np.fill_diagonal(w, 0.0)
-    return connectome.from_arrays(w, np.full((n, n), 20.0))
+    return random_connectome(n, seed, lengths=20.0)
 
 
 def test_fc_objective_flags_a_diverged_candidate_as_nan_and_scores_the_others():

@@ -86,9 +86,10 @@ def summary_distance(fc, target, weights) -> jax.Array:
     return jnp.sum((fc_summary(fc, weights) - fc_summary(target, weights)) ** 2, axis=-1)
 
 
-def fc_objective(setup: FCSetup) -> Callable[[jax.Array, jax.Array], jax.Array]:
-    """``fc_of(theta (P, D), key) -> (P, N, N)`` FC of each candidate (genes:
-    coupling, then optionally speed); NaN where a run diverged."""
+def _runner(setup: FCSetup) -> Callable:
+    """Check ``setup`` and return ``run(coupling, speed, sigma, key, batch,
+    delays) -> (cov (N, N, *batch), final (n_svar, N, *batch))``: one noisy
+    run with the FC's covariance reduced on-line."""
     coupling_type = {"linear": engine.Linear, "difference": engine.Difference}.get(setup.coupling)
     if coupling_type is None:
         raise ValueError(f"`coupling` must be 'linear' or 'difference', got {setup.coupling!r}.")
@@ -98,18 +99,29 @@ def fc_objective(setup: FCSetup) -> Callable[[jax.Array, jax.Array], jax.Array]:
     observe = setup.observe or setup.model.observe
     red = engine.MeanCov(lambda y, t: observe(y))
 
-    def fc_of(theta, key):
-        theta = jnp.atleast_2d(theta)
-        p = theta.shape[0]
-        speed = theta[:, 1] if theta.shape[1] > 1 else setup.speed
-        delays = brain.DelayOptions(interpolate=theta.shape[1] > 1, max_delay=setup.max_delay)
+    def run(coupling, speed, sigma, key, batch=None, delays=brain.DelayOptions()):
         sol = brain.simulate(
             setup.model, setup.conn, dt=setup.dt, n_steps=setup.n_steps, params=setup.params,
-            coupling=coupling_type(a=theta[:, 0]), speed=speed, delays=delays, batch=p,
-            common_noise=True, noise=engine.Noise(sigma=setup.sigma, key=key),
+            coupling=coupling_type(a=coupling), speed=speed, delays=delays, batch=batch,
+            common_noise=batch is not None, noise=engine.Noise(sigma=sigma, key=key),
             record=engine.Record(trajectory=False, transient=setup.transient, reducers=(red,)))
-        fc = jnp.moveaxis(analysis.corr_from_cov(sol.reductions[0][1]), -1, 0)
-        bad = ~jnp.all(jnp.isfinite(jnp.moveaxis(sol.final_state.y, -1, 0)), axis=(1, 2))
+        return sol.reductions[0][1], sol.final_state.y
+
+    return run
+
+
+def fc_objective(setup: FCSetup) -> Callable[[jax.Array, jax.Array], jax.Array]:
+    """``fc_of(theta (P, D), key) -> (P, N, N)`` FC of each candidate (genes:
+    coupling, then optionally speed); NaN where a run diverged."""
+    run = _runner(setup)
+
+    def fc_of(theta, key):
+        theta = jnp.atleast_2d(theta)
+        speed = theta[:, 1] if theta.shape[1] > 1 else setup.speed
+        delays = brain.DelayOptions(interpolate=theta.shape[1] > 1, max_delay=setup.max_delay)
+        cov, final = run(theta[:, 0], speed, setup.sigma, key, theta.shape[0], delays)
+        fc = jnp.moveaxis(analysis.corr_from_cov(cov), -1, 0)
+        bad = ~jnp.all(jnp.isfinite(jnp.moveaxis(final, -1, 0)), axis=(1, 2))
         return jnp.where(bad[:, None, None], jnp.nan, fc)
 
     return fc_of
@@ -120,20 +132,13 @@ def summaries(setup: FCSetup) -> Callable[[jax.Array, jax.Array], jax.Array]:
     log mean variance of the observed signal of one run, for ``theta =
     (coupling, noise sigma)`` (the noise scales every noisy row of
     ``setup.sigma``; the variance identifies it)."""
-    coupling_type = {"linear": engine.Linear, "difference": engine.Difference}[setup.coupling]
-    observe = setup.observe or setup.model.observe
-    red = engine.MeanCov(lambda y, t: observe(y))
+    run = _runner(setup)
 
     def summarise(theta, key):
-        sol = brain.simulate(
-            setup.model, setup.conn, dt=setup.dt, n_steps=setup.n_steps, params=setup.params,
-            coupling=coupling_type(a=theta[0]), speed=setup.speed,
-            noise=engine.Noise(sigma=theta[1] * jnp.asarray(setup.sigma), key=key),
-            record=engine.Record(trajectory=False, transient=setup.transient, reducers=(red,)))
-        cov = sol.reductions[0][1]
-        fc = analysis.corr_from_cov(cov)
+        cov, _ = run(theta[0], setup.speed, theta[1] * jnp.asarray(setup.sigma), key)
         var = jnp.mean(jnp.diagonal(cov))
-        return jnp.concatenate([fc_summary(fc, setup.conn.weights), jnp.log(var)[None]])
+        return jnp.concatenate([fc_summary(analysis.corr_from_cov(cov), setup.conn.weights),
+                                jnp.log(var)[None]])
 
     return summarise
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 
 from nmmjax.models.brain._base import NodeModel, constant_initial
+from nmmjax.models.jansen_rit import sigmoid
 
 
 class JansenRitParams(NamedTuple):
@@ -40,7 +41,12 @@ class JansenRitParams(NamedTuple):
 
 
 def _sigm(p, v):
-    return 2.0 * p.nu_max / (1.0 + jnp.exp(p.r * (p.v0 - v)))
+    return sigmoid(v, p.nu_max, p.v0, p.r)  # the column's S, with nu_max as e0
+
+
+def firing_rate(y, p: JansenRitParams):
+    """Pyramidal firing rate ``S(y1 - y2)`` (1/ms) of a state ``(6, ...)``."""
+    return _sigm(p, y[1] - y[2])
 
 
 def dfun(y, t, p: JansenRitParams, c):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 
 from nmmjax.models.brain._base import NodeModel, constant_initial
@@ -35,7 +36,7 @@ class WilsonCowanParams(NamedTuple):
 
 
 def _s(a, mu, v):
-    return 1.0 / (1.0 + jnp.exp(-a * (v - mu)))
+    return jax.nn.sigmoid(a * (v - mu))
 
 
 def dfun(y, t, p: WilsonCowanParams, c):
