@@ -105,12 +105,6 @@ def _fc_batch(sol):
     return np.moveaxis(np.asarray(analysis.corr_from_cov(sol.reductions[0][1])), -1, 0)
 
 
-def _diverged(sol):
-    """``(B,)`` members whose final state holds NaN/inf."""
-    y = np.moveaxis(np.asarray(sol.final_state.y), -1, 0)
-    return ~np.isfinite(y.reshape(y.shape[0], -1)).all(axis=1)
-
-
 def _sweep(cfg, conn, model, params, coupling_max, sigma, key, cvar=None):
     a = np.linspace(0.0, coupling_max, cfg.n_coupling)
     grid_a, grid_s = (g.ravel() for g in np.meshgrid(a, np.asarray(cfg.speeds), indexing="ij"))
@@ -122,7 +116,7 @@ def _sweep(cfg, conn, model, params, coupling_max, sigma, key, cvar=None):
         noise=engine.Noise(sigma=sigma, key=key),
         record=engine.Record(trajectory=False, transient=_steps(cfg.sweep_transient, cfg.dt),
                              every=10, reducers=(red,)))
-    fc, bad = _fc_batch(sol), _diverged(sol)
+    fc, bad = _fc_batch(sol), np.asarray(brain.diverged_members(sol.final_state))
     iu = np.triu_indices(conn.n_regions, 1)
     sc_fc = np.array([np.corrcoef(conn.weights[iu], f[iu])[0, 1] for f in fc])
     mean_abs = np.abs(fc[:, iu[0], iu[1]]).mean(axis=1)

@@ -281,6 +281,13 @@ def simulate(model: NodeModel, conn: Connectome, *, dt: float, n_steps: int, par
                            step=step)
 
 
+def diverged_members(final_state) -> jax.Array:
+    """``(batch,)`` bool: the members of a batched run (``batch=``) whose final
+    state holds NaN/inf. Their records are not data."""
+    y = jnp.moveaxis(final_state.y, -1, 0)
+    return ~jnp.all(jnp.isfinite(y.reshape(y.shape[0], -1)), axis=1)
+
+
 def bold(activity, dt: float, tr: float, params: BalloonParams = BalloonParams(), *,
          method: str = "heun") -> tuple[jax.Array, jax.Array]:
     """BOLD signal of regional activity by the Balloon-Windkessel model.

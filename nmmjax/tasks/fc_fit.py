@@ -88,7 +88,7 @@ def summary_distance(fc, target, weights) -> jax.Array:
 
 def _runner(setup: FCSetup) -> Callable:
     """Check ``setup`` and return ``run(coupling, speed, sigma, key, batch,
-    delays) -> (cov (N, N, *batch), final (n_svar, N, *batch))``: one noisy
+    delays) -> (cov (N, N, *batch), final DelayState)``: one noisy
     run with the FC's covariance reduced on-line."""
     coupling_type = {"linear": engine.Linear, "difference": engine.Difference}.get(setup.coupling)
     if coupling_type is None:
@@ -105,7 +105,7 @@ def _runner(setup: FCSetup) -> Callable:
             coupling=coupling_type(a=coupling), speed=speed, delays=delays, batch=batch,
             common_noise=batch is not None, noise=engine.Noise(sigma=sigma, key=key),
             record=engine.Record(trajectory=False, transient=setup.transient, reducers=(red,)))
-        return sol.reductions[0][1], sol.final_state.y
+        return sol.reductions[0][1], sol.final_state
 
     return run
 
@@ -121,8 +121,7 @@ def fc_objective(setup: FCSetup) -> Callable[[jax.Array, jax.Array], jax.Array]:
         delays = brain.DelayOptions(interpolate=theta.shape[1] > 1, max_delay=setup.max_delay)
         cov, final = run(theta[:, 0], speed, setup.sigma, key, theta.shape[0], delays)
         fc = jnp.moveaxis(analysis.corr_from_cov(cov), -1, 0)
-        bad = ~jnp.all(jnp.isfinite(jnp.moveaxis(final, -1, 0)), axis=(1, 2))
-        return jnp.where(bad[:, None, None], jnp.nan, fc)
+        return jnp.where(brain.diverged_members(final)[:, None, None], jnp.nan, fc)
 
     return fc_of
 
