@@ -5,10 +5,12 @@ speed 4 mm/ms (delays up to 38.4 ms = 384 steps), Linear coupling a = 1e-4 on
 y1, additive noise nsig = 1e-3 on y4, stochastic Heun, dt = 0.1 ms, 10 s
 simulated, y1 - y2 kept every 1 ms.
 
-- ours: nmmjax.networks.brain.simulate, float32, default edge layout (padded
-  in-edge rows for one run, an edge list for a batch); one run, and
-  a batch of 64 coupling values on the state's trailing axis (``batch=64``;
-  independent noise per member, and common random numbers) against one run;
+- ours: nmmjax.networks.brain.simulate, float32, default delay read (blocks
+  of 8 steps); one run, and a batch of 64 coupling values on the state's
+  trailing axis (``batch=64``; independent noise per member, and common
+  random numbers) against one run, on one core and split over the two cores
+  (two host devices, 32 members each with its own key, by
+  ``parallel.map_batch``);
 - TVB 2.10 (tvb-library + tvb-data in .bench-venv/tvb, made on first use);
 - vbjax 0.0.19 (.bench-venv/vbjax), make_sdde run in chunks (its buffer is
   copied every step on jax 0.10 CPU): the fastest of several chunk lengths;
@@ -21,19 +23,24 @@ simulated, y1 - y2 kept every 1 ms.
 
 from __future__ import annotations
 
-import argparse
 import os
-import tempfile
-import time
-from pathlib import Path
 
-import jax
-import numpy as np
+# Two host devices (one per core) for the sharded batch; one run and the
+# one-core batch use the first.
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
-from benchmarks import common
-from nmmjax import engine
-from nmmjax.models.brain import MODELS
-from nmmjax.networks import brain, connectome
+import argparse  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks import common  # noqa: E402
+from nmmjax import engine, parallel  # noqa: E402
+from nmmjax.models.brain import MODELS  # noqa: E402
+from nmmjax.networks import brain, connectome  # noqa: E402
 
 PACKAGES = {
     "tvb": ["tvb-library==2.10.*", "tvb-data==3.0.*"],
@@ -128,6 +135,20 @@ def ours(conn, seconds: float, repeats: int, batch: int) -> dict:
         s, times = common.median_time(
             lambda m=many: jax.block_until_ready(m(jax.random.key(8))), max(1, repeats - 1))
         out[f"{name}_s"], out[f"{name}_times"], out[f"{name}_over_one"] = s, times, s / one_s
+    n_dev = len(jax.devices())
+    if n_dev > 1 and batch % n_dev == 0:  # one group of members per core, each its own key
+        per = batch // n_dev
+
+        def group(args):
+            a_g, key_g = args
+            return _runner(conn, n_steps, per)(a_g[0], key_g[0])[None]
+
+        groups = (a.reshape(n_dev, per), jax.random.split(jax.random.key(9), n_dev))
+        jax.block_until_ready(parallel.map_batch(group, groups))
+        s, times = common.median_time(
+            lambda: jax.block_until_ready(parallel.map_batch(group, groups)), max(1, repeats - 1))
+        out.update(batch_sharded_s=s, batch_sharded_times=times, batch_sharded_over_one=s / one_s,
+                   devices=n_dev)
     v = np.asarray(one(jax.random.key(0)))
     out["finite"] = bool(np.isfinite(v).all())
     return out
@@ -144,7 +165,8 @@ def main(argv=None):
     conn = connectome.tvb_data("connectivity_76")
     mine = ours(conn, args.seconds, args.repeats, args.batch)
     print(f"ours: one {mine['one_s']:.3f} s, {args.batch} in {mine['batch_s']:.3f} s "
-          f"({mine['batch_common_noise_s']:.3f} s with common noise)", flush=True)
+          f"({mine['batch_common_noise_s']:.3f} s with common noise, "
+          f"{mine.get('batch_sharded_s', float('nan')):.3f} s on two cores)", flush=True)
     refs = {}
     if not args.no_reference:
         refs["tvb"] = tvb(args.seconds, max(1, args.repeats - 1))
@@ -167,6 +189,10 @@ def main(argv=None):
                  f"{mine['batch_over_one']:.2f} x one run"))
     rows.append((f"nmmjax, {args.batch} sets, common noise", f"{mine['batch_common_noise_s']:.3f}",
                  f"{mine['batch_common_noise_over_one']:.2f} x one run"))
+    if "batch_sharded_s" in mine:
+        rows.append((f"nmmjax, {args.batch} sets on {mine['devices']} cores",
+                     f"{mine['batch_sharded_s']:.3f}",
+                     f"{mine['batch_sharded_over_one']:.2f} x one run"))
     print(common.table(rows, (f"JR connectivity_76, {args.seconds:g} s", "wall s",
                               "ours / tool")))
     tvb_s = refs.get("tvb", {}).get("seconds")

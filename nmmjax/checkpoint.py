@@ -59,7 +59,8 @@ def save(path: str | Path, carry: PyTree, history: list[dict], done: int,
     of arrays, concatenated along axis 0), the progress ``done`` and the
     run's ``fingerprint`` to ``path`` (``.npz``, atomically)."""
     leaves = jax.tree_util.tree_leaves(carry)
-    arrays = {f"leaf_{i:05d}": np.asarray(x) for i, x in enumerate(leaves)}
+    arrays = {f"leaf_{i:05d}": np.asarray(raw_key(x) if isinstance(x, jax.Array) else x)
+              for i, x in enumerate(leaves)}
     if history:
         arrays.update({f"hist_{k}": v for k, v in _stack(history).items()})
     arrays["meta"] = np.frombuffer(
@@ -81,11 +82,20 @@ def load(path: str | Path, template: PyTree, fingerprint: str):
             "remove it or start without resume."
         )
     leaves, treedef = jax.tree_util.tree_flatten(template)
-    restored = [jnp.asarray(z[f"leaf_{i:05d}"], dtype=t.dtype).reshape(t.shape)
-                for i, t in enumerate(leaves)]
+    restored = [_restore(z[f"leaf_{i:05d}"], t) for i, t in enumerate(leaves)]
     carry = jax.tree_util.tree_unflatten(treedef, restored)
     hist = {k[5:]: v for k, v in z.items() if k.startswith("hist_")}
     return carry, ([hist] if hist else []), int(meta["done"])
+
+
+def _restore(stored: np.ndarray, template) -> jax.Array:
+    """A saved leaf with ``template``'s shape and dtype (typed PRNG keys are
+    stored as their raw data and wrapped again)."""
+    if jnp.issubdtype(template.dtype, jax.dtypes.prng_key):
+        impl = jax.random.key_impl(template) if isinstance(template, jax.Array) \
+            else getattr(template.dtype, "_impl", None)  # eval_shape's key dtype
+        return jax.random.wrap_key_data(jnp.asarray(stored, jnp.uint32), impl=impl)
+    return jnp.asarray(stored, dtype=template.dtype).reshape(template.shape)
 
 
 def run_chunked(

@@ -161,7 +161,7 @@ def test_interpolated_delay_reads_a_linear_history_exactly(sparse):
     # History m -> m (a ramp); a delay of d steps must read pos - d exactly.
     n = 3
     spec = engine.DelaySpec(cvar=(0,), horizon=12, interpolate=True)
-    hist = jnp.broadcast_to(jnp.arange(12.0)[:, None, None], (12, n, 1))  # (H, N, n_cvar)
+    hist = jnp.broadcast_to(jnp.arange(12.0)[None, :, None], (n, 12, 1))  # (N, H, n_cvar)
     d = jnp.array([[0.0, 3.25, 7.5], [1.0, 0.0, 2.75], [9.9, 4.0, 0.0]])
     w = jnp.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [0.5, 1.0, 0.0]])
     if sparse:
@@ -287,6 +287,46 @@ def test_bad_network_arguments_are_named_before_compiling():
         jax.jit(lambda s: brain.simulate(jr, conn, dt=0.1, n_steps=10, speed=s).ys)(3.0)
 
 
+@pytest.mark.parametrize("block", [3, 8])
+def test_block_read_gives_the_per_step_sums_across_ring_wraps(block):
+    # JR with TVB's sigmoidal coupling (two coupled rows, one coupling row),
+    # zero-length self-loops (read every step), delays of 0-30 steps, a ring
+    # of 31 slots wrapped ~30 times, a noisy batch of 2.
+    n = 7
+    conn = random_connectome(n, seed=3)
+    w = conn.weights.copy()
+    np.fill_diagonal(w, 0.5)
+    lengths = conn.lengths * 3.0 / conn.lengths.max()
+    np.fill_diagonal(lengths, 0.0)
+    conn = connectome.from_arrays(w, lengths)
+    jr = MODELS["jansen_rit"]
+    sigma = np.zeros((6, 1))
+    sigma[4] = 0.05
+    kw = dict(dt=0.1, n_steps=900, speed=1.0, batch=2, coupling=engine.SigmoidalJansenRit(a=0.3),
+              noise=engine.Noise(sigma=sigma, key=jax.random.key(6)), record=engine.Record(every=3))
+    with jax.enable_x64(True):
+        per_step = brain.simulate(jr, conn, delays=brain.DelayOptions(block=1), **kw)
+        blocked = brain.simulate(jr, conn, delays=brain.DelayOptions(block=block), **kw)
+    assert blocked.final_state.history.shape == (n, 31 + block - 1, 2, 2)
+    np.testing.assert_allclose(blocked.ys, per_step.ys, rtol=0, atol=1e-9)
+    assert float(np.ptp(np.asarray(per_step.ys))) > 1.0
+
+
+def test_block_read_is_refused_where_it_cannot_hold():
+    conn = _ring(5)
+    sl = MODELS["stuart_landau"]
+    kw = dict(dt=0.1, n_steps=10)
+    with pytest.raises(ValueError, match="`delays.block` > 1 needs"):  # reads the receiver
+        brain.simulate(sl, conn, coupling=engine.Difference(a=0.1),
+                       delays=brain.DelayOptions(block=4), **kw)
+    with pytest.raises(ValueError, match="`delays.block` > 1 needs"):
+        brain.simulate(sl, conn, coupling=engine.Linear(a=0.1),
+                       delays=brain.DelayOptions(block=4, interpolate=True), **kw)
+    with pytest.raises(ValueError, match="`delays.block`"):
+        brain.simulate(sl, conn, coupling=engine.Linear(a=0.1),
+                       delays=brain.DelayOptions(block=0), **kw)
+
+
 def test_a_batch_on_a_trailing_axis_equals_separate_runs():
     conn = _ring(6)
     model = MODELS["mpr"]
@@ -352,7 +392,8 @@ def test_a_thousand_node_sparse_graph_runs_with_delays():
                          record=engine.Record(every=20))
     assert sol.ys.shape == (20, n) and int(sol.n_nonfinite) == 0
     # the history holds the longest delay, not n x n x delay
-    assert sol.final_state.history.shape == (round(lengths[w > 0].max() / 6.0 / 0.05) + 1, n, 1)
+    horizon = round(lengths[w > 0].max() / 6.0 / 0.05) + 1  # plus the block read's mirror
+    assert sol.final_state.history.shape == (n, horizon + brain.BLOCK - 1, 1)
 
 
 def test_a_sweep_sharded_over_two_devices_equals_one_device():

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import random_connectome
+from helpers import interrupted_after_saves, random_connectome
 
 from experiments import whole_brain
 from nmmjax.models.brain import MODELS
@@ -72,6 +72,29 @@ def test_posterior_refuses_bounds_that_are_not_ordered_and_positive():
     with pytest.raises(ValueError, match="0 < low < high"):
         fc_fit.posterior(summarise, np.zeros(3), np.eye(3), low=[0.01, 0.0], high=[0.1, 1.0],
                          key=jax.random.key(0), sim_key=jax.random.key(1))
+
+
+def test_posterior_stopped_and_resumed_gives_the_same_draws(tmp_path, monkeypatch):
+    # The loop, not the simulator, is under test: a cheap smooth summary.
+    def summarise(theta, key):
+        return jnp.stack([theta[0], theta[1], theta[0] * theta[1]]) \
+            + 1e-3 * jax.random.normal(key, (3,))
+
+    opts = dict(low=[0.1, 0.1], high=[10.0, 10.0], key=jax.random.key(5),
+                sim_key=jax.random.key(2), num_warmup=10, num_samples=12, max_tree_depth=3,
+                chunk=4)
+    observed, cov = np.array([1.0, 2.0, 2.0]), 0.01 * np.eye(3)
+    full = fc_fit.posterior(summarise, observed, cov, **opts)
+    path = tmp_path / "nuts.npz"
+    interrupted_after_saves(monkeypatch, 2, lambda: fc_fit.posterior(
+        summarise, observed, cov, checkpoint_path=path, **opts))
+    resumed = fc_fit.posterior(summarise, observed, cov, checkpoint_path=path, resume=True,
+                               **opts)
+    np.testing.assert_array_equal(resumed.samples, full.samples)
+    assert float(np.ptp(np.asarray(full.samples))) > 0.01  # the chain moved
+    with pytest.raises(ValueError, match="other settings"):
+        fc_fit.posterior(summarise, observed * 2, cov, checkpoint_path=path, resume=True,
+                         **opts)
 
 
 @pytest.mark.slow

@@ -29,7 +29,8 @@ each step.
 Delay-coupled networks (whole-brain models): :func:`make_delayed_step` builds
 a ``step`` over a :class:`DelayState` (the state, a ring buffer of the coupled
 variables and its position) that reads per-edge delays (nearest step or
-linear interpolation; dense, padded-row or edge-list :class:`Edges`),
+linear interpolation; dense, padded-row or edge-list :class:`Edges`, or
+in blocks of steps, :class:`BlockEdges`),
 applies a coupling function in TVB's ``pre``/``post`` form (:class:`Linear`,
 :class:`Difference`, :class:`SigmoidalJansenRit`) and integrates with the
 coupling held over the step. :mod:`nmmjax.networks.brain` is its entry point.
@@ -54,6 +55,7 @@ from nmmjax.engine._coupling import COUPLINGS as COUPLINGS
 from nmmjax.engine._coupling import Difference as Difference
 from nmmjax.engine._coupling import Linear as Linear
 from nmmjax.engine._coupling import SigmoidalJansenRit as SigmoidalJansenRit
+from nmmjax.engine._delay import BlockEdges as BlockEdges
 from nmmjax.engine._delay import DelaySpec as DelaySpec
 from nmmjax.engine._delay import DelayState as DelayState
 from nmmjax.engine._delay import Edges as Edges
@@ -82,7 +84,7 @@ from nmmjax.engine._types import StepInput as StepInput
 from nmmjax.engine._types import count_nonfinite as count_nonfinite
 
 __all__ = [
-    "COUPLINGS", "DelaySpec", "DelayState", "Difference", "Edges", "Linear",
+    "BlockEdges", "COUPLINGS", "DelaySpec", "DelayState", "Difference", "Edges", "Linear",
     "SigmoidalJansenRit", "delayed_coupling", "init_history", "make_delayed_step",
     "METHODS", "Mean", "MeanCov", "MinMax", "Noise", "ODE_METHODS", "Record",
     "SDE_METHODS", "STAGE_OFFSETS", "Solution", "SpikeTimes", "SpikingState",
