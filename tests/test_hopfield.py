@@ -69,6 +69,17 @@ def test_low_activity_retrieval_from_partial_cue():
     assert m[5] > 0.95 and np.max(np.delete(m, 5)) < 0.3
 
 
+def test_low_activity_overlap_of_a_pattern_with_itself_is_one_whatever_its_size():
+    # 37 and 49 active units of 400 at a = 0.1: nominal normalisation read 0.925 and 1.225.
+    pats = np.zeros((3, 400))
+    pats[0, :37] = pats[1, 100:149] = pats[2, 300:340] = 1.0
+    m = np.asarray(H.low_activity_overlaps(pats, pats, 0.1))
+    np.testing.assert_allclose(np.diag(m), 1.0, rtol=1e-6)
+    # state 0 against pattern 1 (disjoint): (0 - a) on the state's 37 units over 49 (1 - a)
+    np.testing.assert_allclose(m[0, 1], -0.1 * 37 / (49 * 0.9), rtol=1e-6)
+    assert np.isnan(np.asarray(H.low_activity_overlaps(np.zeros((1, 400)), pats[0], 0.1))[0])
+
+
 def test_glauber_noise_melts_retrieval():
     pats = H.random_patterns(jax.random.key(0), 5, 400)
     w = H.hebbian_weights(pats)

@@ -291,6 +291,25 @@ def test_bad_input_named_errors(kind, match):
         _bad(kind)
 
 
+def test_constant_inputs_as_number_per_neuron_array_per_step_array_or_function_agree():
+    net = _small_net(jax.random.key(2), 8)
+    n, steps = net.spec.n, 600
+    s0 = S.initial_state(net.spec, NR.NeuronState(jnp.full(n, -60.0), jnp.zeros(n)))
+    per = np.linspace(0.1, 0.16, n).astype(np.float32)
+    run = lambda inp: S.simulate(net, s0, _lif(), dt=0.1, n_steps=steps, inputs=inp,
+                                 record_v=range(n))
+    ref = run(lambda t: jnp.asarray(per))
+    for inp in (per, np.broadcast_to(per, (steps, n))):
+        np.testing.assert_array_equal(np.asarray(run(inp).v), np.asarray(ref.v))
+    same = run(lambda t: 0.14)
+    for inp in (0.14, np.full(steps, 0.14), np.full((steps, 1), 0.14)):
+        np.testing.assert_array_equal(np.asarray(run(inp).v), np.asarray(same.v))
+    assert int(np.asarray(ref.counts).sum()) > 0  # the drive makes spikes
+    assert float(np.abs(np.asarray(ref.v) - np.asarray(same.v)).max()) > 1.0
+    with pytest.raises(ValueError, match="ambiguous"):
+        S.simulate(net, s0, _lif(), dt=0.1, n_steps=n, inputs=per)
+
+
 def test_array_inputs_equal_function_inputs_and_other_models_run():
     net = _small_net(jax.random.key(2), 8)
     n, steps = net.spec.n, 800

@@ -234,10 +234,13 @@ class NetworkSolution(NamedTuple):
 @functools.partial(jax.jit, static_argnames=("spec", "model", "method", "dt", "n_steps",
                                              "record_spikes", "record_v", "input_fn",
                                              "stdp_params"))
-def _run(state0, params, inputs, *, spec, model, method, dt, n_steps, record_spikes, record_v,
-         input_fn, stdp_params):
+def _run(state0, params, inputs, constant, *, spec, model, method, dt, n_steps, record_spikes,
+         record_v, input_fn, stdp_params):
     """The whole run, compiled by jit once per static configuration (an input
-    function is part of it: pass the same function to reuse the program)."""
+    function is part of it: pass the same function to reuse the program; a
+    constant input is an argument, so a new value reuses it)."""
+    if constant is not None:
+        input_fn = lambda t: constant  # noqa: E731 (traced inside this program)
     step = make_network_step(spec, model, method, dt, stdp_params)
     offsets = spec.offsets
     rec_v = np.asarray(record_v, np.int32)
@@ -271,8 +274,11 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
         neuron_params: the model's parameter NamedTuple; leaves scalar or ``(N,)``.
         model: a name in :data:`nmmjax.models.neurons.MODELS`.
         method: ``"euler" | "heun" | "rk4"`` for the membrane equation.
-        inputs: external current (nA): a function ``t (ms) -> (N,)`` or scalar,
-            or an array ``(n_steps, N)`` / ``(n_steps,)`` (held over each step).
+        inputs: external current (nA): a constant (a number, or an ``(N,)``
+            array: one per neuron), a function ``t (ms) -> (N,)`` or scalar,
+            or an array ``(n_steps, N)`` / ``(n_steps,)`` (one value per step,
+            held over it). When ``n_steps == N`` a 1-D array is ambiguous and
+            refused: give ``(n_steps, N)`` or ``(n_steps, 1)``.
         record_spikes: keep every spike (packed bits; 1 bit per neuron-step).
         record_v: flat indices of neurons whose potential is recorded.
         stdp_params: learn the excitatory synapses by STDP (see
@@ -314,7 +320,7 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
                 f"an inhibitory population projects onto conductance channel {c.name!r} whose "
                 f"e_rev={c.e_rev} mV is not below the threshold v_th: such synapses would excite "
                 "(Dale's law); give that channel a reversal potential below threshold.")
-    input_fn = None
+    input_fn = constant = None
     if callable(inputs):
         shp = jax.eval_shape(inputs, jnp.zeros((), jnp.result_type(float)))
         if shp.shape not in ((), (n,)):
@@ -327,10 +333,19 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
         inputs = None
     elif inputs is not None:
         inputs = jnp.asarray(inputs, jnp.result_type(float))
-        if inputs.shape not in ((n_steps,), (n_steps, n)):
-            raise ValueError(f"`inputs` array must have shape (n_steps,) or (n_steps, N) = "
-                             f"({n_steps}, {n}), got {inputs.shape}.")
+        if inputs.ndim == 1 and n_steps == n:
+            raise ValueError(f"`inputs` of shape ({n},) is ambiguous with n_steps == N == {n}: "
+                             "give a per-step array (n_steps, N) or (n_steps, 1), or a "
+                             "function of t for a constant.")
+        if inputs.shape == (n_steps, 1):
+            inputs = inputs[:, 0]
+        if inputs.shape not in ((), (n,), (n_steps,), (n_steps, n)):
+            raise ValueError(f"`inputs` must be a number, an (N,) array of constants, or a "
+                             f"per-step array (n_steps,) or (n_steps, N) with N = {n}, "
+                             f"n_steps = {n_steps}; got shape {inputs.shape}.")
         V.finite_tree(inputs, "inputs")
+        if inputs.shape in ((), (n,)):
+            constant, inputs = inputs, None
     if stdp_params is not None:
         stdp.check_params(stdp_params, "stdp_params")
         if state0.plastic is None:
@@ -343,7 +358,8 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
     if any(i < 0 or i >= n for i in record_v):
         raise ValueError(f"`record_v` indices must lie in [0, {n}), got {record_v}.")
     params = NetworkParams(neuron_params, net.synapses)
-    ys, final, n_bad = _run(state0, params, inputs, spec=spec, model=model, method=method,
+    ys, final, n_bad = _run(state0, params, inputs, constant, spec=spec, model=model,
+                            method=method,
                             dt=dt, n_steps=n_steps, record_spikes=bool(record_spikes),
                             record_v=record_v, input_fn=input_fn, stdp_params=stdp_params)
     return NetworkSolution(ys.get("spikes"), ys["counts"], ys.get("v"), final, dt, n_bad)

@@ -134,10 +134,18 @@ def overlaps(patterns: Array, s: Array) -> Array:
 
 
 def low_activity_overlaps(patterns: Array, s: Array, a: float) -> Array:
-    """``(..., P)`` ``sum_i (xi_i^mu - a) s_i / (N a (1 - a))`` (1 at the pattern)."""
+    """``(..., P)`` ``m^mu = sum_i (xi_i^mu - a) s_i / sum_i (xi_i^mu - a) xi_i^mu``.
+
+    Normalised per pattern, so that a state equal to pattern ``mu`` reads
+    exactly 1 whatever its number of active units ``k_mu`` (the denominator
+    is ``k_mu (1 - a)``; normalising by the nominal ``N a (1 - a)`` instead
+    would read ``k_mu / (N a)``). A pattern with no active unit reads NaN.
+    """
     _check_against_patterns(patterns, s)
-    n = patterns.shape[1]
-    return jnp.einsum("pi,...i->...p", patterns - a, s) / (n * a * (1.0 - a))
+    patterns = jnp.asarray(patterns)
+    norm = jnp.sum((patterns - a) * patterns, axis=1)  # k_mu (1 - a)
+    norm = jnp.where(norm > 0, norm, jnp.nan)
+    return jnp.einsum("pi,...i->...p", patterns - a, s) / norm
 
 
 def _unit(h, s_old, theta, low_activity):
