@@ -1,19 +1,27 @@
 """A working Hebbian memory of Jansen-Rit columns (seed A's Hebbian extra).
 
-Two layers of 5 x 5 JR columns (:mod:`nmmjax.networks.memory`). Training:
-three non-overlapping patterns (7 columns each; 4 columns belong to none) are
-stimulated in turn (input 500 pulses/s on the pattern, 50 elsewhere, white
-input noise) while Hebbian ``W``, ``K`` and anti-Hebbian ``O`` learn. Recall:
-learning off, the network at rest, 70 % of a pattern's layer-1 columns cued;
-a column counts as active when its mean rate over the last half second
-exceeds the rules' threshold. Control: the same cue given to the untrained
-network.
+Two layers of 5 x 5 JR columns (:mod:`nmmjax.networks.memory`). Two studies
+with the same network and rules:
+
+- disjoint: three patterns of 7 columns with no column in common (4 columns
+  belong to none);
+- overlapping: three patterns of 7 columns where each pair shares one column
+  (5 own columns each, 18 columns used).
+
+Training: the patterns are stimulated in turn (input 500 pulses/s on the
+pattern, 50 elsewhere, white input noise) while Hebbian ``W``, ``K`` and
+anti-Hebbian ``O`` learn. Recall: learning off, the network at rest, 70 % of
+a pattern's layer-1 columns cued (random draws); a column counts as active
+when its mean rate over the last half second exceeds the rules' threshold.
+Control: the same cue given to the untrained network.
 
     python -m experiments.nmm_memory --quick
 
-Writes ``training_weights``, ``recall_maps`` and ``recall_traces`` figures,
-``metrics.json`` (``recall_overlap`` per pattern and layer, the highest rate of
-any column outside the pattern, the untrained control) and ``arrays.npz``.
+Writes ``training_weights``, ``recall_maps`` and ``recall_traces`` figures
+per study, ``metrics.json`` (per study: ``recall_overlap`` per pattern and
+layer and its minimum, ``spurious_max`` the most active columns outside the
+pattern in any recall, the highest rate there, the untrained control; the
+disjoint study's keys also at the top level) and ``arrays.npz``.
 """
 
 from __future__ import annotations
@@ -38,22 +46,30 @@ class Config:
     stim: float = 450.0            # pulses/s added on stimulated columns (500 in total)
     on_s: float = 1.0              # stimulus per presentation
     off_s: float = 0.5             # pause between presentations
-    cycles: int = 6                # presentations of each pattern
+    cycles: int = 20               # presentations of each pattern (slow O: see memory.py)
     recall_s: float = 1.5
     sigma_p: float = 1.0           # input noise (pulses/s sqrt(s))
     dt: float = 5e-4               # s
-    cues_per_pattern: int = 3      # different random 70 % cues
+    cues_per_pattern: int = 10     # different random 70 % cues
 
 
-QUICK = Config(cycles=3, cues_per_pattern=1)
+QUICK = Config(cues_per_pattern=3)
 
 
-def _patterns(cfg, key):
-    n = cfg.side**2
+def _patterns(cfg, key, overlapping: bool):
+    """Three patterns of ``pattern_size`` columns: disjoint, or each pair
+    sharing one column (a shared column per pair, the rest each pattern's own)."""
+    n, size = cfg.side**2, cfg.pattern_size
     perm = np.asarray(jax.random.permutation(key, n))
     pats = np.zeros((3, n), np.float32)
-    for k in range(3):
-        pats[k, perm[k * cfg.pattern_size:(k + 1) * cfg.pattern_size]] = 1.0
+    if not overlapping:
+        for k in range(3):
+            pats[k, perm[k * size:(k + 1) * size]] = 1.0
+        return pats
+    shared, own = perm[:3], perm[3:3 + 3 * (size - 2)].reshape(3, size - 2)
+    for k in range(3):  # pattern k holds shared[k] (with k - 1) and shared[k + 1] (with k + 1)
+        pats[k, own[k]] = 1.0
+        pats[k, [shared[k], shared[(k + 1) % 3]]] = 1.0
     return pats
 
 
@@ -61,7 +77,7 @@ def _cosine(active, pattern):
     return float((active * pattern).sum() / np.sqrt(max(active.sum(), 1e-9) * pattern.sum()))
 
 
-def _plot_recall(ctx, cfg, pats, maps, traces):
+def _plot_recall(ctx, cfg, pats, maps, traces, name):
     """Recall maps (pattern, cue, both layers) and the rate traces of one recall."""
     fig, ax = plotting.new_figure(3, 4, width=2.3, height=2.3)
     for k, (cue, last) in enumerate(maps):
@@ -74,7 +90,7 @@ def _plot_recall(ctx, cfg, pats, maps, traces):
             ax[k, j].set_xticks([])
             ax[k, j].set_yticks([])
     fig.colorbar(im, ax=ax[:, 3].tolist(), shrink=0.6)
-    ctx.save_figure(fig, "recall_maps")
+    ctx.save_figure(fig, f"recall_maps{name}")
 
     ts, z, cue = traces
     fig, ax = plotting.new_figure(1, 2, width=5.0, height=2.8)
@@ -89,17 +105,14 @@ def _plot_recall(ctx, cfg, pats, maps, traces):
         ax[0, j].set_ylabel("rate S(v) (1/s)")
         ax[0, j].legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    ctx.save_figure(fig, "recall_traces")
+    ctx.save_figure(fig, f"recall_traces{name}")
 
 
-def run(cfg: Config, ctx: _runner.RunContext) -> dict:
+def _train(cfg, ctx, pats, params, key, name):
+    """Train on ``pats``; plot the mean weights over training."""
     n = cfg.side**2
-    k_pat, k_train, k_cue, k_rec = jax.random.split(ctx.key, 4)
-    pats = _patterns(cfg, k_pat)
     pats_j = jnp.asarray(pats)
-    params = M.MemoryParams(column=jr.JansenRitParams(sigma_p=cfg.sigma_p))
     period = cfg.on_s + cfg.off_s
-    t_train = cfg.cycles * 3 * period
 
     def train_input(t):
         k = jnp.floor(t / period).astype(jnp.int32)
@@ -115,24 +128,40 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         return jnp.stack([mean(y.W, inside), mean(y.W, across), mean(y.K, inside),
                           mean(y.O, across), mean(y.O, inside)])
 
-    sim = lambda y, T, inputs, key, **kw: engine.simulate(
-        M.dfun, y, params, dt=cfg.dt, n_steps=int(round(T / cfg.dt)), method="stochastic_heun",
-        noise=engine.Noise(diffusion=M.diffusion, shape=(2, n), key=key), inputs=inputs,
-        record=engine.Record(**kw))
-    sol = sim(M.initial_state(n), t_train, train_input, k_train, every=100,
-              observe=weight_summary)
-    trained = sol.final_state
+    sol = _sim(cfg, params, M.initial_state(n), cfg.cycles * 3 * period, train_input, key,
+               every=100, observe=weight_summary)
     w_hist = np.asarray(sol.ys)
-
     fig, ax = plotting.new_figure(1, 1, width=7.0, height=3.0)
-    labels = ["W within patterns", "W across patterns", "K within patterns",
-              "O across patterns", "O within patterns"]
-    for j, lab in enumerate(labels):
+    for j, lab in enumerate(WEIGHT_LABELS):
         ax[0, 0].plot(np.asarray(sol.ts), w_hist[:, j], lw=1, label=lab)
     ax[0, 0].set_xlabel("training time (s)")
     ax[0, 0].set_ylabel("mean weight")
     ax[0, 0].legend(fontsize=7, frameon=False)
-    ctx.save_figure(fig, "training_weights")
+    ctx.save_figure(fig, f"training_weights{name}")
+    return sol.final_state, w_hist, int(sol.n_nonfinite)
+
+
+WEIGHT_LABELS = ["W within patterns", "W across patterns", "K within patterns",
+                 "O across patterns", "O within patterns"]
+
+
+def _sim(cfg, params, y, T, inputs, key, **record):
+    n = y.W.shape[0]
+    return engine.simulate(
+        M.dfun, y, params, dt=cfg.dt, n_steps=int(round(T / cfg.dt)), method="stochastic_heun",
+        noise=engine.Noise(diffusion=M.diffusion, shape=(2, n), key=key), inputs=inputs,
+        record=engine.Record(**record))
+
+
+def _study(cfg, ctx, key, overlapping: bool) -> dict:
+    """Train on three patterns, recall each from random 70 % cues, and the
+    untrained control; figures and arrays carry the study's name."""
+    name = "_overlapping" if overlapping else ""
+    n = cfg.side**2
+    k_pat, k_train, k_cue, k_rec = jax.random.split(key, 4)
+    pats = _patterns(cfg, k_pat, overlapping)
+    params = M.MemoryParams(column=jr.JansenRitParams(sigma_p=cfg.sigma_p))
+    trained, w_hist, bad_train = _train(cfg, ctx, pats, params, k_train, name)
 
     rng = np.random.default_rng(int(jax.random.randint(k_cue, (), 0, 2**31 - 1)))
     rest = M.initial_state(n)
@@ -140,12 +169,12 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     @jax.jit  # compiled once: weights, cue and key are arguments
     def recall_run(weights, cue, key):
         y = weights._replace(l1=rest.l1, l2=rest.l2)
-        sol = sim(y, cfg.recall_s, lambda t: (cfg.stim * cue, jnp.float32(0.0)), key,
-                  every=20, observe=lambda y, t: jnp.stack([M.rates(y.l1, params),
-                                                            M.rates(y.l2, params)]))
+        sol = _sim(cfg, params, y, cfg.recall_s, lambda t: (cfg.stim * cue, jnp.float32(0.0)),
+                   key, every=20, observe=lambda y, t: jnp.stack([M.rates(y.l1, params),
+                                                                  M.rates(y.l2, params)]))
         return sol.ys, sol.ts, sol.n_nonfinite
 
-    n_bad = {"training": int(sol.n_nonfinite), "recall": 0}  # NaN/inf: diverged runs
+    n_bad = {"training": bad_train, "recall": 0}  # NaN/inf: diverged runs
 
     def recall(weights, cue, key):
         ys, ts, bad = recall_run(weights, jnp.asarray(cue), key)
@@ -156,20 +185,21 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
 
     n_cue = int(round(cfg.cue_fraction * cfg.pattern_size))
     results, maps, traces = [], [], None
-    for k in ctx.progress(range(3), "recall"):
+    for k in ctx.progress(range(3), f"recall{name.replace('_', ' ')}"):
         cols = np.nonzero(pats[k])[0]
         for c in range(cfg.cues_per_pattern):
             cue = np.zeros(n, np.float32)
             cue[rng.choice(cols, n_cue, replace=False)] = 1.0
-            key = jax.random.fold_in(k_rec, 10 * k + c)
+            key = jax.random.fold_in(k_rec, 100 * k + c)
             last, z, ts = recall(trained, cue, key)
-            ctrl, _, _ = recall(M.initial_state(n), cue, key)
+            ctrl, _, _ = recall(rest, cue, key)
             act = last > params.theta
             act_ctrl = ctrl > params.theta
             results.append({
                 "pattern": k, "cue": c,
                 "overlap_layer1": _cosine(act[0], pats[k]),
                 "overlap_layer2": _cosine(act[1], pats[k]),
+                "spurious_columns": int(act[:, pats[k] == 0].any(axis=0).sum()),
                 "uncued_pattern_rate_layer1": float(last[0][(pats[k] > 0) & (cue == 0)].mean()),
                 "max_rate_outside_pattern": float(last[:, pats[k] == 0].max()),
                 "control_overlap_layer1": _cosine(act_ctrl[0], pats[k]),
@@ -179,10 +209,10 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
                 if k == 0:
                     traces = (ts, z, cue)
 
-    _plot_recall(ctx, cfg, pats, maps, traces)
-
-    ctx.save_arrays(patterns=pats, weight_history=w_hist, W=np.asarray(trained.W),
-                    K=np.asarray(trained.K), O=np.asarray(trained.O))
+    _plot_recall(ctx, cfg, pats, maps, traces, name)
+    ctx.save_arrays(**{f"{a}{name}": v for a, v in (
+        ("patterns", pats), ("weight_history", w_hist), ("W", np.asarray(trained.W)),
+        ("K", np.asarray(trained.K)), ("O", np.asarray(trained.O)))})
     per_pattern = {str(k): {
         "layer1": min(r["overlap_layer1"] for r in results if r["pattern"] == k),
         "layer2": min(r["overlap_layer2"] for r in results if r["pattern"] == k)}
@@ -190,18 +220,31 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     return {
         "recall_overlap": per_pattern,
         "recall_overlap_min": min(min(v.values()) for v in per_pattern.values()),
+        "spurious_max": max(r["spurious_columns"] for r in results),
         "max_rate_outside_pattern": max(r["max_rate_outside_pattern"] for r in results),
         "control_overlap_max": max(r["control_overlap_layer1"] for r in results),
+        "recalls_complete": sum(min(r["overlap_layer1"], r["overlap_layer2"]) >= 0.9
+                                and r["spurious_columns"] == 0 for r in results),
+        "recalls": len(results),
+        "shared_columns_per_pair": int((pats @ pats.T)[np.triu_indices(3, 1)].min()),
         "threshold_rate": params.theta,
-        "recalls": results,
-        "final_weights": dict(zip(labels, w_hist[-1].round(3).tolist())),
+        "recall_details": results,
+        "final_weights": dict(zip(WEIGHT_LABELS, w_hist[-1].round(3).tolist())),
         "params": {k: v for k, v in params._asdict().items() if k != "column"},
         "n_nonfinite": n_bad,
     }
 
 
+def run(cfg: Config, ctx: _runner.RunContext) -> dict:
+    k_disjoint, k_overlap = jax.random.split(ctx.key)
+    disjoint = _study(cfg, ctx, k_disjoint, overlapping=False)
+    overlapping = _study(cfg, ctx, k_overlap, overlapping=True)
+    return {**disjoint, "overlapping": overlapping}
+
+
 # shown first in the summary table of the report
-KEY_METRICS = ("recall_overlap_min", "max_rate_outside_pattern", "control_overlap_max")
+KEY_METRICS = ("recall_overlap_min", "spurious_max", "overlapping.recall_overlap_min",
+               "overlapping.spurious_max", "control_overlap_max")
 
 
 def main(argv=None):

@@ -84,6 +84,35 @@ def _pair_change(delta_steps, params, dt=0.1, n=600):
     return float(w[0, 0]) - 0.5
 
 
+@pytest.mark.parametrize("rule, depress, theta_post, want", [
+    ("hebb", 1.0, None, 12.0 / 2),        # grow 2 (w_max - w) = shrink 1 * 2 w
+    ("hebb", 3.0, None, 12.0 / 4),
+    ("hebb", 1.0, 3.0, 12.0 / 4),         # post threshold 3: grow 1 (w_max - w) = shrink 3 w
+    ("anti", 10.0, None, 12.0 / 11),      # anti: grows while post silent, shrinks while active
+])
+def test_thresholded_rules_with_depression_settle_where_growth_and_depression_balance(
+        rule, depress, theta_post, want):
+    # The source fires at 4/s; the target alternates between 4/s and 0 every
+    # 0.1 s; theta = 2. Slow learning averages the two phases: the closed form
+    # is where the mean drift vanishes.
+    p = R.ThresholdHebbParams(eta=0.005, theta=2.0, w_max=12.0)
+    pre = jnp.array([4.0])
+
+    def drift(w, post):
+        if rule == "hebb":
+            return R.thresholded_hebb(w, pre, post, p, depress, theta_post=theta_post)
+        return R.thresholded_anti_hebb(w, pre, post, p, depress)
+
+    def cycle(w, _):
+        for post in (4.0, 0.0):
+            w = jax.lax.fori_loop(0, 100, lambda i, w, q=post: w + 1e-3 * drift(w, jnp.array([q])),
+                                  w)
+        return w, None
+
+    w, _ = jax.lax.scan(cycle, jnp.full((1, 1), 0.5), None, length=4000)
+    np.testing.assert_allclose(float(w[0, 0]), want, rtol=0.02)
+
+
 def test_stdp_window_matches_configured_time_constants():
     params = stdp.STDPParams(a_plus=0.01, a_minus=0.012, tau_plus=17.0, tau_minus=34.0)
     lags = np.array([-250, -150, -80, -40, -10, 10, 40, 80, 150, 250])  # steps of 0.1 ms

@@ -146,16 +146,30 @@ class ThresholdHebbParams(NamedTuple):
     w_max: float = 1.0
 
 
-def thresholded_hebb(w: Array, pre: Array, post: Array, params: ThresholdHebbParams) -> Array:
-    """``eta [v_post - theta]+ [v_pre - theta]+ (w_max - w)``: grows only when
-    both sides are above threshold, saturating at ``w_max`` (Cona & Ursino)."""
-    act = _outer(jax.nn.relu(post - params.theta), jax.nn.relu(pre - params.theta))
-    return params.eta * act * (params.w_max - w)
+def thresholded_hebb(w: Array, pre: Array, post: Array, params: ThresholdHebbParams,
+                     depress: float = 0.0, theta_post: float | None = None) -> Array:
+    """``eta [v_pre - theta]+ ([v_post - theta_post]+ (w_max - w) - depress
+    [theta_post - v_post]+ w)``: grows only when both sides are above
+    threshold, saturating at ``w_max`` (Cona & Ursino); with ``depress > 0``
+    it also shrinks when the input is active and the target below its
+    threshold (homosynaptic depression, as in Ursino, Cuppini & Magosso
+    2011's semantic network). ``theta_post`` (default ``theta``): a separate
+    postsynaptic threshold (Ursino et al. 2018)."""
+    t_post = params.theta if theta_post is None else theta_post
+    above = jax.nn.relu(pre - params.theta)
+    grow = _outer(jax.nn.relu(post - t_post), above) * (params.w_max - w)
+    shrink = _outer(jax.nn.relu(t_post - post), above) * w
+    return params.eta * (grow - depress * shrink)
 
 
 def thresholded_anti_hebb(w: Array, pre: Array, post: Array,
-                          params: ThresholdHebbParams) -> Array:
-    """``eta [theta - v_post]+ [v_pre - theta]+ (w_max - w)``: an inhibitory
-    weight that grows from active inputs onto silent targets."""
-    act = _outer(jax.nn.relu(params.theta - post), jax.nn.relu(pre - params.theta))
-    return params.eta * act * (params.w_max - w)
+                          params: ThresholdHebbParams, depress: float = 0.0) -> Array:
+    """``eta [v_pre - theta]+ ([theta - v_post]+ (w_max - w) - depress
+    [v_post - theta]+ w)``: an inhibitory weight that grows from active
+    inputs onto silent targets (Cona & Ursino) and, with ``depress > 0``,
+    shrinks when both are active, so that it tracks how often the target is
+    silent when the input fires."""
+    above = jax.nn.relu(pre - params.theta)
+    grow = _outer(jax.nn.relu(params.theta - post), above) * (params.w_max - w)
+    shrink = _outer(jax.nn.relu(post - params.theta), above) * w
+    return params.eta * (grow - depress * shrink)
