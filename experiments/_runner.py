@@ -110,7 +110,8 @@ def _field_help(config_cls: type) -> dict[str, str]:
         src = inspect.getsource(config_cls)
     except (OSError, TypeError):
         return {}
-    return {m.group(1): m.group(2).strip() for m in
+    # argparse %-formats help strings: a literal "%" ("70 % cues") must be doubled
+    return {m.group(1): m.group(2).strip().replace("%", "%%") for m in
             re.finditer(r"^\s+(\w+)\s*:[^#\n]*#\s*(.+)$", src, re.MULTILINE)}
 
 
@@ -196,6 +197,16 @@ def parse_args(name: str, argv: list[str] | None, config: Any, quick: Any, run: 
     return ap.parse_args(argv)
 
 
+def _check_device_options(args: argparse.Namespace) -> None:
+    """The device options' values (before any work; starting devices comes later)."""
+    if args.host_devices is not None and args.host_devices < 1:
+        raise ValueError(f"--host-devices must be >= 1, got {args.host_devices}")
+    if args.num_processes < 1:
+        raise ValueError(f"--num-processes must be >= 1, got {args.num_processes}")
+    if not 0 <= args.process_id < args.num_processes:
+        raise ValueError(f"--process-id must be in [0, --num-processes), got {args.process_id}")
+
+
 def _setup_devices(args: argparse.Namespace) -> None:
     try:
         if args.coordinator is not None or args.num_processes != 1:
@@ -238,12 +249,12 @@ def summary(name: str, path: Path, metrics: dict, width: int = 100) -> str:
 def check_config(config: Any, defaults: Any, extra: Callable[[Any], None] | None = None):
     """Refuse a config before any work, with the option's name: numbers
     finite; counts (ints whose default is >= 1; warm-ups may be 0) >= 1;
-    steps, durations, time constants and rates (``dt``, ``*duration*``,
-    ``seconds``, ``*_s``, ``tau*``, ``*_hz``) > 0; other numbers whose
-    default is >= 0 not negative. Such values otherwise fail deep inside a
+    steps, durations, time constants and rates (``dt``, ``tr``,
+    ``*duration*``, ``seconds``, ``*_s``, ``tau*``, ``*_hz``) > 0; other
+    numbers whose default is >= 0 not negative; ``*fraction*`` in [0, 1]. Such values otherwise fail deep inside a
     run, minutes in. Then the experiment's own ``validate(config)``
     (``extra``)."""
-    timeish = re.compile(r"^dt$|duration|seconds|_s$|^tau|_hz$")
+    timeish = re.compile(r"^dt$|^tr$|duration|seconds|_s$|^tau|_hz$")
     for f in dataclasses.fields(config):
         v, d = getattr(config, f.name), getattr(defaults, f.name)
         opt = "--" + f.name.replace("_", "-")
@@ -259,6 +270,8 @@ def check_config(config: Any, defaults: Any, extra: Callable[[Any], None] | None
             raise ValueError(f"{opt} must be > 0, got {v}")
         if d >= 0 and v < 0:
             raise ValueError(f"{opt} must be >= 0, got {v}")
+        if "fraction" in f.name and not 0 <= v <= 1:
+            raise ValueError(f"{opt} is a fraction: it must be in [0, 1], got {v}")
     if extra is not None:
         extra(config)
 
@@ -299,6 +312,7 @@ def main(
     run_id = args.run_id or f"{'quick' if args.quick else 'full'}{tag}-seed{args.seed}"
     final = Path(args.out) / name / run_id
     try:  # the whole config, before any work (--dry-run too)
+        _check_device_options(args)
         check_config(config, full_config, getattr(sys.modules.get(run.__module__), "validate",
                                                   None))
     except ValueError as e:

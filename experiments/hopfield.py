@@ -176,6 +176,16 @@ def low_activity(cfg, ctx, key):
                                                   m.mean(1).round(4).tolist()))}, m
 
 
+
+def validate(cfg: Config) -> None:
+    if not 0 < cfg.low_activity < 1:
+        raise ValueError(f"--low-activity is a fraction of active units: it must be in (0, 1), "
+                         f"got {cfg.low_activity}")
+    if not 0 < cfg.low_cue <= 1:
+        raise ValueError(f"--low-cue is the fraction of the pattern kept: it must be in (0, 1], "
+                         f"got {cfg.low_cue}")
+
+
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     k = jax.random.split(ctx.key, 4)
     cap, m_cap = capacity(cfg, ctx, k[0])

@@ -38,6 +38,12 @@ class Config:
 QUICK = Config(n_p=21, duration=6.0, transient=2.0, batch=21)
 
 
+
+def validate(cfg: Config) -> None:
+    if not cfg.p_min < cfg.p_max:
+        raise ValueError(f"--p-min must be below --p-max, got {cfg.p_min} >= {cfg.p_max}")
+
+
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     params0 = jr.JansenRitParams()
     ps = np.linspace(cfg.p_min, cfg.p_max, cfg.n_p)

@@ -56,6 +56,17 @@ class Config:
 QUICK = Config(cues_per_pattern=3)
 
 
+def validate(cfg: Config) -> None:
+    n, size = cfg.side**2, cfg.pattern_size
+    if not 0 < cfg.cue_fraction <= 1:
+        raise ValueError(f"--cue-fraction must be in (0, 1], got {cfg.cue_fraction}")
+    if size < 3 or 3 * size > n:
+        raise ValueError(f"--pattern-size must be in [3, side^2 / 3] = [3, {n // 3}] (three "
+                         f"disjoint patterns on {n} columns), got {size}")
+    if round(cfg.cue_fraction * size) < 1:
+        raise ValueError("--cue-fraction x --pattern-size must cue at least one column")
+
+
 def _patterns(cfg, key, overlapping: bool):
     """Three patterns of ``pattern_size`` columns: disjoint, or each pair
     sharing one column (a shared column per pair, the rest each pattern's own)."""

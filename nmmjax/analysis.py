@@ -17,6 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from nmmjax import _validate as V
+
 
 def corr_from_cov(cov: jax.Array) -> jax.Array:
     """Pearson correlation matrix from a covariance ``(k, k, *batch)``.
@@ -60,15 +62,21 @@ def power_spectrum(
     Args:
         x: signal with time along ``axis``.
         dt: sample spacing (s).
-        nperseg: segment length (default: whole signal, i.e. a periodogram).
+        nperseg: segment length, at least 2 (default: whole signal, i.e. a
+            periodogram; a longer one is cut to the signal's length).
 
     Returns:
         ``freqs (n_f,)`` in Hz and ``psd`` with ``axis`` replaced by ``n_f``
         (units of x^2 / Hz).
     """
+    dt = V.positive_float(dt, "dt")
     x = jnp.moveaxis(jnp.asarray(x), axis, -1)
     n = x.shape[-1]
-    nperseg = n if nperseg is None else min(int(nperseg), n)
+    if n < 2:
+        raise ValueError(f"`x` needs at least 2 samples along `axis`={axis}, got {n}.")
+    if nperseg is not None:
+        nperseg = V.nonneg_int(nperseg, "nperseg", minimum=2)
+    nperseg = n if nperseg is None else min(nperseg, n)
     step = max(nperseg // 2, 1)
     n_seg = 1 + (n - nperseg) // step
     idx = np.arange(nperseg)[None, :] + step * np.arange(n_seg)[:, None]
@@ -341,6 +349,9 @@ def cv_isi(times: np.ndarray, idx: np.ndarray, min_spikes: int = 4) -> float:
     """Mean coefficient of variation of the inter-spike intervals over neurons
     with at least ``min_spikes`` spikes (1 for Poisson firing, 0 for a clock)."""
     times, idx = np.asarray(times), np.asarray(idx)
+    if times.shape != idx.shape or times.ndim != 1:
+        raise ValueError(f"`times` {times.shape} and `idx` {idx.shape} must be 1-D arrays of the "
+                         "same length (one entry per spike, as analysis.raster gives).")
     order = np.lexsort((times, idx))
     times, idx = times[order], idx[order]
     cvs = []
@@ -389,6 +400,10 @@ def sc_fc_correlation(sc, fc) -> jax.Array:
     """Pearson correlation between the off-diagonal entries of a structural
     (weights) and a functional connectivity matrix (the usual SC-FC fit; pass
     ``log1p`` weights or a symmetrised SC as the study requires)."""
+    shapes = np.shape(sc), np.shape(fc)
+    if len(shapes[0]) != 2 or shapes[0][0] != shapes[0][1] or shapes[1] != shapes[0]:
+        raise ValueError(f"`sc` {shapes[0]} and `fc` {shapes[1]} must be square matrices of the "
+                         "same size.")
     a, b = upper_triangle(jnp.asarray(sc)), upper_triangle(jnp.asarray(fc))
     return corr_from_traces(jnp.stack([a, b], axis=1))[0, 1]
 

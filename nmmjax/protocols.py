@@ -99,7 +99,9 @@ def fi_curve(dfun, reset, params, y0, currents, *, dt: float, duration: float,
     currents = jnp.asarray(currents, jnp.result_type(float))
     if currents.ndim != 1:
         raise ValueError(f"`currents` must be 1-D, got shape {currents.shape}.")
-    V.finite_tree((y0, params, currents), "fi_curve arguments")
+    V.finite_tree(y0, "y0")
+    V.finite_tree(params, "params")
+    V.finite_tree(currents, "currents")
     return _fi(params, y0, currents, dfun=dfun, reset=reset, method=method, dt=dt, n_tr=n_tr,
                n_meas=n_meas, time_unit=time_unit)
 

@@ -179,3 +179,28 @@ def test_spiking_network_refuses_nan_state_and_nan_inputs():
         S.simulate(b.net, bad_v, b.params, dt=0.1, n_steps=10)
     with pytest.raises(ValueError, match="inputs"):
         S.simulate(b.net, b.state0, b.params, dt=0.1, n_steps=10, inputs=lambda t: jnp.nan)
+
+
+def test_the_bad_input_catalogue_gets_a_named_error_or_a_flag_for_every_case():
+    # tests/bad_input_catalogue.py: library and command-line cases, each in a
+    # worker with a 10 s limit (a hang is killed and counted).
+    import bad_input_catalogue as cat
+
+    results = cat.run_all()
+    s = cat.summary(results)
+    bad = [f"{r['outcome']}: {r['label']} ({r.get('detail', '')})" for r in results
+           if r["outcome"] not in ("named", "flagged")]
+    assert s["cases"] >= 180 and not bad, bad
+    assert s["hang"] == 0
+
+
+def test_every_experiment_prints_its_help():
+    import importlib
+
+    from experiments import NAMES
+
+    for name in NAMES:
+        mod = importlib.import_module(f"experiments.{name}")
+        with pytest.raises(SystemExit) as info:
+            mod.main(["--help"])
+        assert info.value.code == 0, name

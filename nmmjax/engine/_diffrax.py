@@ -63,6 +63,12 @@ def solve_diffrax(
     t0f, t1f = float(t0), float(t1)
     if not np.isfinite(t0f) or not np.isfinite(t1f) or t1f <= t0f:
         raise ValueError(f"need finite `t0` < `t1`, got t0={t0!r}, t1={t1!r}.")
+    if V.is_concrete(ts):
+        ts_np = np.asarray(ts, float)
+        if ts_np.ndim != 1 or not np.all(np.isfinite(ts_np)) or ts_np.size and (
+                ts_np.min() < t0f or ts_np.max() > t1f or np.any(np.diff(ts_np) < 0)):
+            raise ValueError(f"`ts` must be a 1-D, non-decreasing array of times in [t0, t1] = "
+                             f"[{t0f}, {t1f}], got {ts_np if ts_np.size <= 6 else ts_np.shape}.")
     if inputs is not None and not callable(inputs):
         raise TypeError("`inputs` for solve_diffrax must be a function t -> u (or None).")
     V.finite_tree(y0, "y0")

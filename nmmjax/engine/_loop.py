@@ -134,6 +134,10 @@ def _check_noise(noise: Noise | None, method: str, y0, n_steps: int):
     shape = noise.shape
     if noise.sigma is not None:
         V.finite_tree(noise.sigma, "noise.sigma")
+        for leaf in jax.tree_util.tree_leaves(noise.sigma):
+            if V.is_concrete(leaf) and np.any(np.asarray(leaf) < 0):
+                raise ValueError("`noise.sigma` must be >= 0 (an amplitude; the noise's sign "
+                                 "is random), got a negative value.")
         if shape is None:
             shape = _tmap(lambda a: tuple(np.shape(a)), y0)
         diffusion = _sigma_diffusion(noise.sigma)
@@ -395,6 +399,7 @@ def simulate(
         step = make_step(dfun, method, dt, None if checked is None else checked[0])
     if inputs is not None and not callable(inputs):
         _leading(inputs, n_steps, "inputs")
+        V.finite_tree(inputs, "inputs")
     plan = _plan(step, y0, params, dt, t0, method, inputs, noise, record, checked)
     _check_one_step(plan, y0, "dfun" if dfun is not None else "step")
     if record.trajectory:

@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from nmmjax import _validate as V
 
@@ -293,8 +294,15 @@ MODELS = {
 
 
 def check_params(params, name: str = "params") -> None:
-    """``TypeError``/``ValueError`` for a non-model, non-finite values, or
-    non-positive time constants, resistances, capacitances, slopes."""
+    """``TypeError``/``ValueError`` for a non-model, non-finite values,
+    non-positive time constants, resistances, capacitances, slopes, or a
+    threshold not above the reset (every reset would be a spike)."""
     V.model_params(params, tuple(m[0] for m in MODELS.values()), name,
                    positive=("tau_m", "R", "C", "g_L", "tau_w", "delta_T", "c2"),
                    nonneg=("t_ref",))
+    reset = getattr(params, "v_reset", getattr(params, "c", None))
+    if reset is not None and V.is_concrete(reset) and V.is_concrete(params.v_th) \
+            and np.any(np.asarray(params.v_th) <= np.asarray(reset)):
+        which = "v_reset" if hasattr(params, "v_reset") else "c"
+        raise ValueError(f"`{name}.v_th` must be above `{name}.{which}` (the reset), got "
+                         f"v_th={np.asarray(params.v_th)!r}, {which}={np.asarray(reset)!r}.")

@@ -168,7 +168,8 @@ def _sample_rows(rng, n_rows, n_candidates, k, exclude_self):
     never the row's own index."""
     m = n_candidates - (1 if exclude_self else 0)
     if k > m:
-        raise ValueError(f"a degree of {k} needs at least {k} candidate neurons, got {m}.")
+        raise ValueError(f"`k`={k} (the degree) needs at least {k} candidate neurons, got {m}"
+                         + (" (no autapses)" if exclude_self else "") + "; lower `k`.")
     out = np.empty((n_rows, k), np.int64)
     for r in range(n_rows):
         s = rng.choice(m, size=k, replace=False)

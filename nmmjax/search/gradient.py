@@ -69,6 +69,16 @@ def run(
     if x0.ndim != 2:
         raise ValueError(f"`x0` must be (R, D) starting points, got shape {x0.shape}.")
     V.finite_tree(x0, "x0")
+    if not callable(loss_fn):
+        raise TypeError(f"`loss_fn` must be callable (x (R, D), key) -> (R,), got "
+                        f"{type(loss_fn).__name__}.")
+    try:
+        out = jax.eval_shape(loss_fn, x0, key)
+    except Exception as e:  # noqa: BLE001 (any failure of the user's function is named)
+        raise TypeError(f"`loss_fn` fails on x0 of shape {x0.shape}: {e}") from e
+    if getattr(out, "shape", None) != (x0.shape[0],):
+        raise ValueError(f"`loss_fn` must return one loss per start, shape ({x0.shape[0]},), "
+                         f"got {getattr(out, 'shape', type(out).__name__)}.")
     optimizer = optax.adam(1e-2) if optimizer is None else optimizer
     if bounds is not None:
         low, high = (jnp.broadcast_to(jnp.asarray(b, jnp.float32), x0.shape[1:]) for b in bounds)
