@@ -240,6 +240,13 @@ def cases():
          "fraction", None),
         ("hopfield negative temperature", lambda: HF.run_async(
             key, jnp.zeros((4, 4)), jnp.ones(4), 2, temperature=-1.0), "temperature", None),
+        ("hopfield hebbian weights too large", lambda: HF.hebbian_weights(
+            jnp.ones((2, 300_000))), "patterns", None),
+        ("hopfield low-activity weights too large", lambda: HF.low_activity_weights(
+            jnp.ones((2, 300_000)), 0.1), "patterns", None),
+        ("dense spatial adjacency too large", lambda: C.spatial_dense(
+            key, np.zeros((200_000, 2)), np.zeros((200_000, 2)), p_max=0.5, sigma=0.1,
+            size=1.0), "pos_post", None),
         ("hopfield hebbian of 1-D patterns", lambda: HF.hebbian_weights(jnp.ones(4)),
          "patterns", None),
         # --- plasticity -----------------------------------------------------

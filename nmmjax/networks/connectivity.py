@@ -235,6 +235,11 @@ def spatial_dense(key, pos_pre: Array, pos_post: Array, *, p_max: float, sigma: 
                   size: float, autapses: bool = True) -> Array:
     """``(n_post, n_pre)`` boolean adjacency drawn like :func:`spatial`, in JAX
     (jit/vmap over keys and positions; for dense rate networks)."""
+    n_pre, n_post = np.shape(pos_pre)[0], np.shape(pos_post)[0]
+    # distances and uniforms (float32) and the adjacency (bool) at once
+    V.fits_in_memory(9.0 * n_pre * n_post, "pos_post",
+                     "the dense (n_post, n_pre) adjacency does not fit: use spatial() (sparse) "
+                     "or fewer neurons")
     d = torus_distance(jnp.asarray(pos_post), jnp.asarray(pos_pre), size)
     adj = jax.random.uniform(key, d.shape) < gaussian_probability(d, p_max, sigma)
     if not autapses:

@@ -113,6 +113,8 @@ def low_activity_weights(patterns: Array, a: float, b: float | None = None,
     x = np.asarray(patterns) if V.is_concrete(patterns) else None
     if x is not None and not np.all((x == 0) | (x == 1)):
         raise ValueError("`patterns` must hold only 0 and 1 (low-activity model).")
+    V.fits_in_memory(8.0 * np.shape(patterns)[1] ** 2, "patterns",
+                     "the (N, N) weights do not fit: use fewer units")
     p = jnp.asarray(patterns, jnp.result_type(float))
     n = p.shape[1]
     b = a if b is None else b
