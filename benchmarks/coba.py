@@ -23,6 +23,7 @@ in-degree (80), and the CUBA variant, against Brian2 cpp_standalone.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -84,6 +85,7 @@ def main(argv=None):
     ap.add_argument("--no-scaling", action="store_true")
     ap.add_argument("--numpy", action="store_true", help="also Brian2's numpy target (slow)")
     args = ap.parse_args(argv)
+    load_at_start = list(os.getloadavg())  # the machine's own load, before ours
 
     ours4k = ours(4000, args.repeats)
     membrane = ours(4000, args.repeats, synapses=False)
@@ -148,7 +150,7 @@ def main(argv=None):
         "ratio": ours4k["loop_s"] / cpp["loop_s"] if cpp else None,
         "ratios": {k: ours4k["loop_s"] / r["loop_s"] for k, r in by_tool.items()},
         "ours": ours4k, "membrane_only": membrane, "split": split,
-        "references": refs, "scaling": scaling, "cuba": cuba,
+        "references": refs, "scaling": scaling, "cuba": cuba, "loadavg_at_start": load_at_start,
         "settings": {"dt_ms": DT, "steps": N_STEPS, "method": "euler",
                      "command": "python -m benchmarks.coba"},
     }
