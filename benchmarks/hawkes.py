@@ -166,10 +166,11 @@ def main(argv=None):
     print(f"{k} events, 10 dimensions, T = {args.T}; our MAP's first call (compiling) "
           f"{map_first_s:.2f} s")
     print(common.table(rows, ("hawkes fit", "wall s", "max |err| alpha", "max |err| mu")))
+    nan = float("nan")
     print(common.table(
         [(str(d["events"]), f"{d['map_s']:.3f}", f"{d['map_first_s']:.2f}",
-          f"{d['map_err_alpha']:.3f} / {d['map_err_mu']:.3f}", f"{d.get('tick_s', float('nan')):.3f}",
-          f"{d.get('tick_err_alpha', float('nan')):.3f} / {d.get('tick_err_mu', float('nan')):.3f}")
+          f"{d['map_err_alpha']:.3f} / {d['map_err_mu']:.3f}", f"{d.get('tick_s', nan):.3f}",
+          f"{d.get('tick_err_alpha', nan):.3f} / {d.get('tick_err_mu', nan):.3f}")
          for d in datasets],
         ("events", "MAP s", "MAP first s", "MAP err alpha / mu", "tick s", "tick err alpha / mu")))
     for r in runs:

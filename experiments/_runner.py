@@ -251,9 +251,9 @@ def check_config(config: Any, defaults: Any, extra: Callable[[Any], None] | None
     finite; counts (ints whose default is >= 1; warm-ups may be 0) >= 1;
     steps, durations, time constants and rates (``dt``, ``tr``,
     ``*duration*``, ``seconds``, ``*_s``, ``tau*``, ``*_hz``) > 0; other
-    numbers whose default is >= 0 not negative; ``*fraction*`` in [0, 1]. Such values otherwise fail deep inside a
-    run, minutes in. Then the experiment's own ``validate(config)``
-    (``extra``)."""
+    numbers whose default is >= 0 not negative; ``*fraction*`` in [0, 1].
+    Such values otherwise fail deep inside a run, minutes in. Then the
+    experiment's own ``validate(config)`` (``extra``)."""
     timeish = re.compile(r"^dt$|^tr$|duration|seconds|_s$|^tau|_hz$")
     for f in dataclasses.fields(config):
         v, d = getattr(config, f.name), getattr(defaults, f.name)

