@@ -78,13 +78,10 @@ QUICK = Config(sweep_duration=4000.0, n_coupling=8, speeds=(2.0, 4.0, 8.0),
                fit_generations=6, fit_steps=12, fit_learning_rate=0.2, posterior_warmup=0)
 
 
-CONNECTOMES = ("connectivity_66", "connectivity_68", "connectivity_76", "connectivity_96",
-               "connectivity_192")  # shipped by tvb-data
-
-
 def validate(cfg: Config) -> None:
-    if cfg.connectome not in CONNECTOMES:
-        raise ValueError(f"--connectome must be one of {CONNECTOMES}, got {cfg.connectome!r}")
+    if cfg.connectome not in connectome.TVB_DATA_NAMES:
+        raise ValueError(f"--connectome must be one of {connectome.TVB_DATA_NAMES}, got "
+                         f"{cfg.connectome!r}")
     if cfg.sweep_transient >= cfg.sweep_duration:
         raise ValueError("--sweep-transient must be shorter than --sweep-duration")
     if cfg.bold_duration < 20 * cfg.tr:

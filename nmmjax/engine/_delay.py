@@ -194,10 +194,9 @@ def _row_sums(weights, pre):
     return jnp.moveaxis(out.reshape((n,) + moved.shape[2:]), 1, 0)
 
 
-def delayed_coupling(spec: DelaySpec, coupling, edges: Edges, history, pos) -> Array:
-    """The coupling ``(k, N, *batch)`` every node receives at step ``pos``,
-    read per step (``history`` as in :class:`DelayState`: trailing batch
-    axes run many networks at once, sharing the edges' gathers)."""
+def _edge_sums(spec: DelaySpec, coupling, edges: Edges, history, pos) -> Array:
+    """``(k, N, *batch)``: ``sum_j w_ij pre(x_i, x_j)`` over ``edges``, each
+    read ``d_ij`` steps back from ``pos`` (before the coupling's ``post``)."""
     x_now = _rows(history[:, pos])  # (n_cvar, N, *batch)
     n = x_now.shape[1]
     if edges.dst is None:  # rows: dense (N, N), or padded in-edge lists (N, K)
@@ -205,13 +204,20 @@ def delayed_coupling(spec: DelaySpec, coupling, edges: Edges, history, pos) -> A
             if edges.src is None else edges.src
         x_j = _read(spec, history, pos, edges.delays, src)  # (n_cvar, N, K, *batch)
         x_i = x_now[:, :, None] if coupling.uses_current else None
-        return coupling.post(_row_sums(edges.weights, coupling.pre(x_i, x_j)))
+        return _row_sums(edges.weights, coupling.pre(x_i, x_j))
     x_j = _read(spec, history, pos, edges.delays, edges.src)  # (n_cvar, E, *batch)
     x_i = x_now[:, edges.dst] if coupling.uses_current else None
     w = edges.weights.reshape(edges.weights.shape + (1,) * (x_now.ndim - 2))
     pre = w * coupling.pre(x_i, x_j)  # (k, E, *batch)
     summed = jax.ops.segment_sum(jnp.moveaxis(pre, 1, 0), edges.dst, num_segments=n)
-    return coupling.post(jnp.moveaxis(summed, 0, 1))
+    return jnp.moveaxis(summed, 0, 1)
+
+
+def delayed_coupling(spec: DelaySpec, coupling, edges: Edges, history, pos) -> Array:
+    """The coupling ``(k, N, *batch)`` every node receives at step ``pos``,
+    read per step (``history`` as in :class:`DelayState`: trailing batch
+    axes run many networks at once, sharing the edges' gathers)."""
+    return coupling.post(_edge_sums(spec, coupling, edges, history, pos))
 
 
 def _block_sums(spec: DelaySpec, coupling, long: Edges, history, pos) -> Array:
@@ -235,12 +241,7 @@ def _block_coupling(spec: DelaySpec, coupling, edges: BlockEdges, state: DelaySt
                      lambda: state.ahead)
     g = ahead[state.phase]
     if edges.short is not None:  # an edge list: short edges are few and unevenly spread
-        short = edges.short
-        x_j = _read(spec, state.history, state.pos, short.delays, short.src)  # (C, E, *batch)
-        pre = coupling.pre(None, x_j)
-        pre = short.weights.reshape(short.weights.shape + (1,) * (pre.ndim - 2)) * pre
-        summed = jax.ops.segment_sum(jnp.moveaxis(pre, 1, 0), short.dst, num_segments=g.shape[1])
-        g = g + jnp.moveaxis(summed, 0, 1)
+        g = g + _edge_sums(spec, coupling, edges.short, state.history, state.pos)
     return coupling.post(g), ahead
 
 

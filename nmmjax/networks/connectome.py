@@ -184,9 +184,14 @@ def save(path, conn: Connectome) -> None:
     np.savez(path, **kw)
 
 
+# The connectivity zips the tvb-data package ships.
+TVB_DATA_NAMES = ("connectivity_66", "connectivity_68", "connectivity_76", "connectivity_96",
+                  "connectivity_192")
+
+
 def tvb_data(name: str = "connectivity_76") -> Connectome:
     """One of the connectomes shipped by the ``tvb-data`` package
-    (``connectivity_66``, ``_68``, ``_76``, ``_96``, ``_192``)."""
+    (:data:`TVB_DATA_NAMES`)."""
     try:
         import tvb_data as pkg
     except ImportError:

@@ -94,11 +94,17 @@ def _check_pm1(patterns, name="patterns"):
                          "low_activity_weights for 0/1 patterns.")
 
 
+def _check_weights_fit(patterns) -> None:
+    """The ``(N, N)`` weights and their masked copy must fit in memory."""
+    n = np.shape(patterns)[1]
+    V.fits_in_memory(2.0 * jnp.dtype(jnp.result_type(float)).itemsize * n * n, "patterns",
+                     "the (N, N) weights do not fit: use fewer units")
+
+
 def hebbian_weights(patterns: Array) -> Array:
     """``(N, N)`` ``(1/N) sum_mu xi^mu xi^mu^T`` with a zero diagonal (±1 patterns)."""
     _check_pm1(patterns)
-    V.fits_in_memory(4.0 * np.shape(patterns)[1] ** 2, "patterns",
-                     "the (N, N) weights do not fit: use fewer units")
+    _check_weights_fit(patterns)
     p = jnp.asarray(patterns, jnp.result_type(float))
     n = p.shape[1]
     w = p.T @ p / n
@@ -113,8 +119,7 @@ def low_activity_weights(patterns: Array, a: float, b: float | None = None,
     x = np.asarray(patterns) if V.is_concrete(patterns) else None
     if x is not None and not np.all((x == 0) | (x == 1)):
         raise ValueError("`patterns` must hold only 0 and 1 (low-activity model).")
-    V.fits_in_memory(8.0 * np.shape(patterns)[1] ** 2, "patterns",
-                     "the (N, N) weights do not fit: use fewer units")
+    _check_weights_fit(patterns)
     p = jnp.asarray(patterns, jnp.result_type(float))
     n = p.shape[1]
     b = a if b is None else b
