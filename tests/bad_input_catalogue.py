@@ -383,6 +383,17 @@ def _hawkes_cases(f: dict) -> list:
         ("hawkes events type", lambda: H.fit_map([np.array([0.5])]), "events", None),
         ("hawkes spread width 0", lambda: H.spread_in_bins(key, np.array([0, 1]), 0.0),
          "width", None),
+        ("signed hawkes per-source beta", lambda: H.simulate_signed(key, H.SignedHawkesParams(
+            jnp.zeros(2), jnp.zeros((2, 2)), jnp.ones(2)), 3.0), "params.beta", None),
+        ("signed hawkes zero beta", lambda: H.signed_log_likelihood(H.SignedHawkesParams(
+            jnp.zeros(2), jnp.zeros((2, 2)), jnp.asarray(0.0)), ev), "params.beta", None),
+        ("signed hawkes NaN alpha", lambda: H.fit_signed_nuts(ev, key, init=H.SignedHawkesParams(
+            jnp.zeros(2), jnp.full((2, 2), jnp.nan), jnp.asarray(1.0))), "init", None),
+        ("signed hawkes linear params", lambda: H.signed_log_likelihood(p2, ev), "params",
+         None),
+        ("signed hawkes one node", lambda: H.fit_signed_map(ev, nodes=1), "nodes", None),
+        ("signed hawkes unknown prior", lambda: H.fit_signed_nuts(ev, key, sigma=1.0), "sigma",
+         None),
     ]
 
 

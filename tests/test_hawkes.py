@@ -114,23 +114,29 @@ def test_nuts_posterior_covers_the_truth():
     assert lo["beta"] <= 2.0 <= hi["beta"]
 
 
-def test_sampler_coordinates_are_an_exact_change_of_variables():
+@pytest.mark.parametrize("prior", [{}, {"alpha_prior": "spike_slab", "spike_scale": 0.05}])
+def test_sampler_coordinates_are_an_exact_change_of_variables(prior):
     # NUTS samples z with alpha = s softplus(z). Its potential must equal
     # numpyro's own potential of the same model in log space (log alpha) less
     # the log-Jacobian of z -> log alpha, d log alpha / dz = sigmoid(z) / softplus(z).
+    # The spike-and-slab's weight w is on the logit scale in both.
     from numpyro.infer.util import initialize_model
 
     ev = H.simulate(jax.random.key(8), TRUE, T=200.0)
-    info = initialize_model(jax.random.key(0), H.numpyro_model, model_args=(ev,))
+    info = initialize_model(jax.random.key(0), H.numpyro_model, model_args=(ev,),
+                            model_kwargs=prior)
     keys = jax.random.split(jax.random.key(9), 4)
     scale = jax.random.uniform(keys[0], (3, 3), minval=0.02, maxval=0.5)
-    ours, constrain, to_sampler = H.sampler_coordinates(ev, scale)
+    ours, constrain, to_sampler = H.sampler_coordinates(ev, scale, **prior)
     for k in keys[1:]:
         k1, k2, k3 = jax.random.split(k, 3)
         z = {"mu": jax.random.normal(k1, (3,)) - 1.0, "alpha": 2 * jax.random.normal(k2, (3, 3)),
              "beta": 0.3 * jax.random.normal(k3, ())}
+        if prior:
+            z["w"] = 0.7 * jax.random.normal(k3, ())
         c = constrain(z)
-        log_space = {"mu": z["mu"], "alpha": jnp.log(c["alpha"]), "beta": z["beta"]}
+        log_space = {"mu": z["mu"], "alpha": jnp.log(c["alpha"]), "beta": z["beta"],
+                     **({"w": z["w"]} if prior else {})}
         jac = jnp.sum(jax.nn.log_sigmoid(z["alpha"]) - jnp.log(jax.nn.softplus(z["alpha"])))
         np.testing.assert_allclose(float(ours(z)), float(info.potential_fn(log_space) - jac),
                                    rtol=1e-5)

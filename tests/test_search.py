@@ -237,6 +237,29 @@ def test_a_nan_strategy_state_stops_the_run_with_a_clear_error(monkeypatch):
                    generations=10, chunk=5, progress=False)
 
 
+@pytest.mark.parametrize("std_min", [0.0, None])
+def test_cma_es_on_a_plateau_keeps_a_finite_state(monkeypatch, std_min):
+    """A population that ties on a plateau (here: every point within radius 1
+    scores 0) shrinks CMA-ES's step each generation; with evosax's
+    ``std_min = 0`` it reaches 0 in float32 and the state turns NaN (the
+    classifier of experiments.snn_hawkes did so by generation 700). Our
+    default floor keeps it finite at the floor."""
+    from nmmjax.search import _evosax
+
+    if std_min is not None:
+        monkeypatch.setattr(_evosax, "DEFAULT_STD_MIN", std_min)
+    plateau = lambda pop, k: -jnp.maximum(jnp.sum(pop**2, 1) - 1.0, 0.0)
+    kw = dict(num_dims=5, bounds=(-10, 10), key=jax.random.PRNGKey(0), strategy="cma_es",
+              population_size=16, generations=800, chunk=100, progress=False)
+    if std_min == 0.0:
+        with pytest.raises(FloatingPointError, match="NaN"):
+            search.run(plateau, **kw)
+        return
+    r = search.run(plateau, **kw)
+    assert float(r.state.std) == pytest.approx(_evosax.DEFAULT_STD_MIN)
+    assert float(r.best_fitness) == 0.0
+
+
 def test_candidates_are_the_final_individuals_in_gene_units():
     kw = dict(num_dims=3, bounds=(2.0, 4.0), key=jax.random.PRNGKey(0), population_size=8,
               generations=4, chunk=2, progress=False)

@@ -24,11 +24,13 @@ def test_reduced_quick_run(tmp_path):
     assert m["test_accuracy"] > 0.6
     assert m["test_accuracy_per_trainer"]["gradient"] > 0.75  # 0.875 in 600 Adam steps
     assert set(m["test_accuracy_per_trainer"]) == {"cma_es", "gradient"}
-    # positive alpha can only express excitation: excitatory synapses are found
-    # (this run: 0.985); inhibitory ones look absent, so over all synapses the
-    # AUC sits near 0.8 (0.797), far above the 0.5 of a blind reader
+    # the signed model finds excitatory and inhibitory synapses with their
+    # signs; the linear one (alpha >= 0) finds excitatory synapses only, and
+    # inhibitory ones look absent (over all synapses its AUC sits near 0.8)
+    assert m["alpha_recovery_auc"] > 0.95
+    assert m["alpha_recovery_sign_accuracy"] > 0.9
     assert m["alpha_recovery_auc_excitatory"] > 0.95
-    assert m["alpha_recovery_auc"] > 0.75
+    assert m["alpha_recovery_auc_linear"] < m["alpha_recovery_auc"]
     # 100 draws: split r-hat under Vehtari et al.'s (2021) 1.05 for a usable
     # chain and at least half of them effective (this run: 1.027, 94)
     assert m["rhat_max"] < 1.05 and m["ess_min"] > 50
@@ -41,7 +43,9 @@ def test_reduced_quick_run(tmp_path):
 def test_quick_mode(tmp_path):
     out = snn_hawkes.main(["--quick", "--out", str(tmp_path)])
     m = json.loads((out / "metrics.json").read_text())
-    assert m["test_accuracy"] > 0.65 and m["alpha_recovery_auc_excitatory"] > 0.95
+    # the issue's bar for quick mode: CMA-ES above 0.8 on held-out trials
+    assert m["test_accuracy_per_trainer"]["cma_es"] > 0.8
+    assert m["alpha_recovery_auc"] > 0.95 and m["alpha_recovery_sign_accuracy"] > 0.9
 
 
 @pytest.mark.slow

@@ -310,10 +310,26 @@ def _terms(params: HawkesParams, events: Events):
     # products, not scatter-adds (several times slower on CPU)
     onehot = jax.nn.one_hot(m, n, dtype=t.dtype)                  # (K, N)
     lam = onehot @ params.mu + jnp.sum((onehot @ params.alpha) * x, axis=1)
-    end = events.T if events.trial is None else (events.trial + 1) * events.trial_length
+    end = _trial_end(events, t)
     tail = 1.0 - jnp.exp(-(onehot @ jnp.broadcast_to(beta, (n,))) * (end - t))   # (K,)
     compensator = jnp.sum(params.mu) * events.T + jnp.sum(params.alpha @ (tail @ onehot))
     return lam, x, onehot, compensator
+
+
+def _trial_end(events: Events, t: Array) -> Array:
+    """The end of each event's trial (``T`` without trials)."""
+    if events.trial is None:
+        return jnp.broadcast_to(jnp.asarray(events.T, t.dtype), t.shape)
+    return (events.trial + 1) * events.trial_length
+
+
+def _interval_ends(events: Events, t: Array) -> Array:
+    """The end of the quiet interval after each event: the next event of the
+    same trial, or the trial's end."""
+    end = _trial_end(events, t)
+    nxt = jnp.concatenate([t[1:], end[-1:]])
+    same = jnp.concatenate([end[1:] == end[:-1], jnp.zeros((1,), bool)])
+    return jnp.where(same, nxt, end)
 
 
 # --------------------------------------------------------------------------- #
@@ -326,9 +342,15 @@ def simulate(key, params: HawkesParams, T: float, max_events: int = 100_000) -> 
     intensity only decays, so its value just after the last event bounds it.
     ``ValueError`` if more than ``max_events`` would be needed (raise it, or
     check that the process is stationary: spectral radius of alpha < 1)."""
+    check_params(params)
+    return run_thinning(key, params, T, max_events, "linear")
+
+
+def run_thinning(key, params, T: float, max_events: int, model: str) -> Events:
+    """Thinning for the ``"linear"`` model or the ``"signed"`` one of
+    :mod:`nmmjax.inference._hawkes_signed` (checked parameters)."""
     T = V.positive_float(T, "T")
     max_events = V.nonneg_int(max_events, "max_events", minimum=1)
-    check_params(params)
     if max_events > 2**31 - 1:
         raise ValueError(f"`max_events`={max_events} is more than the 2**31 - 1 events an "
                          "int32 index can count; simulate a shorter `T`.")
@@ -336,20 +358,32 @@ def simulate(key, params: HawkesParams, T: float, max_events: int = 100_000) -> 
                      "lower it or simulate a shorter `T` in pieces")
     mu = jnp.asarray(params.mu, jnp.result_type(float))
     n = mu.shape[0]
-    p = HawkesParams(mu, jnp.asarray(params.alpha, mu.dtype),
-                     _beta_vec(jnp.asarray(params.beta, mu.dtype), n))
-    t_end, k, times, marks = _thinning(key, p, jnp.asarray(T, mu.dtype), max_events)
+    p = (mu, jnp.asarray(params.alpha, mu.dtype), _beta_vec(jnp.asarray(params.beta, mu.dtype), n))
+    t_end, k, times, marks = _thinning(key, p, jnp.asarray(T, mu.dtype), max_events, model)
     k = int(k)
     if k >= max_events and float(t_end) < T:
         raise ValueError(f"more than max_events={max_events} events before T={T}; raise "
-                         "`max_events` or check that the spectral radius of alpha is < 1.")
+                         "`max_events` or check that the process is stable (linear: spectral "
+                         "radius of alpha < 1).")
     return Events(times[:k], marks[:k], T, n)
 
 
-@functools.partial(jax.jit, static_argnums=3)
-def _thinning(key, p: HawkesParams, T, max_events: int):
-    """The thinning loop, compiled once per (shapes, max_events)."""
+def _thinning_rates(p, r, model: str):
+    """``(rates (N,), bound)`` for the trace ``r`` (unit jumps, decayed to
+    now): the rate of each dimension and a bound on the total rate that holds
+    until the next event."""
     mu, alpha, beta = p
+    if model == "linear":  # every term decays: the total now bounds the future
+        rates = mu + alpha @ (beta * r)
+        return rates, jnp.sum(rates)
+    # signed: inhibition wears off, only the excitatory part's decay bounds it
+    return jnp.exp(mu + alpha @ r), jnp.sum(jnp.exp(mu + jnp.maximum(alpha, 0.0) @ r))
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _thinning(key, p, T, max_events: int, model: str):
+    """The thinning loop, compiled once per (shapes, max_events, model)."""
+    mu, _, beta = p
 
     def cond(c):
         return (c[1] < T) & (c[3] < max_events)
@@ -357,17 +391,17 @@ def _thinning(key, p: HawkesParams, T, max_events: int):
     def body(c):
         key, t, r, k, times, marks = c
         key, k1, k2 = jax.random.split(key, 3)
-        bound = jnp.sum(mu + alpha @ (beta * r))       # total intensity now
+        bound = _thinning_rates(p, r, model)[1]
         w = jax.random.exponential(k1) / bound
         t_new = t + w
         r_new = r * jnp.exp(-beta * w)
-        cum = jnp.cumsum(mu + alpha @ (beta * r_new))
+        cum = jnp.cumsum(_thinning_rates(p, r_new, model)[0])
         u = jax.random.uniform(k2) * bound
         accept = (u < cum[-1]) & (t_new < T)
         mark = jnp.argmax(cum > u)
         # slot k is free until an event is accepted there: write unconditionally
         times = times.at[k].set(t_new)
-        marks = marks.at[k].set(mark)
+        marks = marks.at[k].set(mark.astype(marks.dtype))
         r_new = jnp.where(accept, r_new.at[mark].add(1.0), r_new)
         return key, t_new, r_new, k + accept.astype(jnp.int32), times, marks
 

@@ -27,17 +27,38 @@ from nmmjax.inference._hawkes_model import (
     log_likelihood,
 )
 
+ALPHA_PRIORS = ("half_normal", "spike_slab")
+
 
 def numpyro_model(events: Events, per_source_beta: bool = False, mu_scale: float = 1.0,
-                  alpha_scale: float = 0.5, beta_loc: float = 0.0, beta_scale: float = 1.0):
-    """numpyro model: half-normal priors on mu and alpha, log-normal on beta,
-    the exact Hawkes likelihood as a factor."""
+                  alpha_scale: float = 0.5, beta_loc: float = 0.0, beta_scale: float = 1.0,
+                  alpha_prior: str = "half_normal", spike_scale: float = 0.01):
+    """numpyro model: half-normal priors on mu, log-normal on beta, the exact
+    Hawkes likelihood as a factor, and on alpha either
+
+    - ``alpha_prior="half_normal"``: half-normal of scale ``alpha_scale``;
+    - ``"spike_slab"``: a continuous spike-and-slab (George & McCulloch
+      1993), ``w HalfNormal(alpha_scale) + (1 - w) HalfNormal(spike_scale)``
+      with the slab weight ``w ~ Beta(1, 1)`` learned from the data. When
+      most connections are absent, the half-normal gives each of them
+      positive rate that is taken out of ``mu``; the spike holds them at ~0.
+    """
     import numpyro
     import numpyro.distributions as dist
+    from numpyro.distributions import constraints
 
     n = events.n_dims
     mu = numpyro.sample("mu", dist.HalfNormal(mu_scale).expand([n]).to_event(1))
-    alpha = numpyro.sample("alpha", dist.HalfNormal(alpha_scale).expand([n, n]).to_event(2))
+    if alpha_prior == "spike_slab":
+        w = numpyro.sample("w", dist.Beta(1.0, 1.0))
+        alpha = numpyro.sample("alpha", dist.ImproperUniform(constraints.positive, (),
+                                                             (n, n)))
+        slab = dist.HalfNormal(alpha_scale).log_prob(alpha) + jnp.log(w)
+        spike = dist.HalfNormal(spike_scale).log_prob(alpha) + jnp.log1p(-w)
+        numpyro.factor("alpha_prior", jnp.sum(jnp.logaddexp(slab, spike)))
+    else:
+        alpha = numpyro.sample("alpha", dist.HalfNormal(alpha_scale).expand([n, n])
+                               .to_event(2))
     shape = [n] if per_source_beta else []
     beta = numpyro.sample("beta", dist.LogNormal(beta_loc, beta_scale).expand(shape)
                           .to_event(len(shape)))
@@ -55,13 +76,18 @@ class NUTSResult(NamedTuple):
 
 
 def _prior_items(prior: dict) -> tuple:
-    allowed = ("mu_scale", "alpha_scale", "beta_loc", "beta_scale")
+    allowed = ("mu_scale", "alpha_scale", "beta_loc", "beta_scale", "alpha_prior",
+               "spike_scale")
     for k in prior:
         if k not in allowed:
             raise TypeError(f"unknown prior option {k!r}; expected one of {allowed}.")
     out = []
     for k, v in sorted(prior.items()):
-        if k == "beta_loc":
+        if k == "alpha_prior":
+            if v not in ALPHA_PRIORS:
+                raise ValueError(f"`alpha_prior` must be one of {ALPHA_PRIORS}, got {v!r}.")
+            out.append((k, v))
+        elif k == "beta_loc":
             if not np.isfinite(float(v)):
                 raise ValueError(f"`beta_loc` must be finite, got {v!r}.")
             out.append((k, float(v)))
@@ -77,6 +103,20 @@ def _data_args(events: Events) -> tuple:
     return (t, jnp.asarray(events.marks), jnp.asarray(events.T, t.dtype),
             None if events.trial is None else jnp.asarray(events.trial),
             None if events.trial is None else jnp.asarray(events.trial_length, t.dtype))
+
+
+def _potential_of(statics: tuple):
+    """``(potential_fn_gen, constrain)`` of a model: ``statics[0]`` names it
+    (``"linear"`` or ``"signed"``), the rest are its static settings."""
+    if statics[0] == "signed":
+        from nmmjax.inference._hawkes_signed import signed_potential
+
+        return signed_potential(*statics[1:])
+    return _potential(*statics[1:])
+
+
+def _is_sparse(prior: tuple) -> bool:
+    return dict(prior).get("alpha_prior", "half_normal") == "spike_slab"
 
 
 @functools.lru_cache(maxsize=8)
@@ -95,12 +135,17 @@ def _potential(n: int, per_source_beta: bool, prior: tuple):
     Jacobian."""
     from numpyro.infer.util import log_density
 
+    sparse = _is_sparse(prior)
+
     def model(times, marks, T, trial, length):
         numpyro_model(Events(times, marks, T, n, trial, length), per_source_beta, **dict(prior))
 
     def constrain(z, scale):
-        return {"mu": jnp.exp(z["mu"]), "alpha": scale * jax.nn.softplus(z["alpha"]),
-                "beta": jnp.exp(z["beta"])}
+        out = {"mu": jnp.exp(z["mu"]), "alpha": scale * jax.nn.softplus(z["alpha"]),
+               "beta": jnp.exp(z["beta"])}
+        if sparse:  # the slab weight, on the logit scale
+            out["w"] = jax.nn.sigmoid(z["w"])
+        return out
 
     def potential_fn_gen(times, marks, T, trial, length, scale):
         def potential(z):
@@ -108,6 +153,8 @@ def _potential(n: int, per_source_beta: bool, prior: tuple):
                                 constrain(z, scale))
             log_jac = (jnp.sum(z["mu"]) + jnp.sum(z["beta"])
                        + jnp.sum(jnp.log(scale) + jax.nn.log_sigmoid(z["alpha"])))
+            if sparse:
+                log_jac += jax.nn.log_sigmoid(z["w"]) + jax.nn.log_sigmoid(-z["w"])
             return -(lp + log_jac)
 
         return potential
@@ -115,25 +162,44 @@ def _potential(n: int, per_source_beta: bool, prior: tuple):
     return potential_fn_gen, constrain
 
 
-@functools.partial(jax.jit, static_argnames=("n", "alpha_scale"))
-def _alpha_scales(p, data, *, n: int, alpha_scale: float):
+def _alpha_log_prior(prior: tuple, w: float = 0.5):
+    """The log prior density of one alpha (up to a constant) under ``prior``
+    (:func:`numpyro_model`), with the slab weight at ``w``."""
+    d = dict(prior)
+    slab = d.get("alpha_scale", inspect.signature(numpyro_model).parameters["alpha_scale"].default)
+    if not _is_sparse(prior):
+        return lambda a: -a**2 / (2 * slab**2)
+    spike = d.get("spike_scale",
+                  inspect.signature(numpyro_model).parameters["spike_scale"].default)
+    return lambda a: jnp.logaddexp(jnp.log(w) - jnp.log(slab) - a**2 / (2 * slab**2),
+                                   jnp.log1p(-w) - jnp.log(spike) - a**2 / (2 * spike**2))
+
+
+@functools.partial(jax.jit, static_argnames=("n", "prior"))
+def _alpha_scales(p, data, *, n: int, prior: tuple):
     """``s (N, N)``: the width of each alpha's posterior near ``p`` (a mode),
     ``1 / (|g| + sqrt(h))`` from the slope ``g`` and curvature ``h`` of the
-    log-posterior in alpha (likelihood plus the half-normal prior). At the
-    boundary (an absent connection) the slope sets the width, inside it the
-    curvature."""
+    log-posterior in alpha (likelihood plus the prior; a spike-and-slab
+    prior's spike makes an absent connection's width that of the spike). At
+    the boundary (an absent connection) the slope sets the width, inside it
+    the curvature."""
     times, marks, T, trial, length = data
     ev = Events(times, marks, T, n, trial, length)
-    logpost = lambda a: (log_likelihood(p._replace(alpha=a), ev)
-                         - jnp.sum(a**2) / (2 * alpha_scale**2))
-    g = jax.grad(logpost)(p.alpha)
+    log_prior = _alpha_log_prior(prior)
+    d1 = jax.vmap(jax.grad(log_prior))
+    d2 = jax.vmap(jax.grad(jax.grad(log_prior)))
+    a = p.alpha.ravel()
+    g = jax.grad(lambda a: log_likelihood(p._replace(alpha=a), ev))(p.alpha)
+    g = g + d1(a).reshape(n, n)
     lam, x, onehot, _ = _terms(p, ev)
-    h = onehot.T @ (x / lam[:, None]) ** 2 + 1.0 / alpha_scale**2
+    h = onehot.T @ (x / lam[:, None]) ** 2 + jnp.maximum(-d2(a), 0.0).reshape(n, n)
     return 1.0 / (jnp.abs(g) + jnp.sqrt(h))
 
 
-def _sampler_start(p: HawkesParams, scale: Array, n: int, per_source_beta: bool) -> dict:
-    """``p`` in the sampler's coordinates (see :func:`_potential`)."""
+def _sampler_start(p: HawkesParams, scale: Array, n: int, per_source_beta: bool,
+                   sparse: bool = False) -> dict:
+    """``p`` in the sampler's coordinates (see :func:`_potential`); with the
+    spike-and-slab prior the slab weight starts at 1/2."""
     beta = jnp.asarray(p.beta, jnp.float32)
     if per_source_beta:
         beta = _beta_vec(beta, n)
@@ -142,9 +208,10 @@ def _sampler_start(p: HawkesParams, scale: Array, n: int, per_source_beta: bool)
     # a zero alpha (the MAP of an absent connection) starts at the centre of
     # its logistic density, z = 0
     a = jnp.maximum(jnp.asarray(p.alpha, jnp.float32) / scale, jnp.log(2.0))
-    return {"mu": jnp.log(jnp.maximum(jnp.asarray(p.mu, jnp.float32), 1e-6)),
-            "alpha": a + jnp.log(-jnp.expm1(-a)),  # softplus^-1, no overflow for large a
-            "beta": jnp.log(beta)}
+    z = {"mu": jnp.log(jnp.maximum(jnp.asarray(p.mu, jnp.float32), 1e-6)),
+         "alpha": a + jnp.log(-jnp.expm1(-a)),  # softplus^-1, no overflow for large a
+         "beta": jnp.log(beta)}
+    return {**z, "w": jnp.float32(0.0)} if sparse else z
 
 
 @functools.partial(jax.jit, static_argnames=("statics", "steps"))
@@ -153,7 +220,7 @@ def _laplace(z0, data, *, statics: tuple, steps: int):
     inverse Hessian there (the Laplace covariance)."""
     from jax.flatten_util import ravel_pytree
 
-    pgen, _ = _potential(*statics)
+    pgen, _ = _potential_of(statics)
     flat0, unravel = ravel_pytree(z0)
     f = lambda x: pgen(*data)(unravel(x))
     x = _minimize(f, flat0, steps)
@@ -194,10 +261,11 @@ def sampler_coordinates(events: Events, scale: Array, *, per_source_beta: bool =
         maps to ``z = 0``, the centre of its logistic density).
     """
     n = events.n_dims
-    pgen, constrain = _potential(n, bool(per_source_beta), _prior_items(prior))
+    pgen, constrain = _potential(n, bool(per_source_beta), _prior_items(prior))  # linear
     scale = jnp.asarray(scale)
+    sparse = _is_sparse(_prior_items(prior))
     return (pgen(*_data_args(events), scale), lambda z: constrain(z, scale),
-            lambda p: _sampler_start(p, scale, n, bool(per_source_beta)))
+            lambda p: _sampler_start(p, scale, n, bool(per_source_beta), sparse))
 
 
 # Kernels, not compiled programs, are cached here (keyed on the static
@@ -213,7 +281,7 @@ def _nuts_runner(statics: tuple, num_warmup: int, max_tree_depth: int, target_ac
 
     from nmmjax import parallel
 
-    pgen, _ = _potential(*statics)
+    pgen, _ = _potential_of(statics)
     init_kernel, sample_kernel = hmc(potential_fn_gen=pgen, algo="NUTS")
 
     # Chains on one device run one after the other (lax.map), not in lockstep
@@ -266,43 +334,66 @@ def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 5
         checkpoint_path, resume: an ``.npz`` written after every chunk;
             ``resume=True`` continues from it, with the same draws as an
             uninterrupted run.
-        **prior: ``mu_scale``, ``alpha_scale``, ``beta_loc``, ``beta_scale``
-            of :func:`numpyro_model`.
+        **prior: ``mu_scale``, ``alpha_scale``, ``beta_loc``, ``beta_scale``,
+            ``alpha_prior`` (``"half_normal"`` or ``"spike_slab"``: then the
+            draws include the slab weight ``w``) and ``spike_scale`` of
+            :func:`numpyro_model`.
     """
     import time
 
-    from jax.flatten_util import ravel_pytree
-    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-
-    num_warmup = V.nonneg_int(num_warmup, "num_warmup")
-    num_samples = V.nonneg_int(num_samples, "num_samples", minimum=1)
-    num_chains = V.nonneg_int(num_chains, "num_chains", minimum=1)
-    max_tree_depth = V.nonneg_int(max_tree_depth, "max_tree_depth", minimum=1)
-    chunk = V.nonneg_int(chunk, "chunk", minimum=1)
-    if mass not in ("adapt", "laplace"):
-        raise ValueError(f"`mass` must be 'adapt' or 'laplace', got {mass!r}.")
-    if not 0.0 < float(target_accept) < 1.0:
-        raise ValueError(f"`target_accept` must be in (0, 1), got {target_accept!r}.")
-    if resume and checkpoint_path is None:
-        raise ValueError("`resume=True` needs a `checkpoint_path`.")
+    opts = check_nuts_options(num_warmup=num_warmup, num_samples=num_samples,
+                              num_chains=num_chains, max_tree_depth=max_tree_depth,
+                              chunk=chunk, mass=mass, target_accept=target_accept,
+                              checkpoint_path=checkpoint_path, resume=resume)
     _check_events(events)
     if init is not None and check_params(init, "init") != events.n_dims:
         raise ValueError(f"`init` has {np.shape(init.mu)[0]} dimensions, `events` "
                          f"{events.n_dims}.")
     n = events.n_dims
     # the model's static settings (trials or not is in the data's structure)
-    statics = (n, bool(per_source_beta), _prior_items(prior))
+    statics = ("linear", n, bool(per_source_beta), _prior_items(prior))
 
     t0 = time.perf_counter()
     data = _data_args(events)
     if init is None:
         init = fit_map(events, per_source_beta=per_source_beta)
     init = HawkesParams(*(jnp.asarray(v, jnp.float32) for v in init))
-    alpha_scale = dict(statics[2]).get(
-        "alpha_scale", inspect.signature(numpyro_model).parameters["alpha_scale"].default)
-    scale = _alpha_scales(init, data, n=n, alpha_scale=float(alpha_scale))
-    data = data + (scale,)
-    z0 = _sampler_start(init, scale, n, per_source_beta)
+    scale = _alpha_scales(init, data, n=n, prior=statics[3])
+    z0 = _sampler_start(init, scale, n, per_source_beta, _is_sparse(statics[3]))
+    return sample(statics, data + (scale,), z0, key, events, t0=t0, progress=progress, **opts)
+
+
+def check_nuts_options(*, num_warmup, num_samples, num_chains, max_tree_depth, chunk, mass,
+                       target_accept, checkpoint_path, resume) -> dict:
+    """The sampler's options, checked (named errors) before anything runs."""
+    if mass not in ("adapt", "laplace"):
+        raise ValueError(f"`mass` must be 'adapt' or 'laplace', got {mass!r}.")
+    if not 0.0 < float(target_accept) < 1.0:
+        raise ValueError(f"`target_accept` must be in (0, 1), got {target_accept!r}.")
+    if resume and checkpoint_path is None:
+        raise ValueError("`resume=True` needs a `checkpoint_path`.")
+    return dict(num_warmup=V.nonneg_int(num_warmup, "num_warmup"),
+                num_samples=V.nonneg_int(num_samples, "num_samples", minimum=1),
+                num_chains=V.nonneg_int(num_chains, "num_chains", minimum=1),
+                max_tree_depth=V.nonneg_int(max_tree_depth, "max_tree_depth", minimum=1),
+                chunk=V.nonneg_int(chunk, "chunk", minimum=1), mass=mass,
+                target_accept=float(target_accept), checkpoint_path=checkpoint_path,
+                resume=resume)
+
+
+def sample(statics: tuple, data: tuple, z0: dict, key, events: Events, *, num_warmup: int,
+           num_samples: int, num_chains: int, max_tree_depth: int, chunk: int, mass: str,
+           target_accept: float, checkpoint_path, resume: bool, progress: bool,
+           t0: float) -> NUTSResult:
+    """NUTS chains of the model ``statics`` (:func:`_potential_of`) on
+    ``data`` from ``z0`` (sampler coordinates), in our checkpointed loop;
+    draws constrained, with r-hat and ESS (checked options:
+    :func:`check_nuts_options`)."""
+    import time
+
+    from jax.flatten_util import ravel_pytree
+    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+
     flat0, _ = ravel_pytree(z0)
     inv_mass = jnp.eye(flat0.shape[0], dtype=flat0.dtype)  # unused unless laplace
     if mass == "laplace":
@@ -336,10 +427,10 @@ def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 5
             chunk=chunk, events=int(events.times.shape[0]), key=key))
     hist = {k: np.swapaxes(v, 0, 1)[:, num_warmup:]
             for k, v in history.items()}                           # (chains, draws, ...)
-    _, constrain = _potential(*statics)
+    _, constrain = _potential_of(statics)
     z = {k[2:]: jnp.asarray(v) for k, v in hist.items() if k.startswith("z_")}
-    constrained = constrain(z, scale)
-    grouped = {k: np.asarray(constrained[k]) for k in ("mu", "alpha", "beta")}
+    constrained = constrain(z, data[-1])
+    grouped = {k: np.asarray(v) for k, v in constrained.items()}
     wall = time.perf_counter() - t0
     rhat = max(float(np.nanmax(np.asarray(split_gelman_rubin(v)))) for v in grouped.values())
     ess = min(float(np.nanmin(np.asarray(effective_sample_size(v)))) for v in grouped.values())

@@ -18,6 +18,12 @@ and the exact compensator
     int_0^T lambda_i = mu_i T + sum_j alpha_ij sum_{k in j} (1 - exp(-beta_j (T - t_k)))
 
 and is differentiable in ``mu``, ``alpha`` and ``beta``.
+
+Inhibition needs the signed (log-linear) model of
+:mod:`nmmjax.inference._hawkes_signed`: ``lambda_i = exp(mu_i + sum_j
+alpha_ij x_j(t))`` with signed ``alpha`` (:class:`SignedHawkesParams`,
+:func:`signed_log_likelihood`, :func:`simulate_signed`,
+:func:`fit_signed_map`, :func:`fit_signed_nuts`).
 """
 
 from nmmjax.inference._hawkes_model import Events as Events
@@ -30,13 +36,21 @@ from nmmjax.inference._hawkes_model import merge_trials as merge_trials
 from nmmjax.inference._hawkes_model import simulate as simulate
 from nmmjax.inference._hawkes_model import split as split
 from nmmjax.inference._hawkes_model import spread_in_bins as spread_in_bins
+from nmmjax.inference._hawkes_nuts import ALPHA_PRIORS as ALPHA_PRIORS
 from nmmjax.inference._hawkes_nuts import NUTSResult as NUTSResult
 from nmmjax.inference._hawkes_nuts import fit_nuts as fit_nuts
 from nmmjax.inference._hawkes_nuts import numpyro_model as numpyro_model
 from nmmjax.inference._hawkes_nuts import sampler_coordinates as sampler_coordinates
+from nmmjax.inference._hawkes_signed import SignedHawkesParams as SignedHawkesParams
+from nmmjax.inference._hawkes_signed import fit_signed_map as fit_signed_map
+from nmmjax.inference._hawkes_signed import fit_signed_nuts as fit_signed_nuts
+from nmmjax.inference._hawkes_signed import signed_log_likelihood as signed_log_likelihood
+from nmmjax.inference._hawkes_signed import signed_numpyro_model as signed_numpyro_model
+from nmmjax.inference._hawkes_signed import simulate_signed as simulate_signed
 
 __all__ = [
-    "Events", "HawkesParams", "NUTSResult", "fit_map", "fit_nuts", "from_raster",
-    "log_likelihood", "merge", "merge_trials", "numpyro_model", "sampler_coordinates",
-    "simulate", "split", "spread_in_bins",
+    "ALPHA_PRIORS", "Events", "HawkesParams", "NUTSResult", "SignedHawkesParams", "fit_map",
+    "fit_nuts", "fit_signed_map", "fit_signed_nuts", "from_raster", "log_likelihood", "merge",
+    "merge_trials", "numpyro_model", "sampler_coordinates", "signed_log_likelihood",
+    "signed_numpyro_model", "simulate", "simulate_signed", "split", "spread_in_bins",
 ]

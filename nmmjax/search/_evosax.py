@@ -10,6 +10,12 @@ from nmmjax.search._base import Strategy
 #: scale): GA mutation std, and the initial std of distribution strategies.
 DEFAULT_STD = 0.1
 DEFAULT_STD_INIT = 0.3
+#: Smallest step of distribution strategies (evosax's default is 0): when a
+#: whole population ties (a fitness plateau), CMA-ES's step-size rule shrinks
+#: the step every generation; in float32 it reached 1e-32 by generation 600 of
+#: a classifier's training, then 0, and ``(x - mean) / std`` made the state
+#: NaN. 1e-7 of the box is below anything a float32 genome in it resolves.
+DEFAULT_STD_MIN = 1e-7
 
 
 class EvosaxStrategy(Strategy):
@@ -33,6 +39,8 @@ class EvosaxStrategy(Strategy):
         params = self.es.default_params
         if name != "SimpleGA" and hasattr(params, "std_init"):
             params = params.replace(std_init=DEFAULT_STD_INIT)
+        if hasattr(params, "std_min") and float(params.std_min) < DEFAULT_STD_MIN:
+            params = params.replace(std_min=DEFAULT_STD_MIN)
         self.default_params = params
 
     def init(self, key, *args):
