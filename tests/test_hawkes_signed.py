@@ -8,7 +8,6 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import integrate, special, stats
 
-from nmmjax.inference import _hawkes_signed as HS
 from nmmjax.inference import hawkes as H
 
 TRUE = H.SignedHawkesParams(mu=jnp.log(jnp.array([5.0, 3.0, 4.0])),
@@ -51,19 +50,26 @@ def test_signed_loglik_equals_direct_sum_and_adaptive_quadrature():
         jax.config.update("jax_enable_x64", False)
 
 
-def test_interval_integrals_equal_the_exponential_integral():
-    """int_{v0}^1 expm1(u v) / v dv = Ein(u) - Ein(u v0) with
-    Ein(z) = Ei(z) - gamma - ln|z|, for rate jumps far beyond those of data."""
+def test_compensator_equals_the_exponential_integral():
+    """One event at ``s`` in ``[0, T]``: the rate is ``exp(mu)`` before it and
+    ``exp(mu + alpha exp(-beta (t - s)))`` after, so the log-likelihood is
+    ``mu - exp(mu) [T + (Ei(alpha) - Ei(alpha v0) + ln v0) / beta]`` with
+    ``v0 = exp(-beta (T - s))``: checked for rate jumps far beyond those of
+    data (``exp(+-30)``) and intervals from 1e-3 to 20 decay times."""
     jax.config.update("jax_enable_x64", True)
     try:
-        u = np.array([-30.0, -5.0, -0.3, 1e-4, 0.7, 4.0, 15.0, 30.0])[:, None] \
-            * np.ones((1, 4))
-        v0 = np.array([0.0, 0.3, 0.9, 0.999])[None, :] * np.ones((8, 1))
-        ein = lambda z: special.expi(z) - np.euler_gamma - np.log(np.abs(z))
-        exact = ein(u) - np.where(v0 > 0, ein(u * np.where(v0 > 0, v0, 1.0)), 0.0)
-        got = np.asarray(HS._interval_integrals(jnp.asarray(u), jnp.asarray(v0),
-                                                HS.QUADRATURE_NODES))
-        np.testing.assert_allclose(got, exact, rtol=1e-9, atol=1e-12)
+        mu, beta, s = 0.4, 2.0, 1.0
+        for alpha in (-30.0, -5.0, -0.3, 1e-4, 0.7, 4.0, 15.0, 30.0):
+            for tail in (5e-4, 0.15, 1.2, 10.0):
+                T = s + tail
+                ev = H.merge([np.array([s])], T)
+                p = H.SignedHawkesParams(jnp.array([mu]), jnp.array([[alpha]]),
+                                         jnp.asarray(beta))
+                v0 = np.exp(-beta * tail)
+                exact = mu - np.exp(mu) * (T + (special.expi(alpha) - special.expi(alpha * v0)
+                                                 + np.log(v0)) / beta)
+                np.testing.assert_allclose(float(H.signed_log_likelihood(p, ev)), exact,
+                                           rtol=1e-9, err_msg=f"alpha {alpha}, T - s {tail}")
     finally:
         jax.config.update("jax_enable_x64", False)
 
