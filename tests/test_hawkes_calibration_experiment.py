@@ -37,7 +37,7 @@ def test_scores_accept_a_calibrated_posterior_and_refuse_an_overconfident_one():
     assert hc.rank_uniformity_p(bad["rank_alpha_nonzero"], 50) < 1e-6  # piled at the ends
 
 
-SMALL = ["--quick", "--n-dims", "3", "--T", "300", "--replicates", "2", "--num-warmup", "60",
+SMALL = ["--quick", "--n-dims", "3", "--events", "600", "--replicates", "2", "--num-warmup", "60",
          "--num-samples", "80", "--ranks-from", "20"]
 
 
