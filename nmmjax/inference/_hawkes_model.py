@@ -47,15 +47,10 @@ class Events(NamedTuple):
 # --------------------------------------------------------------------------- #
 
 
-def check_params(params: HawkesParams, name: str = "params") -> int:
-    """Check Hawkes parameters before anything is traced; return ``N``.
-
-    ``mu (N,)`` finite and >= 0, ``alpha (N, N)`` finite and >= 0 (this model
-    has no inhibition: a negative alpha can make the intensity negative),
-    ``beta`` a scalar or ``(N,)``, finite and > 0. Traced values (inside a
-    user's jit/grad) have their shapes checked only."""
-    if not isinstance(params, HawkesParams):
-        raise TypeError(f"`{name}` must be a HawkesParams, got {type(params).__name__}.")
+def check_mu_alpha(params, cls: type, name: str) -> int:
+    """``params`` is a ``cls`` with ``mu (N,)`` and ``alpha (N, N)``; return ``N``."""
+    if not isinstance(params, cls):
+        raise TypeError(f"`{name}` must be a {cls.__name__}, got {type(params).__name__}.")
     mu_shape = np.shape(params.mu)
     if len(mu_shape) != 1 or mu_shape[0] < 1:
         raise ValueError(f"`{name}.mu` must be a non-empty 1-D array (N,), got shape {mu_shape}.")
@@ -63,6 +58,17 @@ def check_params(params: HawkesParams, name: str = "params") -> int:
     if np.shape(params.alpha) != (n, n):
         raise ValueError(f"`{name}.alpha` must have shape (N, N) = ({n}, {n}), got "
                          f"{np.shape(params.alpha)}.")
+    return n
+
+
+def check_params(params: HawkesParams, name: str = "params") -> int:
+    """Check Hawkes parameters before anything is traced; return ``N``.
+
+    ``mu (N,)`` finite and >= 0, ``alpha (N, N)`` finite and >= 0 (this model
+    has no inhibition: a negative alpha can make the intensity negative),
+    ``beta`` a scalar or ``(N,)``, finite and > 0. Traced values (inside a
+    user's jit/grad) have their shapes checked only."""
+    n = check_mu_alpha(params, HawkesParams, name)
     if np.shape(params.beta) not in ((), (n,), (1,)):
         raise ValueError(f"`{name}.beta` must be a scalar or shaped (N,) = ({n},), got "
                          f"{np.shape(params.beta)}.")

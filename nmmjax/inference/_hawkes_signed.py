@@ -42,6 +42,7 @@ from nmmjax.inference._hawkes_model import (
     _history,
     _interval_ends,
     _minimize,
+    check_mu_alpha,
     run_thinning,
 )
 
@@ -61,15 +62,7 @@ class SignedHawkesParams(NamedTuple):
 def check_signed_params(params: SignedHawkesParams, name: str = "params") -> int:
     """Shapes and values of signed Hawkes parameters before anything is
     traced; return ``N``."""
-    if not isinstance(params, SignedHawkesParams):
-        raise TypeError(f"`{name}` must be a SignedHawkesParams, got {type(params).__name__}.")
-    mu_shape = np.shape(params.mu)
-    if len(mu_shape) != 1 or mu_shape[0] < 1:
-        raise ValueError(f"`{name}.mu` must be a non-empty 1-D array (N,), got shape {mu_shape}.")
-    n = mu_shape[0]
-    if np.shape(params.alpha) != (n, n):
-        raise ValueError(f"`{name}.alpha` must have shape (N, N) = ({n}, {n}), got "
-                         f"{np.shape(params.alpha)}.")
+    n = check_mu_alpha(params, SignedHawkesParams, name)
     if np.shape(params.beta) != ():
         raise ValueError(f"`{name}.beta` must be a scalar (one decay shared by all sources), "
                          f"got shape {np.shape(params.beta)}.")
