@@ -296,13 +296,11 @@ def log_likelihood(params: HawkesParams, events: Events) -> Array:
     return jnp.sum(jnp.log(lam)) - compensator
 
 
-def _terms(params: HawkesParams, events: Events):
-    """``(lam (K,), x (K, N), onehot (K, N), compensator)``: the intensity at
-    each event, ``lam_k = mu_{m_k} + alpha_{m_k} . x_k`` with the kernel sums
-    ``x_kj = beta_j r_kj``, the marks one-hot and the integrated intensity."""
+def unit_traces(beta_src: Array, events: Events):
+    """``(t (K,), r (K, N), onehot (K, N))``: event times (data: no
+    gradient), ``r_kj = sum_{l < k, m_l = j} exp(-beta_j (t_k - t_l))`` within
+    each trial, and the marks one-hot. ``beta_src`` is ``(1,)`` or ``(N,)``."""
     n = events.n_dims
-    beta = jnp.asarray(params.beta)
-    beta_src = beta if beta.ndim else beta[None]                   # (N,) or (1,)
     t, m = jax.lax.stop_gradient(events.times), events.marks
     gaps = jnp.diff(t, prepend=t[:1])
     keep = jnp.ones_like(t)
@@ -311,10 +309,20 @@ def _terms(params: HawkesParams, events: Events):
         keep = (tr == jnp.concatenate([tr[:1], tr[:-1]])).astype(t.dtype)
     prev = jax.nn.one_hot(jnp.concatenate([jnp.full((1,), -1, m.dtype), m[:-1]]), n,
                           dtype=t.dtype)                           # e_{m_{k-1}}, row 0 zero
-    x = beta_src * _history(beta_src, gaps, keep, prev)
     # one-hot products instead of gathers: their gradients are dense matrix
     # products, not scatter-adds (several times slower on CPU)
-    onehot = jax.nn.one_hot(m, n, dtype=t.dtype)                  # (K, N)
+    return t, _history(beta_src, gaps, keep, prev), jax.nn.one_hot(m, n, dtype=t.dtype)
+
+
+def _terms(params: HawkesParams, events: Events):
+    """``(lam (K,), x (K, N), onehot (K, N), compensator)``: the intensity at
+    each event, ``lam_k = mu_{m_k} + alpha_{m_k} . x_k`` with the kernel sums
+    ``x_kj = beta_j r_kj``, the marks one-hot and the integrated intensity."""
+    n = events.n_dims
+    beta = jnp.asarray(params.beta)
+    beta_src = beta if beta.ndim else beta[None]                   # (N,) or (1,)
+    t, r, onehot = unit_traces(beta_src, events)
+    x = beta_src * r
     lam = onehot @ params.mu + jnp.sum((onehot @ params.alpha) * x, axis=1)
     end = _trial_end(events, t)
     tail = 1.0 - jnp.exp(-(onehot @ jnp.broadcast_to(beta, (n,))) * (end - t))   # (K,)

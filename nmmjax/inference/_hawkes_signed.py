@@ -39,11 +39,11 @@ from nmmjax.inference._hawkes_model import (
     Array,
     Events,
     _check_events,
-    _history,
     _interval_ends,
     _minimize,
     check_mu_alpha,
     run_thinning,
+    unit_traces,
 )
 
 #: Gauss-Legendre nodes per inter-event interval of the compensator.
@@ -94,18 +94,8 @@ def _interval_integrals(u: Array, v0: Array, q: int) -> Array:
 def _signed_terms(params: SignedHawkesParams, events: Events, q: int):
     """``(log_rate (K,), compensator)``: the log-intensity of each event's
     dimension at the event and the integrated intensity over the data."""
-    n = events.n_dims
     beta = jnp.asarray(params.beta)
-    t, m = jax.lax.stop_gradient(events.times), events.marks
-    gaps = jnp.diff(t, prepend=t[:1])
-    keep = jnp.ones_like(t)
-    if events.trial is not None:  # a new trial starts from an empty history
-        tr = events.trial
-        keep = (tr == jnp.concatenate([tr[:1], tr[:-1]])).astype(t.dtype)
-    prev = jax.nn.one_hot(jnp.concatenate([jnp.full((1,), -1, m.dtype), m[:-1]]), n,
-                          dtype=t.dtype)
-    x = _history(beta[None], gaps, keep, prev)                     # (K, N) just before t_k
-    onehot = jax.nn.one_hot(m, n, dtype=t.dtype)
+    t, x, onehot = unit_traces(beta[None], events)                # x (K, N) just before t_k
     log_rate = onehot @ params.mu + jnp.sum((onehot @ params.alpha) * x, axis=1)
     # the interval after each event runs to the next event of its trial (or its end)
     nxt = _interval_ends(events, t)
