@@ -12,7 +12,11 @@ the MAP) under each alpha prior of :func:`nmmjax.inference.hawkes.numpyro_model`
   ``ranks_from`` thinned posterior draws, for mu, beta and the non-zero
   alphas; ranks of a calibrated posterior are uniform (chi-square test);
 - coverage of the central 95 % intervals of the same parameters;
-- posterior-mean max |error| of alpha and mu, and the MAP's;
+- posterior-mean max |error| of alpha and mu, the MAP's and (``--reference
+  tick``, full mode) those of tick's least squares on the same events (decay
+  fixed at the truth; tick runs in ``.bench-venv/tick``, made on first use);
+- under the spike-and-slab, the posterior inclusion probabilities of the
+  present and the absent connections;
 - NUTS wall time per fit (warm: every data set has the same shape, so only
   the first replicate compiles).
 
@@ -51,21 +55,23 @@ class Config:
     events: int = 20000             # events per data set (the first ones of a simulation)
     replicates: int = 50            # simulated data sets
     priors: tuple = ("spike_slab", "half_normal")
-    num_warmup: int = 200           # NUTS warm-up per fit
+    num_warmup: int = 150           # NUTS warm-up per fit
     num_samples: int = 250          # NUTS draws per fit
     max_tree_depth: int = 5
-    mass: str = "adapt"             # adapt | laplace
-    spike_scale: float = 0.01       # spike-and-slab: width of the spike
+    mass: str = "laplace"           # adapt | laplace
     ranks_from: int = 50            # thinned draws per rank (ranks 0..ranks_from)
     truth_seed: int = 0             # which sparse truth
+    reference: str = "tick"         # tick | none: tick's least squares on the same events
 
 
-QUICK = Config(events=10000, replicates=6, num_warmup=150, num_samples=200)
+QUICK = Config(events=10000, replicates=6, num_samples=200, reference="none")
 
 OPTIONS = {
     "replicates": {"type": int, "help": "simulated data sets"},
     "events": {"type": int, "help": "events per data set"},
     "mass": {"choices": ("adapt", "laplace"), "help": "NUTS mass matrix"},
+    "reference": {"choices": ("tick", "none"),
+                  "help": "also fit tick's least squares (in .bench-venv/tick) on each data set"},
 }
 
 
@@ -121,22 +127,42 @@ def first_events(key, truth: hawkes.HawkesParams, k: int) -> hawkes.Events:
     return hawkes.Events(ev.times[:k], ev.marks[:k], float(ev.times[k - 1]), ev.n_dims)
 
 
+def _errors(name: str, alpha, mu, truth) -> dict:
+    return {f"{name}_err_alpha": float(np.max(np.abs(np.asarray(alpha) - np.asarray(truth.alpha)))),
+            f"{name}_err_mu": float(np.max(np.abs(np.asarray(mu) - np.asarray(truth.mu))))}
+
+
+def _tick_fit(events: hawkes.Events, truth: hawkes.HawkesParams):
+    """``(alpha, mu)`` of tick's least squares with the decay fixed at the
+    truth (NaN if tick fails)."""
+    from benchmarks.hawkes import tick_fit
+
+    out = tick_fit(events, float(truth.beta))
+    if "alpha" not in out:
+        print(f"tick failed: {out.get('error', out)}", flush=True)
+        return np.full(np.shape(truth.alpha), np.nan), np.full(np.shape(truth.mu), np.nan)
+    return np.asarray(out["alpha"]), np.asarray(out["mu"])
+
+
 def _replicate(cfg: Config, ctx, truth, r: int) -> dict:
     """Simulate data set ``r``, fit it under each prior, score the fits."""
     key = jax.random.fold_in(ctx.key, r)
     events = first_events(jax.random.fold_in(key, 0), truth, cfg.events)
     mode = hawkes.fit_map(events)
-    rec = {"horizon": float(events.T),
-           "map_err_alpha": float(np.max(np.abs(np.asarray(mode.alpha - truth.alpha)))),
-           "map_err_mu": float(np.max(np.abs(np.asarray(mode.mu - truth.mu))))}
+    rec = {"horizon": float(events.T), **_errors("map", mode.alpha, mode.mu, truth)}
+    if cfg.reference == "tick":
+        rec.update(_errors("tick", *_tick_fit(events, truth), truth))
+    nonzero = np.asarray(truth.alpha) > 0
     for prior in cfg.priors:
-        extra = {"spike_scale": cfg.spike_scale} if prior == "spike_slab" else {}
         t0 = time.perf_counter()
         res = hawkes.fit_nuts(events, jax.random.fold_in(key, 1), num_warmup=cfg.num_warmup,
                               num_samples=cfg.num_samples, max_tree_depth=cfg.max_tree_depth,
-                              mass=cfg.mass, init=mode, alpha_prior=prior, **extra)
+                              mass=cfg.mass, init=mode, alpha_prior=prior)
         rec.update({f"{prior}/{k}": v for k, v in score(res.samples, truth,
                                                           cfg.ranks_from).items()})
+        if "included" in res.samples:  # posterior inclusion probabilities
+            pip = np.asarray(res.samples["included"]).mean(0)
+            rec.update({f"{prior}/pip_present": pip[nonzero], f"{prior}/pip_absent": pip[~nonzero]})
         rec.update({f"{prior}/wall_s": time.perf_counter() - t0, f"{prior}/ess_min": res.ess_min,
                     f"{prior}/rhat_max": res.rhat_max,
                     f"{prior}/divergences": res.divergences})
@@ -188,6 +214,10 @@ def _plots(ctx, cfg, hist):
         ax[0, 1].plot(hist[f"{prior}/err_alpha"], "o", ms=3, color=f"C{i}",
                       label=f"{prior}: alpha")
         ax[0, 1].plot(hist[f"{prior}/err_mu"], "x", ms=3, color=f"C{i}", label=f"{prior}: mu")
+    if "tick_err_alpha" in hist:
+        ax[0, 1].plot(hist["tick_err_alpha"], "o", ms=3, mfc="none", color="0.4",
+                      label="tick LS: alpha")
+        ax[0, 1].plot(hist["tick_err_mu"], "+", ms=4, color="0.4", label="tick LS: mu")
     ax[0, 0].axhspan(0.90, 0.99, color="0.85", zorder=0)
     ax[0, 0].set_xticks(np.arange(3) + 0.4 - width / 2, GROUPS)
     ax[0, 0].set_ylabel("95 % interval coverage")
@@ -209,6 +239,8 @@ def validate(cfg: Config) -> None:
     if not 0.0 < cfg.density < 1.0 or not 0.0 < cfg.radius < 1.0:
         raise ValueError(f"--density and --radius must be in (0, 1), got {cfg.density}, "
                          f"{cfg.radius}")
+    if cfg.reference not in ("tick", "none"):
+        raise ValueError(f"--reference must be 'tick' or 'none', got {cfg.reference!r}")
     for p in cfg.priors:
         if p not in hawkes.ALPHA_PRIORS:
             raise ValueError(f"--priors must be among {hawkes.ALPHA_PRIORS}, got {p!r}")
@@ -225,26 +257,41 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     ctx.save_arrays(**{k.replace("/", "__"): v for k, v in hist.items()},
                     truth_alpha=np.asarray(truth.alpha), truth_mu=np.asarray(truth.mu))
     metrics = {"events": cfg.events, "horizon_mean": float(hist["horizon"].mean()),
-               "n_nonzero_alpha": int(np.sum(np.asarray(truth.alpha) > 0)),
-               "map_err_alpha_max": float(hist["map_err_alpha"].max()),
-               "map_err_mu_max": float(hist["map_err_mu"].max())}
+               "n_nonzero_alpha": int(np.sum(np.asarray(truth.alpha) > 0))}
+    for ref in ("map", "tick"):
+        for p in ("alpha", "mu") if f"{ref}_err_alpha" in hist else ():
+            e = hist[f"{ref}_err_{p}"]
+            metrics[f"{ref}_err_{p}_max"] = float(np.nanmax(e))
+            metrics[f"{ref}_err_{p}_median"] = float(np.nanmedian(e))
     for prior in cfg.priors:
-        walls = hist[f"{prior}/wall_s"]
-        metrics[prior] = {
-            "coverage": {g: float(hist[f"{prior}/covered_{g}"].mean()) for g in GROUPS},
-            "rank_uniformity_p": {g: rank_uniformity_p(hist[f"{prior}/rank_{g}"],
-                                                       cfg.ranks_from) for g in GROUPS},
-            "err_alpha_max": float(hist[f"{prior}/err_alpha"].max()),
-            "err_alpha_median": float(np.median(hist[f"{prior}/err_alpha"])),
-            "err_mu_max": float(hist[f"{prior}/err_mu"].max()),
-            "err_mu_median": float(np.median(hist[f"{prior}/err_mu"])),
-            # the first fit compiles; the rest reuse the program
-            "nuts_wall_s_median": float(np.median(walls[1:] if len(walls) > 1 else walls)),
-            "ess_min": float(hist[f"{prior}/ess_min"].min()),
-            "rhat_max": float(hist[f"{prior}/rhat_max"].max()),
-            "divergences": int(hist[f"{prior}/divergences"].sum()),
-        }
+        metrics[prior] = _prior_metrics(cfg, hist, prior)
     return metrics
+
+
+def _prior_metrics(cfg: Config, hist: dict, prior: str) -> dict:
+    """One prior's scores over the replicates (``hist``: :func:`run_replicates`)."""
+    h = {k.split("/", 1)[1]: v for k, v in hist.items() if k.startswith(prior + "/")}
+    walls = h["wall_s"]
+    out = {
+        "coverage": {g: float(h[f"covered_{g}"].mean()) for g in GROUPS},
+        "rank_uniformity_p": {g: rank_uniformity_p(h[f"rank_{g}"], cfg.ranks_from)
+                              for g in GROUPS},
+        # the first fit compiles; the rest reuse the program
+        "nuts_wall_s_median": float(np.median(walls[1:] if len(walls) > 1 else walls)),
+        "ess_min": float(h["ess_min"].min()),
+        "rhat_max": float(h["rhat_max"].max()),
+        "divergences": int(h["divergences"].sum()),
+    }
+    for p in ("alpha", "mu"):
+        e = h[f"err_{p}"]
+        out[f"err_{p}_max"] = float(e.max())
+        out[f"err_{p}_median"] = float(np.median(e))
+        if f"tick_err_{p}" in hist:  # replicates where the posterior mean is no worse
+            out[f"not_worse_than_tick_{p}"] = float(np.mean(e <= hist[f"tick_err_{p}"]))
+    if "pip_present" in h:
+        out["pip_present_median"] = float(np.median(h["pip_present"]))
+        out["pip_absent_mean"] = float(np.mean(h["pip_absent"]))
+    return out
 
 
 KEY_METRICS = ("events", "spike_slab", "half_normal")

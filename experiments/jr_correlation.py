@@ -59,6 +59,8 @@ class Config:
     init_fraction: float = 1.0      # start: weights up to this fraction of their bound
     init_density: float = 0.2       # start (population strategies): fraction of non-zero weights
     symmetry: str = "cyclic"        # "none": 72 free weights | "cyclic": tied under input rotation
+    tied_generations: int = 0       # symmetry "none": first this many generations tied, then
+                                    # the untied search starts from the tied final population
     # Input noise (pulses/s sqrt(s)). The original added N(0, 2) to p on every 1 ms
     # step; white noise with the same spectral density has 2 * sqrt(1e-3) = 0.063.
     sigma_p: float = 0.063
@@ -90,6 +92,9 @@ OPTIONS = {
     "symmetry": {"choices": ("none", "cyclic"),
                  "help": "search all 72 weights, or one per orbit of the input rotation "
                          "(24; the three situations become rotations of one another)"},
+    "tied_generations": {"type": int,
+                         "help": "with --symmetry none: generations of tied search first; "
+                                 "the untied search then starts from its final population"},
     "init_density": {"type": float, "help": "fraction of non-zero weights at the start (GA)"},
     "init_fraction": {"type": float, "help": "start weights up to this fraction of the bounds"},
     "mutation_std": {"type": float,
@@ -155,13 +160,36 @@ def optimise(cfg: Config, ctx: _runner.RunContext, task, data):
         final = float(np.nanmax(-res.history["loss"][-1]))
         return cands[i], hist, res.evaluations * cfg.grad_restarts, init_best, final
 
-    def fitness_fn(pop, k):
-        # Resampling: every individual of a generation sees the same fresh
-        # inputs (ranks stay comparable) and no network can fit one draw.
-        d = ob.make_dataset(k, task) if cfg.resample else data
-        r = ob.population_fitness(expand(pop), d, task)
-        return r.margin if cfg.objective == "margin" else r.per_situation  # (P, K), maximised
+    if cfg.symmetry == "none" and cfg.tied_generations > 0:
+        # Tied weights first: each situation is a rotation of the others there,
+        # so the search cannot trade one against another; the untied search
+        # then starts from the tied final population, every symmetry free to break.
+        tied = dataclasses.replace(cfg, symmetry="cyclic", generations=cfg.tied_generations)
+        res0, expand0 = _evolve(tied, ctx, task, data, jax.random.fold_in(key, 7),
+                                _initial_population(tied, key, task), "checkpoint_tied.npz")
+        start = np.asarray(expand0(res0.candidates))
+        start = start[np.arange(cfg.population) % len(start)]
+        res, expand = _evolve(cfg, ctx, task, data, key, start, "checkpoint.npz")
+        hist = {k: np.concatenate([np.asarray(res0.history[k]), np.asarray(v)])
+                for k, v in res.history.items()}
+        n_eval, init_best = res0.evaluations + res.evaluations, float(res0.history["best"][0])
+    else:
+        res, expand = _evolve(cfg, ctx, task, data, key, _initial_population(cfg, key, task),
+                              "checkpoint.npz")
+        hist, n_eval, init_best = res.history, res.evaluations, float(res.history["best"][0])
+    best = expand(res.best_genome)
+    if cfg.resample:
+        # The best score of a noisy generation is mostly luck: pick the final
+        # network among the final population / mean on separate inputs.
+        best, n_val = _validate_final(cfg, ctx, best, expand(res.candidates))
+        n_eval += n_val
+    return best, hist, n_eval, init_best, float(res.best_fitness)
 
+
+def _initial_population(cfg: Config, key, task) -> np.ndarray:
+    """Weights uniform up to ``init_fraction`` of their bounds, a fraction
+    ``init_density`` of them non-zero."""
+    _, _, high = searched_genes(cfg, task.layers)
     k_init = jax.random.fold_in(key, 1)
     init_pop = cfg.init_fraction * high * np.asarray(
         jax.random.uniform(k_init, (cfg.population, len(high))))
@@ -170,6 +198,21 @@ def optimise(cfg: Config, ctx: _runner.RunContext, task, data):
         # output, which puts them all on the fitness plateau.
         init_pop *= np.asarray(jax.random.bernoulli(
             jax.random.fold_in(k_init, 1), cfg.init_density, init_pop.shape))
+    return init_pop
+
+
+def _evolve(cfg: Config, ctx, task, data, key, init_pop, checkpoint_name: str):
+    """One population search (``cfg.strategy``) of the searched genes from
+    ``init_pop``: ``(EvolveResult, expand)``."""
+    expand, low, high = searched_genes(cfg, task.layers)
+
+    def fitness_fn(pop, k):
+        # Resampling: every individual of a generation sees the same fresh
+        # inputs (ranks stay comparable) and no network can fit one draw.
+        d = ob.make_dataset(k, task) if cfg.resample else data
+        r = ob.population_fitness(expand(pop), d, task)
+        return r.margin if cfg.objective == "margin" else r.per_situation  # (P, K), maximised
+
     name = search.resolve_strategy(cfg.strategy)
     kwargs, sparams = {}, {}
     if name == "SimpleGA":
@@ -187,15 +230,8 @@ def optimise(cfg: Config, ctx: _runner.RunContext, task, data):
                      generations=cfg.generations, chunk=cfg.chunk,
                      init_mean=0.5 * cfg.init_fraction * high, init_population=init_pop,
                      aggregate=cfg.aggregate,
-                     checkpoint_path=ctx.out / "checkpoint.npz", resume=ctx.resume)
-    best, n_eval = expand(res.best_genome), res.evaluations
-    if cfg.resample:
-        # The best score of a noisy generation is mostly luck: pick the final
-        # network among the final population / mean on separate inputs.
-        best, n_val = _validate_final(cfg, ctx, best, expand(res.candidates))
-        n_eval += n_val
-    return (best, res.history, n_eval, float(res.history["best"][0]),
-            float(res.best_fitness))
+                     checkpoint_path=ctx.out / checkpoint_name, resume=ctx.resume)
+    return res, expand
 
 
 def _validate_final(cfg: Config, ctx, best, candidates):
@@ -273,6 +309,19 @@ def validate(cfg: Config) -> None:
             raise ValueError(f"--{name.replace('_', '-')} is a fraction: it must lie in "
                              f"[0, 1], got {getattr(cfg, name)}")
     searched_genes(cfg)  # a bad `symmetry`
+    if cfg.tied_generations < 0:
+        raise ValueError(f"--tied-generations must be >= 0, got {cfg.tied_generations}")
+    if cfg.tied_generations and (cfg.symmetry != "none" or cfg.strategy == "gradient"):
+        raise ValueError("--tied-generations starts an untied population search from a tied "
+                         "one: it needs --symmetry none and a population strategy, got "
+                         f"--symmetry {cfg.symmetry} --strategy {cfg.strategy}")
+
+
+def _tied_generations(cfg: Config) -> int:
+    """Generations over tied weights: all of them, the first phase, or none."""
+    if cfg.strategy == "gradient":
+        return 0
+    return cfg.generations if cfg.symmetry == "cyclic" else cfg.tied_generations
 
 
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:
@@ -374,6 +423,7 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         "initial_best_search_score": init_best,
         "final_best_search_score": final_best,
         "generations": cfg.generations if cfg.strategy != "gradient" else cfg.grad_steps,
+        "tied_generations": _tied_generations(cfg),
         "evaluations": int(n_eval),
         "train_duration_s": cfg.train_duration,
         "test_duration_s": cfg.test_duration,

@@ -115,6 +115,36 @@ def test_interrupted_cyclic_nsga2_resumes_to_the_uninterrupted_result(tmp_path, 
     assert len(np.unique(g)) > 1
 
 
+@pytest.mark.slow  # two searches in one run (~60 s)
+def test_untied_search_starts_from_the_tied_final_population(tmp_path, monkeypatch, capsys):
+    from nmmjax import search
+    from nmmjax.networks import feedforward as ff
+
+    starts = []
+    real = search.run
+
+    def spy(*a, **kw):
+        starts.append(np.asarray(kw["init_population"]))
+        res = real(*a, **kw)
+        starts.append(np.asarray(res.candidates))
+        return res
+
+    monkeypatch.setattr(search, "run", spy)
+    out = jr_correlation.main(["--quick", "--strategy", "nsga2", "--symmetry", "none",
+                               "--tied-generations", "2", "--generations", "2",
+                               "--out", str(tmp_path)])
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["tied_generations"] == 2 and np.isfinite(m["min_fitness"])
+    tied_start, tied_end, untied_start, _ = starts
+    assert tied_start.shape[1] == 24 and untied_start.shape[1] == 72
+    index, _ = ff.cyclic_orbits((3, 6, 3))
+    np.testing.assert_array_equal(untied_start, tied_end[:, index])
+    with pytest.raises(SystemExit) as e:
+        jr_correlation.main(["--quick", "--symmetry", "cyclic", "--tied-generations", "2",
+                             "--out", str(tmp_path)])
+    assert e.value.code == 2 and "--tied-generations" in capsys.readouterr().err
+
+
 def test_searched_genes_tie_weights_within_their_bounds(tmp_path, capsys):
     from nmmjax.networks import feedforward as ff
 

@@ -292,7 +292,7 @@ def log_likelihood(params: HawkesParams, events: Events) -> Array:
     if check_params(params) != events.n_dims:
         raise ValueError(f"`params` has {np.shape(params.mu)[0]} dimensions, `events` "
                          f"{events.n_dims}.")
-    lam, _, _, compensator = _terms(params, events)
+    lam, _, _, _, compensator = _terms(params, events)
     return jnp.sum(jnp.log(lam)) - compensator
 
 
@@ -315,9 +315,11 @@ def unit_traces(beta_src: Array, events: Events):
 
 
 def _terms(params: HawkesParams, events: Events):
-    """``(lam (K,), x (K, N), onehot (K, N), compensator)``: the intensity at
-    each event, ``lam_k = mu_{m_k} + alpha_{m_k} . x_k`` with the kernel sums
-    ``x_kj = beta_j r_kj``, the marks one-hot and the integrated intensity."""
+    """``(lam (K,), x (K, N), onehot (K, N), c (N,), compensator)``: the
+    intensity at each event, ``lam_k = mu_{m_k} + alpha_{m_k} . x_k`` with the
+    kernel sums ``x_kj = beta_j r_kj``, the marks one-hot, each source's
+    integrated kernel ``c_j`` and the integrated intensity
+    ``sum(mu) T + sum_ij alpha_ij c_j``."""
     n = events.n_dims
     beta = jnp.asarray(params.beta)
     beta_src = beta if beta.ndim else beta[None]                   # (N,) or (1,)
@@ -326,8 +328,9 @@ def _terms(params: HawkesParams, events: Events):
     lam = onehot @ params.mu + jnp.sum((onehot @ params.alpha) * x, axis=1)
     end = _trial_end(events, t)
     tail = 1.0 - jnp.exp(-(onehot @ jnp.broadcast_to(beta, (n,))) * (end - t))   # (K,)
-    compensator = jnp.sum(params.mu) * events.T + jnp.sum(params.alpha @ (tail @ onehot))
-    return lam, x, onehot, compensator
+    c = tail @ onehot
+    compensator = jnp.sum(params.mu) * events.T + jnp.sum(params.alpha @ c)
+    return lam, x, onehot, c, compensator
 
 
 def _trial_end(events: Events, t: Array) -> Array:

@@ -32,30 +32,32 @@ ALPHA_PRIORS = ("half_normal", "spike_slab")
 
 def numpyro_model(events: Events, per_source_beta: bool = False, mu_scale: float = 1.0,
                   alpha_scale: float = 0.5, beta_loc: float = 0.0, beta_scale: float = 1.0,
-                  alpha_prior: str = "half_normal", spike_scale: float = 0.01):
+                  alpha_prior: str = "half_normal"):
     """numpyro model: half-normal priors on mu, log-normal on beta, the exact
     Hawkes likelihood as a factor, and on alpha either
 
     - ``alpha_prior="half_normal"``: half-normal of scale ``alpha_scale``;
-    - ``"spike_slab"``: a continuous spike-and-slab (George & McCulloch
-      1993), ``w HalfNormal(alpha_scale) + (1 - w) HalfNormal(spike_scale)``
-      with the slab weight ``w ~ Beta(1, 1)`` learned from the data. When
-      most connections are absent, the half-normal gives each of them
-      positive rate that is taken out of ``mu``; the spike holds them at ~0.
+    - ``"spike_slab"``: a spike-and-slab with an exact zero (Kuo & Mallick
+      1998): ``alpha = included * slab`` with ``included ~ Bernoulli(w)``,
+      ``slab ~ HalfNormal(alpha_scale)`` and the slab weight
+      ``w ~ Beta(1, 1)`` learned from the data. When most connections are
+      absent, the half-normal gives each of them positive rate that is taken
+      out of ``mu``; here an absent connection is exactly zero.
+
+    The spike-and-slab model has discrete sites: :func:`fit_nuts` samples it
+    by NUTS within Gibbs; numpyro's ``DiscreteHMCGibbs`` also runs it.
     """
     import numpyro
     import numpyro.distributions as dist
-    from numpyro.distributions import constraints
 
     n = events.n_dims
     mu = numpyro.sample("mu", dist.HalfNormal(mu_scale).expand([n]).to_event(1))
     if alpha_prior == "spike_slab":
         w = numpyro.sample("w", dist.Beta(1.0, 1.0))
-        alpha = numpyro.sample("alpha", dist.ImproperUniform(constraints.positive, (),
-                                                             (n, n)))
-        slab = dist.HalfNormal(alpha_scale).log_prob(alpha) + jnp.log(w)
-        spike = dist.HalfNormal(spike_scale).log_prob(alpha) + jnp.log1p(-w)
-        numpyro.factor("alpha_prior", jnp.sum(jnp.logaddexp(slab, spike)))
+        # batch-shaped (no to_event): numpyro's discrete samplers enumerate it
+        included = numpyro.sample("included", dist.Bernoulli(w).expand([n, n]))
+        slab = numpyro.sample("slab", dist.HalfNormal(alpha_scale).expand([n, n]).to_event(2))
+        alpha = numpyro.deterministic("alpha", included * slab)
     else:
         alpha = numpyro.sample("alpha", dist.HalfNormal(alpha_scale).expand([n, n])
                                .to_event(2))
@@ -76,8 +78,7 @@ class NUTSResult(NamedTuple):
 
 
 def _prior_items(prior: dict) -> tuple:
-    allowed = ("mu_scale", "alpha_scale", "beta_loc", "beta_scale", "alpha_prior",
-               "spike_scale")
+    allowed = ("mu_scale", "alpha_scale", "beta_loc", "beta_scale", "alpha_prior")
     for k in prior:
         if k not in allowed:
             raise TypeError(f"unknown prior option {k!r}; expected one of {allowed}.")
@@ -105,13 +106,23 @@ def _data_args(events: Events) -> tuple:
             None if events.trial is None else jnp.asarray(events.trial_length, t.dtype))
 
 
-def _potential_of(statics: tuple):
-    """``(potential_fn_gen, constrain)`` of a model: ``statics[0]`` names it
-    (``"linear"`` or ``"signed"``), the rest are its static settings."""
+class _Model(NamedTuple):
+    """A model in the sampler's coordinates: ``potential_fn_gen(*data)``,
+    ``constrain(z, scale, included=None)`` and, for models with discrete
+    sites, ``gibbs(key, z, included, data) -> included`` (else ``None``)."""
+
+    potential_fn_gen: Callable
+    constrain: Callable
+    gibbs: Callable | None = None
+
+
+def _potential_of(statics: tuple) -> _Model:
+    """The model ``statics`` names (``statics[0]``: ``"linear"`` or
+    ``"signed"``; the rest are its static settings)."""
     if statics[0] == "signed":
         from nmmjax.inference._hawkes_signed import signed_potential
 
-        return signed_potential(*statics[1:])
+        return _Model(*signed_potential(*statics[1:]))
     return _potential(*statics[1:])
 
 
@@ -119,11 +130,16 @@ def _is_sparse(prior: tuple) -> bool:
     return dict(prior).get("alpha_prior", "half_normal") == "spike_slab"
 
 
+def _slab_scale(prior: tuple) -> float:
+    return dict(prior).get("alpha_scale",
+                           inspect.signature(numpyro_model).parameters["alpha_scale"].default)
+
+
 @functools.lru_cache(maxsize=8)
-def _potential(n: int, per_source_beta: bool, prior: tuple):
-    """``(potential_fn_gen, constrain)``: the negative log-posterior of
-    :func:`numpyro_model` in the sampler's space, as a function of the data
-    arrays and the alpha scales ``s (N, N)``.
+def _potential(n: int, per_source_beta: bool, prior: tuple) -> _Model:
+    """The negative log-posterior of :func:`numpyro_model` in the sampler's
+    space, as a function of the data arrays and the alpha scales ``s (N, N)``
+    (and, under the spike-and-slab prior, the inclusions ``(N, N)``).
 
     The sampler's coordinates are ``log mu``, ``log beta`` and ``z`` with
     ``alpha = s softplus(z)``. A weak connection's posterior piles up against
@@ -132,74 +148,115 @@ def _potential(n: int, per_source_beta: bool, prior: tuple):
     symmetric logistic density when ``s`` is its scale (:func:`_alpha_scales`).
     Strong connections (``alpha >> s``) are sampled almost linearly. Only the
     coordinates change: priors and likelihood are the model's, plus the
-    Jacobian."""
+    Jacobian.
+
+    Spike-and-slab: the slab value of an excluded connection is not in the
+    likelihood; it is given the pseudo-prior ``Exponential(mean s)`` in place
+    of the slab (Dellaportas, Forster & Ntzoufras 2002), which leaves the
+    posterior of everything else unchanged and puts it where switching the
+    connection on is likely (the logistic density in ``z``)."""
     from numpyro.infer.util import log_density
 
     sparse = _is_sparse(prior)
+    slab_scale = _slab_scale(prior)
 
     def model(times, marks, T, trial, length):
         numpyro_model(Events(times, marks, T, n, trial, length), per_source_beta, **dict(prior))
 
-    def constrain(z, scale):
-        out = {"mu": jnp.exp(z["mu"]), "alpha": scale * jax.nn.softplus(z["alpha"]),
-               "beta": jnp.exp(z["beta"])}
-        if sparse:  # the slab weight, on the logit scale
-            out["w"] = jax.nn.sigmoid(z["w"])
-        return out
+    def constrain(z, scale, included=None):
+        a = scale * jax.nn.softplus(z["alpha"])
+        out = {"mu": jnp.exp(z["mu"]), "beta": jnp.exp(z["beta"])}
+        if not sparse:
+            return {**out, "alpha": a}
+        # the slab weight, on the logit scale
+        return {**out, "alpha": included * a, "slab": a, "included": included,
+                "w": jax.nn.sigmoid(z["w"])}
 
-    def potential_fn_gen(times, marks, T, trial, length, scale):
+    def potential_fn_gen(times, marks, T, trial, length, scale, included=None):
         def potential(z):
-            lp, _ = log_density(model, (times, marks, T, trial, length), {},
-                                constrain(z, scale))
+            sites = constrain(z, scale, included)
+            if sparse:
+                sites = {k: v for k, v in sites.items() if k != "alpha"}  # deterministic
+            lp, _ = log_density(model, (times, marks, T, trial, length), {}, sites)
             log_jac = (jnp.sum(z["mu"]) + jnp.sum(z["beta"])
                        + jnp.sum(jnp.log(scale) + jax.nn.log_sigmoid(z["alpha"])))
             if sparse:
                 log_jac += jax.nn.log_sigmoid(z["w"]) + jax.nn.log_sigmoid(-z["w"])
+                lp -= jnp.sum((1.0 - included) * _slab_over_pseudo(sites["slab"], scale,
+                                                                   slab_scale))
             return -(lp + log_jac)
 
         return potential
 
-    return potential_fn_gen, constrain
+    gibbs = _inclusion_gibbs(n, slab_scale, constrain) if sparse else None
+    return _Model(potential_fn_gen, constrain, gibbs)
 
 
-def _alpha_log_prior(prior: tuple, w: float = 0.5):
-    """The log prior density of one alpha (up to a constant) under ``prior``
-    (:func:`numpyro_model`), with the slab weight at ``w``."""
-    d = dict(prior)
-    slab = d.get("alpha_scale", inspect.signature(numpyro_model).parameters["alpha_scale"].default)
-    if not _is_sparse(prior):
-        return lambda a: -a**2 / (2 * slab**2)
-    spike = d.get("spike_scale",
-                  inspect.signature(numpyro_model).parameters["spike_scale"].default)
-    return lambda a: jnp.logaddexp(jnp.log(w) - jnp.log(slab) - a**2 / (2 * slab**2),
-                                   jnp.log1p(-w) - jnp.log(spike) - a**2 / (2 * spike**2))
+def _slab_over_pseudo(a, scale, slab_scale):
+    """``log HalfNormal(slab_scale)(a) - log Exponential(mean scale)(a)``,
+    normalised densities (the two differ in their constants)."""
+    return (0.5 * np.log(2 / np.pi) - jnp.log(slab_scale) - a**2 / (2 * slab_scale**2)
+            + jnp.log(scale) + a / scale)
+
+
+def _inclusion_gibbs(n: int, slab_scale: float, constrain: Callable) -> Callable:
+    """One systematic Gibbs sweep over the inclusions given the continuous
+    parameters: rows (targets) are independent, so they are swept in
+    parallel, each row's sources one after the other. Switching ``(i, j)``
+    changes only target ``i``'s intensity at its own events and its
+    compensator by ``slab_ij c_j``: O(K) per connection, O(N K) per sweep
+    (one likelihood's work)."""
+
+    def gibbs(key, z, included, data):
+        times, marks, T, trial, length, scale = data
+        p = constrain(z, scale, included)
+        ev = Events(times, marks, T, n, trial, length)
+        lam, x, onehot, c, _ = _terms(HawkesParams(p["mu"], p["alpha"], p["beta"]), ev)
+        prior_odds = (jnp.log(p["w"]) - jnp.log1p(-p["w"])
+                      + _slab_over_pseudo(p["slab"], scale, slab_scale))
+        u = jax.random.uniform(key, (n, n))
+
+        def row(own, lam_i, inc_i, a_i, odds_i, u_i):
+            lam_i = jnp.where(own, lam_i, 1.0)   # only target i's events count
+
+            def switch(lam_i, j):
+                step = own * a_i[j] * x[:, j]
+                lam0 = lam_i - inc_i[j] * step
+                gain = jnp.sum(jnp.log1p(step / lam0)) - a_i[j] * c[j]
+                on = u_i[j] < jax.nn.sigmoid(odds_i[j] + gain)
+                return lam0 + on * step, on.astype(lam_i.dtype)
+
+            return jax.lax.scan(switch, lam_i, jnp.arange(n))[1]
+
+        return jax.vmap(row, in_axes=(1, None, 0, 0, 0, 0))(
+            onehot > 0, lam, included, p["slab"], prior_odds, u)
+
+    return gibbs
 
 
 @functools.partial(jax.jit, static_argnames=("n", "prior"))
 def _alpha_scales(p, data, *, n: int, prior: tuple):
     """``s (N, N)``: the width of each alpha's posterior near ``p`` (a mode),
     ``1 / (|g| + sqrt(h))`` from the slope ``g`` and curvature ``h`` of the
-    log-posterior in alpha (likelihood plus the prior; a spike-and-slab
-    prior's spike makes an absent connection's width that of the spike). At
-    the boundary (an absent connection) the slope sets the width, inside it
-    the curvature."""
+    log-posterior in alpha (the likelihood plus the half-normal or slab
+    prior). At the boundary (an absent connection) the slope sets the width,
+    inside it the curvature."""
     times, marks, T, trial, length = data
     ev = Events(times, marks, T, n, trial, length)
-    log_prior = _alpha_log_prior(prior)
-    d1 = jax.vmap(jax.grad(log_prior))
-    d2 = jax.vmap(jax.grad(jax.grad(log_prior)))
-    a = p.alpha.ravel()
+    slab = _slab_scale(prior)
     g = jax.grad(lambda a: log_likelihood(p._replace(alpha=a), ev))(p.alpha)
-    g = g + d1(a).reshape(n, n)
-    lam, x, onehot, _ = _terms(p, ev)
-    h = onehot.T @ (x / lam[:, None]) ** 2 + jnp.maximum(-d2(a), 0.0).reshape(n, n)
+    g = g - p.alpha / slab**2
+    lam, x, onehot, _, _ = _terms(p, ev)
+    h = onehot.T @ (x / lam[:, None]) ** 2 + 1.0 / slab**2
     return 1.0 / (jnp.abs(g) + jnp.sqrt(h))
 
 
 def _sampler_start(p: HawkesParams, scale: Array, n: int, per_source_beta: bool,
-                   sparse: bool = False) -> dict:
-    """``p`` in the sampler's coordinates (see :func:`_potential`); with the
-    spike-and-slab prior the slab weight starts at 1/2."""
+                   sparse: bool = False) -> tuple[dict, Array | None]:
+    """``(z, included)``: ``p`` in the sampler's coordinates (see
+    :func:`_potential`); under the spike-and-slab prior the connections
+    start included where ``alpha`` exceeds its width ``scale``, and the slab
+    weight at their fraction (else ``included`` is ``None``)."""
     beta = jnp.asarray(p.beta, jnp.float32)
     if per_source_beta:
         beta = _beta_vec(beta, n)
@@ -207,12 +264,16 @@ def _sampler_start(p: HawkesParams, scale: Array, n: int, per_source_beta: bool,
         raise ValueError("`init.beta` must be a scalar unless per_source_beta=True.")
     # a zero alpha (the MAP of an absent connection) starts at the centre of
     # its logistic density, z = 0
-    a = jnp.maximum(jnp.asarray(p.alpha, jnp.float32) / scale, jnp.log(2.0))
+    alpha = jnp.asarray(p.alpha, jnp.float32)
+    a = jnp.maximum(alpha / scale, jnp.log(2.0))
     z = {"mu": jnp.log(jnp.maximum(jnp.asarray(p.mu, jnp.float32), 1e-6)),
          "alpha": a + jnp.log(-jnp.expm1(-a)),  # softplus^-1, no overflow for large a
          "beta": jnp.log(beta)}
-    return {**z, "w": jnp.float32(0.0)} if sparse else z
-
+    if not sparse:
+        return z, None
+    included = (alpha > scale).astype(jnp.float32)
+    frac = jnp.clip(jnp.mean(included), 1.0 / (n * n + 1), 1.0 - 1.0 / (n * n + 1))
+    return {**z, "w": jnp.log(frac) - jnp.log1p(-frac)}, included
 
 @functools.partial(jax.jit, static_argnames=("statics", "steps"))
 def _laplace(z0, data, *, statics: tuple, steps: int):
@@ -220,7 +281,7 @@ def _laplace(z0, data, *, statics: tuple, steps: int):
     inverse Hessian there (the Laplace covariance)."""
     from jax.flatten_util import ravel_pytree
 
-    pgen, _ = _potential_of(statics)
+    pgen = _potential_of(statics).potential_fn_gen
     flat0, unravel = ravel_pytree(z0)
     f = lambda x: pgen(*data)(unravel(x))
     x = _minimize(f, flat0, steps)
@@ -232,40 +293,64 @@ def _laplace(z0, data, *, statics: tuple, steps: int):
 class _RunChains(NamedTuple):
     """``length`` NUTS iterations of a batch of chains: a hashable callable,
     so that :func:`nmmjax.parallel.map_batch` compiles one program per kernel
-    and chunk length."""
+    and chunk length. A model with discrete sites (``model.gibbs``) carries
+    them next to the NUTS state and updates them by Gibbs before each NUTS
+    step (NUTS within Gibbs, as numpyro's ``HMCGibbs``)."""
 
     sample_kernel: Callable
     length: int
+    model: _Model
 
     def __call__(self, states, data):
+        gibbs = self.model.gibbs
+
         def body(state, _):
-            state = self.sample_kernel(state, model_args=data)
-            return state, (state.z, state.num_steps, state.diverging)
+            if gibbs is None:
+                state = self.sample_kernel(state, model_args=data)
+                return state, (state.z, state.num_steps, state.diverging)
+            hmc, inc = state
+            inc = gibbs(jax.random.fold_in(hmc.rng_key, 1), hmc.z, inc, data)
+            args = data + (inc,)
+            # the cached energy and gradient belong to the old discrete sites
+            pe, grad = jax.value_and_grad(self.model.potential_fn_gen(*args))(hmc.z)
+            hmc = self.sample_kernel(hmc._replace(potential_energy=pe, z_grad=grad),
+                                     model_args=args)
+            return (hmc, inc), ({**hmc.z, "included": inc}, hmc.num_steps, hmc.diverging)
 
         return jax.lax.map(lambda s: jax.lax.scan(body, s, None, length=self.length), states)
 
 
 def sampler_coordinates(events: Events, scale: Array, *, per_source_beta: bool = False,
-                        **prior):
+                        included: Array | None = None, **prior):
     """The coordinates :func:`fit_nuts` samples in, for checks and custom samplers.
 
     NUTS samples ``z = {"mu": log mu, "alpha": z_alpha, "beta": log beta}``
     with ``alpha = scale * softplus(z_alpha)`` (``scale (N, N)``: each alpha's
     posterior width, see :func:`fit_nuts`).
 
+    Under ``alpha_prior="spike_slab"`` the coordinates add ``"w"`` (the
+    slab weight's logit) and ``z_alpha`` parameterises the slab values; the
+    inclusions ``(N, N)`` (0 or 1) are fixed by ``included``.
+
     Returns:
         ``(potential, constrain, to_sampler)``: ``potential(z)`` the negative
         log-posterior of :func:`numpyro_model` on ``events`` in these
         coordinates (Jacobian included), ``constrain(z) -> {"mu", "alpha",
-        "beta"}``, and ``to_sampler(params: HawkesParams) -> z`` (a zero alpha
-        maps to ``z = 0``, the centre of its logistic density).
+        "beta", ...}``, and ``to_sampler(params: HawkesParams) -> z`` (a zero
+        alpha maps to ``z = 0``, the centre of its logistic density).
     """
     n = events.n_dims
-    pgen, constrain = _potential(n, bool(per_source_beta), _prior_items(prior))  # linear
+    prior = _prior_items(prior)
+    model = _potential(n, bool(per_source_beta), prior)  # linear
     scale = jnp.asarray(scale)
-    sparse = _is_sparse(_prior_items(prior))
-    return (pgen(*_data_args(events), scale), lambda z: constrain(z, scale),
-            lambda p: _sampler_start(p, scale, n, bool(per_source_beta), sparse))
+    extra = ()
+    if _is_sparse(prior):
+        if included is None:
+            raise ValueError("alpha_prior='spike_slab' needs `included` (N, N) of 0 or 1.")
+        extra = (jnp.asarray(included, jnp.float32),)
+    return (model.potential_fn_gen(*_data_args(events), scale, *extra),
+            lambda z: model.constrain(z, scale, *extra),
+            lambda p: _sampler_start(p, scale, n, bool(per_source_beta), bool(extra))[0])
 
 
 # Kernels, not compiled programs, are cached here (keyed on the static
@@ -281,21 +366,26 @@ def _nuts_runner(statics: tuple, num_warmup: int, max_tree_depth: int, target_ac
 
     from nmmjax import parallel
 
-    pgen, _ = _potential_of(statics)
-    init_kernel, sample_kernel = hmc(potential_fn_gen=pgen, algo="NUTS")
+    model = _potential_of(statics)
+    init_kernel, sample_kernel = hmc(potential_fn_gen=model.potential_fn_gen, algo="NUTS")
 
     # Chains on one device run one after the other (lax.map), not in lockstep
     # (vmap): a lockstep iteration costs the longest of the chains' trajectories,
     # and the batched likelihood is slower than two single ones on CPU.
     def init_chains(batch, data):
-        return jax.lax.map(lambda b: init_kernel(
-            b[1], num_warmup, inverse_mass_matrix=b[2] if laplace else None,
-            adapt_mass_matrix=not laplace, dense_mass=laplace,
-            target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
-            model_args=data, rng_key=b[0]), batch)
+        def one(b):  # b: key, z0, inverse mass, inclusions (a placeholder without)
+            args = data if model.gibbs is None else data + (b[3],)
+            state = init_kernel(
+                b[1], num_warmup, inverse_mass_matrix=b[2] if laplace else None,
+                adapt_mass_matrix=not laplace, dense_mass=laplace,
+                target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
+                model_args=args, rng_key=b[0])
+            return state if model.gibbs is None else (state, b[3])
+
+        return jax.lax.map(one, batch)
 
     def advance(states, data, length):
-        return parallel.map_batch(_RunChains(sample_kernel, length), states, data)
+        return parallel.map_batch(_RunChains(sample_kernel, length, model), states, data)
 
     return (lambda batch, data: parallel.map_batch(init_chains, batch, data)), advance
 
@@ -334,10 +424,12 @@ def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 5
         checkpoint_path, resume: an ``.npz`` written after every chunk;
             ``resume=True`` continues from it, with the same draws as an
             uninterrupted run.
-        **prior: ``mu_scale``, ``alpha_scale``, ``beta_loc``, ``beta_scale``,
-            ``alpha_prior`` (``"half_normal"`` or ``"spike_slab"``: then the
-            draws include the slab weight ``w``) and ``spike_scale`` of
-            :func:`numpyro_model`.
+        **prior: ``mu_scale``, ``alpha_scale``, ``beta_loc``, ``beta_scale``
+            and ``alpha_prior`` of :func:`numpyro_model` (``"half_normal"`` or
+            ``"spike_slab"``: then the draws include the slab weight ``w`` and
+            the inclusions ``included`` (0 or 1), whose mean is each
+            connection's posterior inclusion probability; the inclusions are
+            drawn by a Gibbs sweep before each NUTS step).
     """
     import time
 
@@ -359,8 +451,9 @@ def fit_nuts(events: Events, key, *, num_warmup: int = 500, num_samples: int = 5
         init = fit_map(events, per_source_beta=per_source_beta)
     init = HawkesParams(*(jnp.asarray(v, jnp.float32) for v in init))
     scale = _alpha_scales(init, data, n=n, prior=statics[3])
-    z0 = _sampler_start(init, scale, n, per_source_beta, _is_sparse(statics[3]))
-    return sample(statics, data + (scale,), z0, key, events, t0=t0, progress=progress, **opts)
+    z0, included = _sampler_start(init, scale, n, per_source_beta, _is_sparse(statics[3]))
+    return sample(statics, data + (scale,), z0, key, events, t0=t0, progress=progress,
+                  included=included, **opts)
 
 
 def check_nuts_options(*, num_warmup, num_samples, num_chains, max_tree_depth, chunk, mass,
@@ -384,10 +477,11 @@ def check_nuts_options(*, num_warmup, num_samples, num_chains, max_tree_depth, c
 def sample(statics: tuple, data: tuple, z0: dict, key, events: Events, *, num_warmup: int,
            num_samples: int, num_chains: int, max_tree_depth: int, chunk: int, mass: str,
            target_accept: float, checkpoint_path, resume: bool, progress: bool,
-           t0: float) -> NUTSResult:
+           t0: float, included: Array | None = None) -> NUTSResult:
     """NUTS chains of the model ``statics`` (:func:`_potential_of`) on
-    ``data`` from ``z0`` (sampler coordinates), in our checkpointed loop;
-    draws constrained, with r-hat and ESS (checked options:
+    ``data`` from ``z0`` (sampler coordinates; ``included``: the start of a
+    model's discrete sites), in our checkpointed loop; draws constrained,
+    with r-hat and ESS over the continuous parameters (checked options:
     :func:`check_nuts_options`)."""
     import time
 
@@ -396,8 +490,9 @@ def sample(statics: tuple, data: tuple, z0: dict, key, events: Events, *, num_wa
 
     flat0, _ = ravel_pytree(z0)
     inv_mass = jnp.eye(flat0.shape[0], dtype=flat0.dtype)  # unused unless laplace
-    if mass == "laplace":
-        z0, inv_mass, lowest = _laplace(z0, data, statics=statics, steps=50)
+    if mass == "laplace":  # the mode for the starting inclusions
+        z0, inv_mass, lowest = _laplace(z0, data if included is None else data + (included,),
+                                        statics=statics, steps=50)
         if not bool(jnp.isfinite(lowest)) or float(lowest) <= 0:
             raise FloatingPointError(
                 "the log-posterior's Hessian at its mode is not positive definite; "
@@ -408,7 +503,7 @@ def sample(statics: tuple, data: tuple, z0: dict, key, events: Events, *, num_wa
     rep = lambda a: jnp.broadcast_to(a, (num_chains,) + a.shape)
     # raw keys: checkpoints hold plain arrays
     batch = (checkpoint.raw_key(jax.random.split(key, num_chains)), jax.tree_util.tree_map(rep, z0),
-             rep(inv_mass))
+             rep(inv_mass), rep(jnp.zeros(()) if included is None else included))
 
     def run_chunk(states, start, length):
         del start
@@ -427,13 +522,18 @@ def sample(statics: tuple, data: tuple, z0: dict, key, events: Events, *, num_wa
             chunk=chunk, events=int(events.times.shape[0]), key=key))
     hist = {k: np.swapaxes(v, 0, 1)[:, num_warmup:]
             for k, v in history.items()}                           # (chains, draws, ...)
-    _, constrain = _potential_of(statics)
     z = {k[2:]: jnp.asarray(v) for k, v in hist.items() if k.startswith("z_")}
-    constrained = constrain(z, data[-1])
-    grouped = {k: np.asarray(v) for k, v in constrained.items()}
+    extra = () if included is None else (z.pop("included"),)
+    constrained = _potential_of(statics).constrain(z, data[-1], *extra)
+    # an excluded connection's slab value is a sampler device, not a parameter
+    grouped = {k: np.asarray(v) for k, v in constrained.items() if k != "slab"}
     wall = time.perf_counter() - t0
-    rhat = max(float(np.nanmax(np.asarray(split_gelman_rubin(v)))) for v in grouped.values())
-    ess = min(float(np.nanmin(np.asarray(effective_sample_size(v)))) for v in grouped.values())
+    cont = [v for k, v in grouped.items() if k not in ("included", "alpha") or not extra]
+    if extra:  # the spike-and-slab's alphas: only those (almost) always in are continuous
+        sure = grouped["included"].mean(axis=(0, 1)) >= 0.9
+        cont.append(grouped["alpha"][..., sure] if sure.any() else grouped["mu"])
+    rhat = max(float(np.nanmax(np.asarray(split_gelman_rubin(v)))) for v in cont)
+    ess = min(float(np.nanmin(np.asarray(effective_sample_size(v)))) for v in cont)
     flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in grouped.items()}
     return NUTSResult(flat, rhat, ess, wall, hist["steps"], int(hist["div"].sum()),
-                      np.asarray(states.adapt_state.step_size))
+                      np.asarray((states[0] if extra else states).adapt_state.step_size))

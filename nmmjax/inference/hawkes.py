@@ -19,6 +19,11 @@ and the exact compensator
 
 and is differentiable in ``mu``, ``alpha`` and ``beta``.
 
+When most connections are absent, ``fit_nuts(..., alpha_prior="spike_slab")``
+gives them exact zeros (a spike-and-slab, sampled by NUTS within Gibbs) and
+each connection's posterior inclusion probability; under the half-normal
+prior their small positive mass is taken out of ``mu``.
+
 Inhibition needs the signed (log-linear) model of
 :mod:`nmmjax.inference._hawkes_signed`: ``lambda_i = exp(mu_i + sum_j
 alpha_ij x_j(t))`` with signed ``alpha`` (:class:`SignedHawkesParams`,
