@@ -92,6 +92,43 @@ def test_map_recovers_parameters():
     assert abs(float(fit.beta) - 2.0) < 0.3
 
 
+@pytest.mark.parametrize("beta", [None, 1.5])
+def test_newton_map_is_the_bounded_optimum_scipy_finds(beta):
+    # The projected-Newton MAP (exact zeros, decay by a root search of the
+    # profile) against scipy's L-BFGS-B with bounds on the same posterior,
+    # float64: the same optimum, absent connections at exactly zero.
+    from scipy.optimize import minimize
+
+    jax.config.update("jax_enable_x64", True)
+    try:
+        ev = H.simulate(jax.random.key(4), TRUE, T=600.0)
+        ev = ev._replace(times=jnp.asarray(ev.times, jnp.float64))
+        fit = H.fit_map(ev, method="newton", beta=beta, prior_scale=2.0)
+
+        def neg_post(x):
+            p = H.HawkesParams(x[:3], x[3:12].reshape(3, 3), x[12] if beta is None else beta)
+            return -(H.log_likelihood(p, ev) - (jnp.sum(p.mu**2) + jnp.sum(p.alpha**2)) / 8)
+
+        vg = jax.jit(jax.value_and_grad(neg_post))
+        x0 = np.concatenate([np.full(3, 0.3), np.full(9, 0.1), [1.0]])
+        box = [(1e-9, None)] * 12 + [(0.05, 50.0) if beta is None else (1.0, 1.0)]
+        ref = minimize(lambda x: tuple(np.asarray(v, np.float64) for v in vg(jnp.asarray(x))),
+                       x0, jac=True, method="L-BFGS-B", bounds=box,
+                       options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10})
+        ours = np.concatenate([np.asarray(fit.mu), np.asarray(fit.alpha).ravel(),
+                               [float(fit.beta) if beta is None else 1.0]])
+        assert float(neg_post(jnp.asarray(ours))) <= ref.fun + 1e-6
+        np.testing.assert_allclose(ours, ref.x, atol=2e-3)
+        assert beta is None or float(fit.beta) == beta
+        absent = np.asarray(TRUE.alpha).ravel() == 0
+        assert np.all(ours[3:12][ref.x[3:12] < 1e-6] == 0) and np.any(ref.x[3:12] < 1e-6)
+        assert np.all(ours[3:12][absent] < 0.05)
+    finally:
+        jax.config.update("jax_enable_x64", False)
+    with pytest.raises(ValueError, match="one decay"):
+        H.fit_map(ev, method="newton", per_source_beta=True)
+
+
 def test_a_map_fit_that_diverges_is_refused_not_returned_as_nan():
     ev = H.simulate(jax.random.key(1), TRUE, T=300.0)
     with pytest.raises(FloatingPointError, match="diverged to NaN/inf"):

@@ -160,3 +160,19 @@ def test_cli_gpu_request_without_a_gpu_is_one_line(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1].startswith("error: no usable GPU")
     assert "Traceback" not in res.stderr
+
+
+def test_host_devices_are_set_before_an_experiment_checks_an_evosax_strategy(tmp_path):
+    # jr_correlation's checks look the strategy up in evosax, whose import
+    # starts JAX: the device count must be set before them, or the run stops
+    # with "JAX already started with 1 CPU device(s)". The run is stopped
+    # right after the device set-up by a results folder that exists already.
+    (tmp_path / "jr_correlation" / "quick-cma_es-seed0").mkdir(parents=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "experiments.jr_correlation", "--quick", "--strategy", "cma_es",
+         "--host-devices", "2", "--out", str(tmp_path)],
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True,
+        timeout=120)
+    assert out.returncode == 2
+    assert "JAX already started" not in out.stderr, out.stderr[-2000:]
+    assert "results already exist" in out.stderr, out.stderr[-2000:]

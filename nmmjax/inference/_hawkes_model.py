@@ -443,17 +443,31 @@ def _unpack(theta, n, per_source_beta):
 def fit_map(events: Events, *, beta: float | None = None, per_source_beta: bool = False,
             method: str = "lbfgs", steps: int | None = None, lr: float = 0.05,
             prior_scale: float = 1.0) -> HawkesParams:
-    """Maximum a posteriori fit on log-parameters (half-normal priors of scale
-    ``prior_scale`` on mu and alpha, flat on log beta) with L-BFGS (default,
-    ``steps`` = 100 iterations) or Adam (``method="adam"``, 500 steps of ``lr``).
-    ``beta``: a fixed decay (then only mu and alpha are fitted)."""
-    if method not in ("lbfgs", "adam"):
-        raise ValueError(f"`method` must be 'lbfgs' or 'adam', got {method!r}.")
+    """Maximum a posteriori fit (half-normal priors of scale ``prior_scale``
+    on mu and alpha, flat on log beta).
+
+    ``method``: ``"lbfgs"`` (default: ``steps`` = 100 iterations on
+    log-parameters), ``"adam"`` (500 steps of ``lr``), or ``"newton"``
+    (projected Newton on each target's mu and alpha, which reach exact zeros,
+    and a root search for the decay; stops on a tolerance, ``steps`` caps
+    the Newton steps per decay; a scalar decay only; see
+    :mod:`nmmjax.inference._hawkes_newton`). ``beta``: a fixed decay (then
+    only mu and alpha are fitted)."""
+    if method not in ("lbfgs", "adam", "newton"):
+        raise ValueError(f"`method` must be 'lbfgs', 'adam' or 'newton', got {method!r}.")
     _check_events(events)
     if beta is not None:
         beta = V.positive_float(beta, "beta")
     prior_scale = V.positive_float(prior_scale, "prior_scale")
     lr = V.positive_float(lr, "lr")
+    if method == "newton":
+        if per_source_beta:
+            raise ValueError("method='newton' fits one decay shared by all sources; use "
+                             "method='lbfgs' with per_source_beta=True.")
+        from nmmjax.inference._hawkes_newton import newton_map
+
+        steps = 50 if steps is None else V.nonneg_int(steps, "steps", minimum=1)
+        return newton_map(events, beta=beta, prior_scale=prior_scale, iterations=steps)[0]
     steps = (100 if method == "lbfgs" else 500) if steps is None else V.nonneg_int(
         steps, "steps", minimum=1)
     n = events.n_dims
