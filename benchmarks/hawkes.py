@@ -4,7 +4,9 @@ Truth: 10 dimensions, sparse alpha scaled to spectral radius 0.6, decay 1,
 simulated by :func:`nmmjax.inference.hawkes.simulate` to about 20,000 events. Side by
 side, on the same events:
 
-- ours, MAP (optax Adam on log-parameters, decay learned);
+- ours, MAP (decay learned) two ways: projected Newton per target with a
+  root search for the decay (``method="newton"``, the default), and optax
+  L-BFGS on log-parameters (100 iterations);
 - ours, NUTS (numpyro, decay learned; warm-up and draws below);
 - reference: tick 0.8 ``HawkesExpKern`` least squares with the decay fixed at
   the truth (tick's likelihood fit fails on such data), in its own virtual
@@ -87,20 +89,29 @@ def _nuts_config(text):
         ) from None
 
 
-def _timed_map(events):
-    t0 = time.perf_counter()
-    fit = jax.block_until_ready(H.fit_map(events))
-    return time.perf_counter() - t0, fit
+def _timed_map(events, method="lbfgs", repeats=1):
+    """Median wall time of ``repeats`` MAP fits, and the fit."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fit = jax.block_until_ready(H.fit_map(events, method=method))
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), fit
 
 
 def _map_vs_tick(p, key, T, err):
-    """MAP (first call compiling, then timed) and tick on one more dataset."""
+    """MAP (first call compiling, then timed; L-BFGS and Newton) and tick on
+    one more dataset."""
     events = H.simulate(key, p, T=T)
     first, _ = _timed_map(events)
     wall, fit = _timed_map(events)
     e = err(fit.alpha, fit.mu)
     out = {"events": len(events.times), "map_s": wall, "map_first_s": first,
            "map_err_alpha": e[0], "map_err_mu": e[1]}
+    first, _ = _timed_map(events, "newton")
+    wall, fit = _timed_map(events, "newton", repeats=5)
+    e = err(fit.alpha, fit.mu)
+    out.update(newton_s=wall, newton_first_s=first, newton_err_alpha=e[0], newton_err_mu=e[1])
     tick = tick_fit(events, 1.0)
     if "alpha" in tick:
         te = err(tick["alpha"], tick["mu"])
@@ -130,8 +141,13 @@ def main(argv=None):
     map_s, fit = _timed_map(events)
     map_err = err(fit.alpha, fit.mu)
 
-    rows = [("nmmjax MAP (decay learned)", f"{map_s:.3f}", f"{map_err[0]:.3f}",
-             f"{map_err[1]:.3f}")]
+    newton_first_s, _ = _timed_map(events, "newton")
+    newton_s, newton = _timed_map(events, "newton", repeats=5)
+    newton_err = err(newton.alpha, newton.mu)
+    rows = [("nmmjax MAP, L-BFGS 100 iterations (decay learned)", f"{map_s:.3f}",
+             f"{map_err[0]:.3f}", f"{map_err[1]:.3f}"),
+            ("nmmjax MAP, projected Newton (decay learned)", f"{newton_s:.3f}",
+             f"{newton_err[0]:.3f}", f"{newton_err[1]:.3f}")]
     runs = []
     for c in args.nuts:
         opts = dict(num_chains=c["chains"], max_tree_depth=c["depth"], init=fit,
@@ -164,15 +180,18 @@ def main(argv=None):
     else:
         rows.append(("tick", "failed", "", ""))
     print(f"{k} events, 10 dimensions, T = {args.T}; our MAP's first call (compiling) "
-          f"{map_first_s:.2f} s")
+          f"{map_first_s:.2f} s (L-BFGS), {newton_first_s:.2f} s (Newton)")
     print(common.table(rows, ("hawkes fit", "wall s", "max |err| alpha", "max |err| mu")))
     nan = float("nan")
     print(common.table(
-        [(str(d["events"]), f"{d['map_s']:.3f}", f"{d['map_first_s']:.2f}",
-          f"{d['map_err_alpha']:.3f} / {d['map_err_mu']:.3f}", f"{d.get('tick_s', nan):.3f}",
+        [(str(d["events"]), f"{d['map_s']:.3f}",
+          f"{d['map_err_alpha']:.3f} / {d['map_err_mu']:.3f}",
+          f"{d['newton_s']:.3f}", f"{d['newton_first_s']:.2f}",
+          f"{d['newton_err_alpha']:.3f} / {d['newton_err_mu']:.3f}", f"{d.get('tick_s', nan):.3f}",
           f"{d.get('tick_err_alpha', nan):.3f} / {d.get('tick_err_mu', nan):.3f}")
          for d in datasets],
-        ("events", "MAP s", "MAP first s", "MAP err alpha / mu", "tick s", "tick err alpha / mu")))
+        ("events", "L-BFGS s", "L-BFGS err alpha / mu", "Newton s", "Newton first s",
+         "Newton err alpha / mu", "tick s", "tick err alpha / mu")))
     for r in runs:
         chains = "split-chain " if r["chains"] == 1 else ""
         print(f"{r['name']}: {chains}r-hat max {r['rhat_max']:.3f}, ESS min {r['ess_min']:.0f}, "
@@ -186,6 +205,9 @@ def main(argv=None):
         "ratio": head["map_plus_nuts_s"] / tick["wall_s"] if "wall_s" in tick else None,
         "events": k, "map": {"wall_s": map_s, "first_call_with_compile_s": map_first_s,
                              "err_alpha": map_err[0], "err_mu": map_err[1]},
+        "map_newton": {"wall_s": newton_s, "first_call_with_compile_s": newton_first_s,
+                       "err_alpha": newton_err[0], "err_mu": newton_err[1],
+                       "ratio_to_tick": newton_s / tick["wall_s"] if "wall_s" in tick else None},
         "datasets": datasets, "loadavg_at_start": load_at_start,
         "nuts": head, "nuts_runs": runs,
         "tick": {"wall_s": tick.get("wall_s"), "err_alpha": tick_err[0], "err_mu": tick_err[1],

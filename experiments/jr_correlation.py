@@ -57,7 +57,7 @@ class Config:
     w_max_exc: float = 30.0         # excitatory weights in [0, w_max_exc]
     w_max_inh: float = 10.0         # inhibitory weights in [0, w_max_inh]
     init_fraction: float = 1.0      # start: weights up to this fraction of their bound
-    init_density: float = 0.2       # start (population strategies): fraction of non-zero weights
+    init_density: float = 1.0       # start (population strategies): fraction of non-zero weights
     symmetry: str = "cyclic"        # "none": 72 free weights | "cyclic": tied under input rotation
     tied_generations: int = 0       # symmetry "none": first this many generations tied, then
                                     # the untied search starts from the tied final population
@@ -161,18 +161,29 @@ def optimise(cfg: Config, ctx: _runner.RunContext, task, data):
         return cands[i], hist, res.evaluations * cfg.grad_restarts, init_best, final
 
     if cfg.symmetry == "none" and cfg.tied_generations > 0:
-        # Tied weights first: each situation is a rotation of the others there,
-        # so the search cannot trade one against another; the untied search
-        # then starts from the tied final population, every symmetry free to break.
-        tied = dataclasses.replace(cfg, symmetry="cyclic", generations=cfg.tied_generations)
+        # Tied weights first, by the default recipe (NSGA-II over 24 genes):
+        # each situation is a rotation of the others there, so the search
+        # cannot trade one against another. Then `cfg.strategy` searches all
+        # 72 weights from there: a population strategy from the tied final
+        # population, a distribution strategy (CMA-ES...) centred on the tied
+        # network that validates best.
+        d = Config()
+        tied = dataclasses.replace(
+            cfg, symmetry="cyclic", generations=cfg.tied_generations, strategy=d.strategy,
+            mutation_std=d.mutation_std, zero_rate=d.zero_rate, crossover_rate=d.crossover_rate,
+            init_fraction=d.init_fraction, init_density=d.init_density,
+            restart_after=d.restart_after)
         res0, expand0 = _evolve(tied, ctx, task, data, jax.random.fold_in(key, 7),
                                 _initial_population(tied, key, task), "checkpoint_tied.npz")
         start = np.asarray(expand0(res0.candidates))
+        centre, n_val = _validate_final(tied, ctx, expand0(res0.best_genome), start)
         start = start[np.arange(cfg.population) % len(start)]
-        res, expand = _evolve(cfg, ctx, task, data, key, start, "checkpoint.npz")
+        res, expand = _evolve(cfg, ctx, task, data, key, start, "checkpoint.npz",
+                              init_mean=np.asarray(centre))
         hist = {k: np.concatenate([np.asarray(res0.history[k]), np.asarray(v)])
-                for k, v in res.history.items()}
-        n_eval, init_best = res0.evaluations + res.evaluations, float(res0.history["best"][0])
+                for k, v in res.history.items() if k in res0.history}
+        n_eval = res0.evaluations + n_val + res.evaluations
+        init_best = float(res0.history["best"][0])
     else:
         res, expand = _evolve(cfg, ctx, task, data, key, _initial_population(cfg, key, task),
                               "checkpoint.npz")
@@ -201,9 +212,11 @@ def _initial_population(cfg: Config, key, task) -> np.ndarray:
     return init_pop
 
 
-def _evolve(cfg: Config, ctx, task, data, key, init_pop, checkpoint_name: str):
-    """One population search (``cfg.strategy``) of the searched genes from
-    ``init_pop``: ``(EvolveResult, expand)``."""
+def _evolve(cfg: Config, ctx, task, data, key, init_pop, checkpoint_name: str,
+            init_mean=None):
+    """One search (``cfg.strategy``) of the searched genes from ``init_pop``
+    (population strategies) or ``init_mean`` (distribution strategies;
+    default: the middle of the starting range): ``(EvolveResult, expand)``."""
     expand, low, high = searched_genes(cfg, task.layers)
 
     def fitness_fn(pop, k):
@@ -228,7 +241,8 @@ def _evolve(cfg: Config, ctx, task, data, key, init_pop, checkpoint_name: str):
                      strategy=cfg.strategy, population_size=cfg.population,
                      strategy_kwargs=kwargs, strategy_params=sparams,
                      generations=cfg.generations, chunk=cfg.chunk,
-                     init_mean=0.5 * cfg.init_fraction * high, init_population=init_pop,
+                     init_mean=0.5 * cfg.init_fraction * high if init_mean is None else init_mean,
+                     init_population=init_pop,
                      aggregate=cfg.aggregate,
                      checkpoint_path=ctx.out / checkpoint_name, resume=ctx.resume)
     return res, expand

@@ -358,7 +358,7 @@ def _hawkes_cases(f: dict) -> list:
          "max_events", None),
         ("hawkes fit negative beta", lambda: H.fit_map(ev, beta=-1.0), "beta", None),
         ("hawkes fit zero prior", lambda: H.fit_map(ev, prior_scale=0), "prior_scale", None),
-        ("hawkes fit unknown method", lambda: H.fit_map(ev, method="newton"), "method",
+        ("hawkes fit unknown method", lambda: H.fit_map(ev, method="bfgs"), "method",
          None),
         ("hawkes likelihood negative beta", lambda: H.log_likelihood(p2._replace(
             beta=jnp.asarray(-1.0)), ev), "params.beta", None),

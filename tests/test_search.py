@@ -260,6 +260,24 @@ def test_cma_es_on_a_plateau_keeps_a_finite_state(monkeypatch, std_min):
     assert float(r.best_fitness) == 0.0
 
 
+@pytest.mark.parametrize("strategy", ["ga", "nsga2", "cma_es"])
+def test_a_start_population_and_a_start_mean_are_both_honoured(strategy):
+    # Population strategies start from `init_population`, distribution
+    # strategies from `init_mean`, when both are given (an experiment passes
+    # both whatever the strategy). Started at the optimum, a population's
+    # best-ever is the optimum itself before any search; a random first
+    # population is far from it.
+    pop = np.full((16, 5), 0.3, np.float32)
+    r = search.run(sphere, num_dims=5, bounds=(0.0, 1.0), key=jax.random.PRNGKey(0),
+                   strategy=strategy, population_size=16, generations=1, progress=False,
+                   init_mean=np.full(5, 0.9, np.float32), init_population=pop)
+    if strategy == "cma_es":  # one generation around 0.9, far from the optimum
+        assert float(r.best_fitness) < -0.5
+    else:
+        assert float(r.best_fitness) == 0.0
+        np.testing.assert_array_equal(np.asarray(r.best_genome), pop[0])
+
+
 def test_candidates_are_the_final_individuals_in_gene_units():
     kw = dict(num_dims=3, bounds=(2.0, 4.0), key=jax.random.PRNGKey(0), population_size=8,
               generations=4, chunk=2, progress=False)

@@ -441,18 +441,20 @@ def _unpack(theta, n, per_source_beta):
 
 
 def fit_map(events: Events, *, beta: float | None = None, per_source_beta: bool = False,
-            method: str = "lbfgs", steps: int | None = None, lr: float = 0.05,
+            method: str | None = None, steps: int | None = None, lr: float = 0.05,
             prior_scale: float = 1.0) -> HawkesParams:
     """Maximum a posteriori fit (half-normal priors of scale ``prior_scale``
     on mu and alpha, flat on log beta).
 
-    ``method``: ``"lbfgs"`` (default: ``steps`` = 100 iterations on
-    log-parameters), ``"adam"`` (500 steps of ``lr``), or ``"newton"``
-    (projected Newton on each target's mu and alpha, which reach exact zeros,
-    and a root search for the decay; stops on a tolerance, ``steps`` caps
-    the Newton steps per decay; a scalar decay only; see
-    :mod:`nmmjax.inference._hawkes_newton`). ``beta``: a fixed decay (then
-    only mu and alpha are fitted)."""
+    ``method``: ``"newton"`` (the default with one decay: projected Newton
+    on each target's mu and alpha, which reach exact zeros, and a root search
+    for the decay; stops on a tolerance, ``steps`` caps the Newton steps per
+    decay; see :mod:`nmmjax.inference._hawkes_newton`), ``"lbfgs"`` (the
+    default with ``per_source_beta``: ``steps`` = 100 iterations on
+    log-parameters) or ``"adam"`` (500 steps of ``lr``). ``beta``: a fixed
+    decay (then only mu and alpha are fitted)."""
+    if method is None:
+        method = "lbfgs" if per_source_beta else "newton"
     if method not in ("lbfgs", "adam", "newton"):
         raise ValueError(f"`method` must be 'lbfgs', 'adam' or 'newton', got {method!r}.")
     _check_events(events)

@@ -174,13 +174,16 @@ def _check_fitness_shape(fitness_fn, population_size, num_dims) -> int:
 
 
 def _start_in_unit_cube(init_mean, init_population, low, high, population_size):
-    """The user's start (genes) checked and mapped to the unit cube."""
+    """The user's starts (genes) checked and mapped to the unit cube: the
+    mean (for distribution strategies) and the population (for population
+    strategies), each ``None`` if not given."""
     num_dims = low.shape[0]
+    mean_u = None
     if init_mean is not None:
         init_mean = np.asarray(init_mean, np.float32)
         if init_mean.shape != (num_dims,) or np.any(init_mean < low) or np.any(init_mean > high):
             raise ValueError(f"`init_mean` must be a ({num_dims},) array inside `bounds`.")
-        return (init_mean - low) / (high - low), None
+        mean_u = (init_mean - low) / (high - low)
     if init_population is not None:
         init_population = np.asarray(init_population, np.float32)
         if (init_population.shape != (population_size, num_dims)
@@ -189,8 +192,8 @@ def _start_in_unit_cube(init_mean, init_population, low, high, population_size):
                 f"`init_population` must be a ({population_size}, {num_dims}) array inside "
                 "`bounds`."
             )
-        return None, (init_population - low) / (high - low)
-    return None, None
+        return mean_u, (init_population - low) / (high - low)
+    return mean_u, None
 
 
 def _strategy_params(es: Strategy, name: str, overrides: dict | None):
