@@ -313,14 +313,14 @@ def main(
     final = Path(args.out) / name / run_id
     try:  # the whole config, before any work (--dry-run too)
         _check_device_options(args)
-        if args.host_devices is not None and args.coordinator is None \
+        if args.host_devices is not None and not args.dry_run and args.coordinator is None \
                 and args.num_processes == 1:
             # the device count first: an experiment's checks may import a
             # library that starts JAX's backend (evosax does), fixing it at 1
             parallel.use_host_devices(args.host_devices)
         check_config(config, full_config, getattr(sys.modules.get(run.__module__), "validate",
                                                   None))
-    except ValueError as e:
+    except (ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     if args.dry_run:
