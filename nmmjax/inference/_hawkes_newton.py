@@ -42,8 +42,9 @@ def _objective(theta, z, marks, b, n, inv_var):
             + 0.5 * inv_var * jnp.sum(theta**2, axis=1))
 
 
-def _newton_step(theta, z, marks, b, n, inv_var, lower):
-    """One projected Newton step per target (Bertsekas 1982): variables at
+def _newton_step(theta, f, z, marks, b, n, inv_var, lower):
+    """One projected Newton step per target from ``theta`` (where the
+    objective is ``f (N,)``; Bertsekas 1982): variables at
     their bound with a gradient pushing outwards are held; the others take
     the Newton direction, projected back onto the bounds, with the first of
     :data:`_STEPS` that lowers ``f_i`` (none if none does: the target keeps
@@ -51,8 +52,6 @@ def _newton_step(theta, z, marks, b, n, inv_var, lower):
     d1 = theta.shape[1]
     lam = jnp.sum(z * theta[marks], axis=1)
     u = z / lam[:, None]
-    f = (-jax.ops.segment_sum(jnp.log(lam), marks, n) + theta @ b
-         + 0.5 * inv_var * jnp.sum(theta**2, axis=1))
     g = -jax.ops.segment_sum(u, marks, n) + b + inv_var * theta               # (N, D)
     # the Hessian's upper triangle only (it is symmetric): half the work
     iu = np.triu_indices(d1)
@@ -84,8 +83,9 @@ def _newton_step(theta, z, marks, b, n, inv_var, lower):
 
 @functools.partial(jax.jit, static_argnames=("n", "iterations"))
 def _inner(theta, beta, times, marks, T, trial, length, *, n, iterations, inv_var, tol):
-    """The MAP of ``(mu, alpha)`` for a fixed decay from ``theta``, and the
-    derivative of the log-posterior in ``log beta`` there."""
+    """The MAP of ``(mu, alpha)`` for a fixed decay from ``theta``, the
+    derivative of the log-posterior in ``log beta`` there, and the Newton
+    steps taken."""
     ev = Events(times, marks, T, n, trial, length)
     p0 = HawkesParams(theta[:, 0], theta[:, 1:], beta)
     _, x, _, c, _ = _terms(p0, ev)
@@ -100,7 +100,7 @@ def _inner(theta, beta, times, marks, T, trial, length, *, n, iterations, inv_va
 
     def body(s):
         th, f, _, i = s
-        th, f_new = _newton_step(th, z, marks, b, n, inv_var, lower)
+        th, f_new = _newton_step(th, f, z, marks, b, n, inv_var, lower)
         return th, f_new, f, i + 1
 
     f0 = _objective(theta, z, marks, b, n, inv_var)
@@ -112,7 +112,7 @@ def _inner(theta, beta, times, marks, T, trial, length, *, n, iterations, inv_va
         return jnp.sum(jnp.log(lam)) - comp
 
     slope = jax.jvp(loglik, (jnp.log(beta),), (jnp.ones_like(beta),))[1]
-    return theta, slope, -jnp.sum(f), steps
+    return theta, slope, steps
 
 
 def newton_map(events: Events, *, beta: float | None, prior_scale: float,
@@ -134,7 +134,7 @@ def newton_map(events: Events, *, beta: float | None, prior_scale: float,
     info = {"newton_steps": 0, "decay_evaluations": 0}
 
     def at(log_beta, theta):
-        th, slope, value, steps = _inner(theta, jnp.exp(jnp.asarray(log_beta, dt)), *data, **kw)
+        th, slope, steps = _inner(theta, jnp.exp(jnp.asarray(log_beta, dt)), *data, **kw)
         info["newton_steps"] += int(steps)
         info["decay_evaluations"] += 1
         return th, float(slope)

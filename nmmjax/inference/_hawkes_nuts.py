@@ -193,10 +193,11 @@ def _potential(n: int, per_source_beta: bool, prior: tuple) -> _Model:
 
 
 def _slab_over_pseudo(a, scale, slab_scale):
-    """``log HalfNormal(slab_scale)(a) - log Exponential(mean scale)(a)``,
-    normalised densities (the two differ in their constants)."""
-    return (0.5 * np.log(2 / np.pi) - jnp.log(slab_scale) - a**2 / (2 * slab_scale**2)
-            + jnp.log(scale) + a / scale)
+    """``log HalfNormal(slab_scale)(a) - log Exponential(mean scale)(a)``
+    (normalised: the two densities differ in their constants)."""
+    import numpyro.distributions as dist
+
+    return dist.HalfNormal(slab_scale).log_prob(a) - dist.Exponential(1.0 / scale).log_prob(a)
 
 
 def _inclusion_gibbs(n: int, slab_scale: float, constrain: Callable) -> Callable:
