@@ -221,6 +221,99 @@ def test_vmap_over_trials_matches_single_runs():
                                    atol=1e-5)
 
 
+@pytest.mark.parametrize("delays", [True, False])
+def test_kernel_and_pure_jax_delivery_give_the_same_bits(delays):
+    """The C++ delivery kernel adds in the pure-JAX scatter's order: same
+    spikes, potentials and channels, bit for bit (delta, current and
+    conductance channels; ring buffer and direct delivery)."""
+    net = _small_net(jax.random.key(2), 3, delays)
+    n = net.spec.n
+    s0 = S.initial_state(net.spec, NR.NeuronState(
+        jnp.asarray(np.random.default_rng(3).uniform(-60, -50, n), jnp.float32), jnp.zeros(n)))
+    drive = jnp.linspace(0.09, 0.16, n)
+    sols = [S.simulate(net, s0, _lif(), dt=0.1, n_steps=2000, inputs=drive, propagation=prop)
+            for prop in ("kernel", "jax")]
+    assert int(np.asarray(sols[0].counts).sum()) > 300
+    np.testing.assert_array_equal(np.asarray(sols[0].spikes), np.asarray(sols[1].spikes))
+    for a, b in zip(jax.tree.leaves(sols[0].final_state), jax.tree.leaves(sols[1].final_state)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_simulate_batch_runs_equal_their_own_single_runs():
+    """Three connectivity draws with three drives in one call, one after
+    another or in lockstep (vmap): each run gives the spikes that simulate
+    gives it alone; a shared network with per-run parameters too."""
+    nets = [_small_net(jax.random.key(k), 4) for k in range(3)]
+    n = nets[0].spec.n
+    s0s = [S.initial_state(net.spec, NR.NeuronState(jnp.full(n, -60.0 + 2 * k), jnp.zeros(n)))
+           for k, net in enumerate(nets)]
+    drives = [0.12, 0.14, jnp.linspace(0.1, 0.16, n)]
+    alone = [S.simulate(net, s0, _lif(), dt=0.1, n_steps=800, inputs=d)
+             for net, s0, d in zip(nets, s0s, drives)]
+    assert len({int(np.asarray(a.counts).sum()) for a in alone}) == 3  # the runs differ
+    for lockstep in (False, True):
+        sol = S.simulate_batch(nets, s0s, _lif(), dt=0.1, n_steps=800, inputs=drives,
+                               record_spikes=True, lockstep=lockstep)
+        for i, one in enumerate(alone):
+            np.testing.assert_array_equal(np.asarray(sol.select(i).spikes), np.asarray(one.spikes))
+    params = [_lif(v_th=-50.0), _lif(v_th=-52.0)]
+    sol = S.simulate_batch(nets[0], s0s[:2], params, dt=0.1, n_steps=800, inputs=0.13)
+    for i, p in enumerate(params):
+        one = S.simulate(nets[0], s0s[i], p, dt=0.1, n_steps=800, inputs=0.13)
+        np.testing.assert_array_equal(np.asarray(sol.counts[i]), np.asarray(one.counts))
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(neuron_params=[_lif()] * 3), "neuron_params"),
+    (dict(inputs=[lambda t: 0.1, lambda t: 0.1]), "per-run inputs must be constants"),
+    (dict(lockstep=1), "lockstep"),
+    (dict(states0=[]), "states0"),
+])
+def test_simulate_batch_named_errors(change, match):
+    net = _small_net(jax.random.key(0), 4)
+    s0 = S.initial_state(net.spec, NR.NeuronState(jnp.full(net.spec.n, -60.0),
+                                                  jnp.zeros(net.spec.n)))
+    kw = dict(nets=net, states0=[s0, s0], neuron_params=_lif(), dt=0.1, n_steps=10)
+    kw.update(change)
+    with pytest.raises((ValueError, TypeError), match=match):
+        S.simulate_batch(**kw)
+    other = S.network([S.Population("E", net.spec.n, "exc")], net.spec.channels, [])
+    with pytest.raises(ValueError, match=r"nets\[1\]` differs"):
+        S.simulate_batch([net, other], [s0, s0], _lif(), dt=0.1, n_steps=10)
+
+
+def test_without_a_compiler_the_pure_jax_delivery_runs_and_says_so(tmp_path):
+    """No C++ compiler: "auto" warns once and runs the pure-JAX path (same
+    spikes as the kernel here), "kernel" raises a RuntimeError saying what to
+    do."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings, jax, jax.numpy as jnp, numpy as np\n"
+        "from nmmjax.networks import spiking as S\n"
+        "b = S.vogels_abbott(jax.random.key(0), n=200)\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    sol = S.simulate(b.net, b.state0, b.params, dt=0.1, n_steps=500, inputs=b.drive)\n"
+        "print(int(np.asarray(sol.counts).sum()), any('could not be built' in str(x.message)"
+        " for x in w))\n"
+        "try:\n"
+        "    S.simulate(b.net, b.state0, b.params, dt=0.1, n_steps=5, propagation='kernel')\n"
+        "except RuntimeError as e:\n"
+        "    print('RuntimeError', 'g++' in str(e))\n")
+    env = dict(os.environ, CXX=str(tmp_path / "no-such-compiler"), NMMJAX_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.split("\n")
+    b = S.vogels_abbott(jax.random.key(0), n=200)
+    with_kernel = S.simulate(b.net, b.state0, b.params, dt=0.1, n_steps=500, inputs=b.drive)
+    assert lines[0] == f"{int(np.asarray(with_kernel.counts).sum())} True"
+    assert lines[1] == "RuntimeError True"
+
+
 # Brian2 2.9 on the same network (4000 LIF, 2 % connectivity, 1 s, dt 0.1 ms),
 # measured side by side on the 2-core project machine: cpp_standalone 22.4 /
 # 22.1 Hz and 21.8 / 21.7 Hz (benchmarks/out/coba.json, "references"), cython

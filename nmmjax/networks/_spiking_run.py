@@ -16,6 +16,7 @@ import numpy as np
 from nmmjax import _validate as V
 from nmmjax import engine
 from nmmjax.models import neurons, synapses
+from nmmjax.networks import _spike_ffi
 from nmmjax.networks._spiking_build import (
     _WORD,
     Array,
@@ -95,12 +96,48 @@ def _deliver(syn: Synapses, spec: NetworkSpec, spike, n_spikes, pending, step):
     return jax.lax.cond(n_spikes > budget, drain, lambda p: p, pending)
 
 
+PROPAGATIONS = ("auto", "kernel", "jax")
+
+
+def _push_jax(syn: Synapses, spec: NetworkSpec, spike, pending, step, width, scale=None):
+    """Deliver into ``pending`` (channels ``(C, N)``, or the ring buffer of
+    rows of ``width = C * N + 1``) with XLA operations, after
+    multiplying channel ``c``'s block by ``scale[c]`` (if given)."""
+    shape = pending.shape
+    pending = pending.reshape(-1)
+    if scale is not None:
+        pending = (pending.reshape(len(scale), -1) * scale[:, None]).reshape(-1)
+    padded = width == len(spec.channels) * spec.n  # no delays: padding needs a slot
+    flat = jnp.concatenate([pending, jnp.zeros((1,), pending.dtype)]) if padded else pending
+    flat = _deliver(syn, spec, spike, spike.sum(dtype=jnp.int32), flat, step)
+    return (flat[:-1] if padded else flat).reshape(shape)
+
+
+def _push_kernel(syn: Synapses, spec: NetworkSpec, spike, pending, step, width, scale=None):
+    """:func:`_push_jax` by the C++ kernel on CPU; other platforms run the
+    pure-JAX path (chosen when the program is lowered)."""
+    def kernel(pending):
+        return _spike_ffi.deliver(spike, syn.targets, syn.weights, syn.delays, step, pending,
+                                  n_slots=spec.n_slots, width=width,
+                                  n_valid=len(spec.channels) * spec.n, scale=scale,
+                                  rank=pending.ndim)
+
+    return jax.lax.platform_dependent(
+        pending, cpu=kernel,
+        default=lambda p: _push_jax(syn, spec, spike, p, step, width, scale))
+
+
 def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float,
-                      stdp_params: stdp.STDPParams | None = None):
+                      stdp_params: stdp.STDPParams | None = None, propagation: str = "auto"):
     """``step(state, t, params, x)`` for :func:`nmmjax.engine.simulate`.
 
     ``params`` is a :class:`NetworkParams`; ``x.u(c)`` (if any) is the external
     current ``(N,)`` or scalar (nA) at stage ``c``.
+
+    ``propagation``: ``"kernel"`` delivers spikes with a C++ kernel (built on
+    first use with ``g++``; one call per step on CPU, the pure-JAX path on
+    other platforms), ``"jax"`` with XLA operations only, ``"auto"`` the
+    kernel when it builds. Both give the same bits.
 
     ``stdp_params``: the synapses made by excitatory populations learn by
     pair-based STDP (:mod:`nmmjax.plasticity.stdp`, spike times at the soma;
@@ -110,6 +147,13 @@ def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float,
     """
     if model not in neurons.MODELS:
         raise ValueError(f"`model` must be one of {tuple(neurons.MODELS)}, got {model!r}.")
+    if propagation not in PROPAGATIONS:
+        raise ValueError(f"`propagation` must be one of {PROPAGATIONS}, got {propagation!r}.")
+    if propagation == "kernel" and not _spike_ffi.available():
+        raise RuntimeError("propagation='kernel': the C++ kernel could not be built (see the "
+                           "warning); install g++ or use propagation='jax'.")
+    push = _push_kernel if propagation == "kernel" or (
+        propagation == "auto" and _spike_ffi.available()) else _push_jax
     _, model_dfun, reset = neurons.MODELS[model]
     n, n_ch = spec.n, len(spec.channels)
     cond = [(i, c.e_rev) for i, c in enumerate(spec.channels) if c.kind == "conductance"]
@@ -136,19 +180,17 @@ def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float,
         ext = x.u
         u = (lambda c: (None if ext is None else ext(c), chans))
         nrn = neuron_step(s.neurons, t, params.neuron, engine.StepInput(u, x.dw))
-        chans = chans * decay.astype(chans.dtype)
         syn = params.synapses
-        n_spikes = nrn.spike.sum(dtype=jnp.int32)
         if spec.n_synapses == 0:  # nothing to deliver
+            chans = chans * decay.astype(chans.dtype)
             buffer = s.buffer
-        elif spec.n_slots == 1:
-            flat = jnp.concatenate([chans.reshape(-1), jnp.zeros((1,), chans.dtype)])
-            flat = _deliver(syn, spec, nrn.spike, n_spikes, flat, s.step)
-            chans = flat[:-1].reshape(n_ch, n)
+        elif spec.n_slots == 1:  # decay and delivery in one pass
+            chans = push(syn, spec, nrn.spike, chans, s.step, n_ch * n,
+                         jnp.asarray(decay[:, 0], chans.dtype))
             buffer = s.buffer
         else:
-            buf = _deliver(syn, spec, nrn.spike, n_spikes, s.buffer.reshape(-1), s.step)
-            buf = buf.reshape(s.buffer.shape)
+            chans = chans * decay.astype(chans.dtype)
+            buf = push(syn, spec, nrn.spike, s.buffer, s.step, n_ch * n + 1)
             slot = s.step % spec.n_slots
             chans = chans + buf[slot, :-1].reshape(n_ch, n)
             buffer = buf.at[slot].set(0.0)
@@ -230,18 +272,25 @@ class NetworkSolution(NamedTuple):
     dt: float
     n_nonfinite: Array | int = 0
 
+    def select(self, i: int) -> NetworkSolution:
+        """Run ``i`` of a batched solution (from :func:`simulate_batch`)."""
+        take = lambda a: None if a is None else a[i]
+        return NetworkSolution(take(self.spikes), self.counts[i], take(self.v),
+                               jax.tree.map(lambda a: a[i], self.final_state), self.dt,
+                               self.n_nonfinite[i])
+
 
 @functools.partial(jax.jit, static_argnames=("spec", "model", "method", "dt", "n_steps",
                                              "record_spikes", "record_v", "input_fn",
-                                             "stdp_params"))
+                                             "stdp_params", "propagation"))
 def _run(state0, params, inputs, constant, *, spec, model, method, dt, n_steps, record_spikes,
-         record_v, input_fn, stdp_params):
+         record_v, input_fn, stdp_params, propagation="auto"):
     """The whole run, compiled by jit once per static configuration (an input
     function is part of it: pass the same function to reuse the program; a
     constant input is an argument, so a new value reuses it)."""
     if constant is not None:
         input_fn = lambda t: constant  # noqa: E731 (traced inside this program)
-    step = make_network_step(spec, model, method, dt, stdp_params)
+    step = make_network_step(spec, model, method, dt, stdp_params, propagation)
     offsets = spec.offsets
     rec_v = np.asarray(record_v, np.int32)
 
@@ -265,7 +314,8 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
              model: str = "lif", method: str = "euler",
              inputs: Callable[[Array], Array] | Array | None = None,
              record_spikes: bool = True, record_v: Sequence[int] = (),
-             stdp_params: stdp.STDPParams | None = None) -> NetworkSolution:
+             stdp_params: stdp.STDPParams | None = None,
+             propagation: str = "auto") -> NetworkSolution:
     """Run ``net`` for ``n_steps`` steps of ``dt`` ms.
 
     Args:
@@ -285,10 +335,38 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
             :func:`make_network_step`); ``state0`` then needs
             ``plastic_weights`` and the learned weights are in
             ``final_state.plastic.weights``.
+        propagation: ``"auto"`` (default: the C++ delivery kernel on CPU when
+            it builds), ``"kernel"`` or ``"jax"`` (see
+            :func:`make_network_step`; the same bits either way).
 
     The compiled run is cached per (network structure, model, method, dt,
     n_steps, recording, input function): a second call only runs.
     """
+    chk = _checked(net, state0, neuron_params, dt=dt, n_steps=n_steps, model=model,
+                   method=method, inputs=inputs, record_v=record_v, stdp_params=stdp_params,
+                   propagation=propagation)
+    params = NetworkParams(neuron_params, net.synapses)
+    ys, final, n_bad = _run(state0, params, chk.inputs, chk.constant, spec=net.spec,
+                            model=model, method=method, dt=chk.dt, n_steps=chk.n_steps,
+                            record_spikes=bool(record_spikes), record_v=chk.record_v,
+                            input_fn=chk.input_fn, stdp_params=stdp_params,
+                            propagation=propagation)
+    return NetworkSolution(ys.get("spikes"), ys["counts"], ys.get("v"), final, chk.dt, n_bad)
+
+
+class _Checked(NamedTuple):
+    dt: float
+    n_steps: int
+    record_v: tuple[int, ...]
+    input_fn: Callable | None  # a function of t
+    constant: Array | None  # a constant drive (scalar or (N,))
+    inputs: Array | None  # a per-step array
+
+
+def _checked(net, state0, neuron_params, *, dt, n_steps, model, method, inputs, record_v,
+             stdp_params, propagation) -> _Checked:
+    """:func:`simulate`'s argument checks (before anything compiles); the
+    inputs sorted into a function, a constant or a per-step array."""
     if not isinstance(net, Network):
         raise TypeError("`net` must be a Network (from spiking.network), "
                         f"got {type(net).__name__}.")
@@ -300,6 +378,8 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
         raise ValueError(f"`model` must be one of {tuple(neurons.MODELS)}, got {model!r}.")
     if method not in engine.ODE_METHODS:
         raise ValueError(f"`method` must be one of {engine.ODE_METHODS}, got {method!r}.")
+    if propagation not in PROPAGATIONS:
+        raise ValueError(f"`propagation` must be one of {PROPAGATIONS}, got {propagation!r}.")
     ptype = neurons.MODELS[model][0]
     neurons.check_params(neuron_params, "neuron_params")
     if not isinstance(neuron_params, ptype):
@@ -357,12 +437,7 @@ def simulate(net: Network, state0: NetworkState, neuron_params, *, dt: float, n_
     record_v = tuple(int(i) for i in record_v)
     if any(i < 0 or i >= n for i in record_v):
         raise ValueError(f"`record_v` indices must lie in [0, {n}), got {record_v}.")
-    params = NetworkParams(neuron_params, net.synapses)
-    ys, final, n_bad = _run(state0, params, inputs, constant, spec=spec, model=model,
-                            method=method,
-                            dt=dt, n_steps=n_steps, record_spikes=bool(record_spikes),
-                            record_v=record_v, input_fn=input_fn, stdp_params=stdp_params)
-    return NetworkSolution(ys.get("spikes"), ys["counts"], ys.get("v"), final, dt, n_bad)
+    return _Checked(dt, n_steps, record_v, input_fn, constant, inputs)
 
 
 # --------------------------------------------------------------------------- #

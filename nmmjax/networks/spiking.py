@@ -53,6 +53,7 @@ from nmmjax.networks._spiking_build import Projection as Projection
 from nmmjax.networks._spiking_build import Synapses as Synapses
 from nmmjax.networks._spiking_build import initial_state as initial_state
 from nmmjax.networks._spiking_build import network as network
+from nmmjax.networks._spiking_batch import simulate_batch as simulate_batch
 from nmmjax.networks._spiking_build import per_population as per_population
 from nmmjax.networks._spiking_run import Benchmark as Benchmark
 from nmmjax.networks._spiking_run import NetworkParams as NetworkParams
@@ -66,6 +67,7 @@ __all__ = [
     "Benchmark", "CHANNEL_KINDS", "Channel", "Network", "NetworkParams",
     "NetworkSolution", "NetworkSpec", "NetworkState", "POPULATION_KINDS",
     "PlasticState", "Population", "Projection", "Synapses", "initial_state",
-    "make_network_step", "network", "per_population", "simulate", "spiking_indices",
+    "make_network_step", "network", "per_population", "simulate", "simulate_batch",
+    "spiking_indices",
     "vogels_abbott",
 ]
