@@ -11,6 +11,12 @@ threshold -50, reset -60 mV, 5 ms refractory, V0 ~ N(-55, 5) mV, dt = 0.1 ms,
 
     python benchmarks/coba_reference.py brian2 cython|numpy|cpp_standalone [N] [REPEATS] [coba|cuba]
     python benchmarks/coba_reference.py brainpy - [N] [REPEATS]
+    python benchmarks/coba_reference.py brian2 sweep N DRIVES_PA WORKERS
+
+``sweep``: one cpp_standalone build (random seed in every run of the binary,
+the drive ``I`` a shared (scalar) parameter set with ``run_args``: as fast as a
+literal, a per-neuron one was 40 % slower), run once per
+drive in DRIVES_PA (comma-separated pA), WORKERS binaries at a time.
 """
 
 from __future__ import annotations
@@ -95,6 +101,73 @@ def brian2_run(target: str, n: int, repeats: int, kind: str = "coba") -> dict:
     return out
 
 
+def brian2_sweep(n: int, drives_pa: list[float], workers: int) -> dict:
+    """One build, ``len(drives_pa)`` runs of the binary (each its own random
+    seed: connectivity and initial potentials), ``workers`` at a time."""
+    import os
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    import brian2 as b2
+    import numpy as np
+    from brian2 import ms, mV, nS, pA, pF, second
+
+    ne = n * 4 // 5
+    p = min(1.0, 80.0 / n)
+    build_dir = tempfile.mkdtemp(prefix="coba_b2_sweep_")
+    b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
+    b2.defaultclock.dt = 0.1 * ms
+    b2.seed()  # no number: every run of the binary draws its own seed
+    eqs = """
+    dv/dt = (gl*(El - v) + ge*(Ee - v) + gi*(Ei - v) + I)/Cm : volt (unless refractory)
+    dge/dt = -ge/taue : siemens
+    dgi/dt = -gi/taui : siemens
+    I : amp (constant, shared)
+    """
+    ns = dict(gl=10 * nS, El=-60 * mV, Ee=0 * mV, Ei=-80 * mV, Cm=200 * pF, taue=5 * ms,
+              taui=10 * ms, we=6 * nS, wi=67 * nS)
+    P = b2.NeuronGroup(n, eqs, threshold="v > -50*mV", reset="v = -60*mV", refractory=5 * ms,
+                       method="euler", namespace=ns)
+    P.v = "-55*mV + 5*mV*randn()"
+    P.I = 200 * pA
+    Ce = b2.Synapses(P, P, on_pre="ge += we", namespace=ns)
+    Ci = b2.Synapses(P, P, on_pre="gi += wi", namespace=ns)
+    Ce.connect(f"i < {ne} and i != j", p=p)
+    Ci.connect(f"i >= {ne} and i != j", p=p)
+    mon = b2.SpikeMonitor(P)
+    net = b2.Network(P, Ce, Ci, mon)
+    net.run(1 * second)
+    t = time.perf_counter()
+    b2.device.build(directory=build_dir, compile=True, run=False)
+    build_s = time.perf_counter() - t
+    spikes_file = b2.device.get_array_filename(mon.variables["i"])
+    run_cmd = b2.prefs.devices.cpp_standalone.run_cmd_unix
+    run_cmd = [run_cmd] if isinstance(run_cmd, str) else list(run_cmd)
+
+    def one(k: int) -> dict:
+        name, value, _, _ = b2.device._prepare_variableview_run_arg(P.I, drives_pa[k] * pA)
+        rdir = os.path.join(build_dir, f"results_{k}", "")
+        os.makedirs(rdir, exist_ok=True)
+        t = time.perf_counter()
+        with open(os.path.join(rdir, "stdout.txt"), "w") as out:
+            subprocess.run(run_cmd + ["--results_dir", rdir, f"{name}={value}"], cwd=build_dir,
+                           stdout=out, check=True)
+        wall = time.perf_counter() - t
+        loop = float(open(os.path.join(rdir, "last_run_info.txt")).read().split()[0])
+        idx = np.fromfile(os.path.join(rdir, spikes_file), dtype=np.int32)
+        return {"drive_pa": drives_pa[k], "binary_s": wall, "loop_s": loop,
+                "rate_e": float((idx < ne).sum() / ne),
+                "rate_i": float((idx >= ne).sum() / (n - ne))}
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:  # each thread waits on its own binary
+        runs = list(pool.map(one, range(len(drives_pa))))
+    total = time.perf_counter() - t
+    return {"tool": f"brian2 {b2.__version__} cpp_standalone sweep", "n": n,
+            "workers": workers, "build_s": build_s, "total_s": total,
+            "per_network_s": total / len(drives_pa), "runs": runs}
+
+
 def brainpy_run(n: int, repeats: int) -> dict:
     import brainpy as bp
     import brainpy.math as bm
@@ -156,6 +229,10 @@ def brainpy_run(n: int, repeats: int) -> dict:
 
 if __name__ == "__main__":
     tool, target = sys.argv[1], sys.argv[2]
+    if target == "sweep":
+        drives = [float(x) for x in sys.argv[4].split(",")]
+        print(json.dumps(brian2_sweep(int(sys.argv[3]), drives, int(sys.argv[5]))))
+        sys.exit(0)
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 4000
     repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
     kind = sys.argv[5] if len(sys.argv) > 5 else "coba"

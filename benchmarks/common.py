@@ -8,8 +8,10 @@ reference_s; lower is better).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -54,6 +56,62 @@ def median_time(fn, repeats: int = 3) -> tuple[float, list[float]]:
     return statistics.median(times), times
 
 
+def _spin(stop) -> None:  # one busy core until told to stop
+    x = 0
+    while not stop.is_set():
+        for _ in range(100_000):
+            x += 1
+
+
+@contextlib.contextmanager
+def contention(n: int):
+    """``n`` other CPU-bound processes run while the block runs (``--contention
+    N``: how a shared laptop or node treats both tools)."""
+    if n <= 0:
+        yield
+        return
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    procs = [ctx.Process(target=_spin, args=(stop,), daemon=True) for _ in range(n)]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)  # let them reach full speed
+    try:
+        yield
+    finally:
+        stop.set()
+        for p in procs:
+            p.join(5)
+            if p.is_alive():
+                p.kill()
+
+
+def until_stable(round_fn, min_rounds: int = 3, max_rounds: int = 8, tol: float = 0.10) -> dict:
+    """Repeat ``round_fn() -> (ours_s, reference_s)`` (both timed side by side)
+    until the spread of the ratios, ``(max - min) / median``, is under ``tol``
+    (at least ``min_rounds``, at most ``max_rounds``). Returns the rounds, the
+    median ratio and whether it settled."""
+    rounds = []
+    while True:
+        ours, ref = round_fn()
+        rounds.append({"ours_s": ours, "reference_s": ref, "ratio": ours / ref})
+        ratios = [r["ratio"] for r in rounds]
+        spread = (max(ratios) - min(ratios)) / statistics.median(ratios)
+        if len(rounds) >= min_rounds and (spread < tol or len(rounds) >= max_rounds):
+            break
+    return {"rounds": rounds, "ratio": statistics.median(ratios), "spread": spread,
+            "stable": spread < tol,
+            "ours_s": statistics.median(r["ours_s"] for r in rounds),
+            "reference_s": statistics.median(r["reference_s"] for r in rounds)}
+
+
+def snapshot() -> dict:
+    """The 1-minute load average and CPU model now (taken before and after a
+    benchmark: the machine's own load, then ours included)."""
+    m = machine()
+    return {"date": m["date"], "loadavg_1": m["loadavg_1_5_15"][0], "cpu": m["cpu"]}
+
+
 def machine() -> dict:
     cpu = "unknown"
     try:
@@ -76,12 +134,19 @@ def machine() -> dict:
     }
 
 
-def write(name: str, result: dict) -> Path:
+def write(name: str, result: dict, before: dict | None = None) -> Path:
+    """Write ``out/<name>.json``; ``before``: :func:`snapshot` taken at the
+    start (the end's is taken here)."""
     OUT.mkdir(parents=True, exist_ok=True)
     missing = {"ours_s", "reference", "reference_s", "ratio"} - set(result)
     if missing:
         raise ValueError(f"benchmark result lacks {sorted(missing)}")
-    result = {"benchmark": name, "machine": machine(), **result}
+    after = snapshot()
+    result = {"benchmark": name, "machine": machine(), "before": before, "after": after,
+              **result}
+    if before is not None:
+        print(f"1-minute load: {before['loadavg_1']:.2f} before, {after['loadavg_1']:.2f} after "
+              f"({before['cpu']})")
     path = OUT / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path
