@@ -7,7 +7,9 @@ side, on the same events:
 - ours, MAP (decay learned) two ways: projected Newton per target with a
   root search for the decay (``method="newton"``, the default), and optax
   L-BFGS on log-parameters (100 iterations);
-- ours, NUTS (numpyro, decay learned; warm-up and draws below);
+- ours, NUTS (numpyro, decay learned; warm-up and draws below), and its
+  effective samples per second next to numpyro's plain NUTS on the same
+  model (``numpyro_model``, numpyro's defaults, 1 x (500 + 500));
 - reference: tick 0.8 ``HawkesExpKern`` least squares with the decay fixed at
   the truth (tick's likelihood fit fails on such data), in its own virtual
   environment ``.bench-venv/tick`` (created on first use; tick needs
@@ -27,7 +29,6 @@ and times per dataset.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -76,6 +77,35 @@ def tick_fit(events, beta):
 
 
 NUTS_RUNS = ("1,50,250,5,laplace", "2,50,150,6,laplace")
+PLAIN = {"warmup": 500, "samples": 500}  # numpyro's plain NUTS, as a user would start
+
+
+def plain_numpyro(events, warmup: int, samples: int) -> dict:
+    """numpyro's own NUTS on :func:`H.numpyro_model` (half-normal priors, the
+    same likelihood), with its defaults: diagonal mass adapted in warm-up,
+    start from its uniform initialisation, tree depth 10. Run once to
+    compile, then timed with another key; ESS as ours (numpyro's
+    ``effective_sample_size``, minimum over mu, alpha and beta)."""
+    from numpyro.diagnostics import effective_sample_size
+    from numpyro.infer import MCMC, NUTS
+
+    mcmc = MCMC(NUTS(H.numpyro_model), num_warmup=warmup, num_samples=samples, num_chains=1,
+                progress_bar=False)
+    t0 = time.perf_counter()
+    mcmc.run(jax.random.key(11), events)
+    jax.block_until_ready(mcmc.get_samples())
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    mcmc.run(jax.random.key(12), events, extra_fields=("num_steps", "diverging"))
+    draws = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
+    wall = time.perf_counter() - t0
+    ess = min(float(np.nanmin(np.asarray(effective_sample_size(np.asarray(draws[k])))))
+              for k in ("mu", "alpha", "beta"))
+    extra = mcmc.get_extra_fields()
+    return {"warmup": warmup, "samples": samples, "wall_s": wall, "first_run_s": first,
+            "ess_min": ess, "ess_per_s": ess / wall,
+            "steps_per_draw": float(np.mean(np.asarray(extra["num_steps"]))),
+            "divergences": int(np.sum(np.asarray(extra["diverging"])))}
 
 
 def _nuts_config(text):
@@ -128,8 +158,10 @@ def main(argv=None):
     ap.add_argument("--T", type=float, default=4000.0)
     ap.add_argument("--datasets", type=int, default=5,
                     help="further simulated datasets on which MAP and tick are compared")
+    ap.add_argument("--no-plain", dest="plain", action="store_false",
+                    help="skip numpyro's plain NUTS (about 3 minutes)")
     args = ap.parse_args(argv)
-    load_at_start = list(os.getloadavg())  # the machine's own load, before ours
+    before = common.snapshot()
 
     p = truth()
     events = H.simulate(jax.random.key(0), p, T=args.T)
@@ -170,6 +202,7 @@ def main(argv=None):
                      "divergences": nuts.divergences, "ess_per_s": nuts.ess_min / nuts.wall_s,
                      "first_fit_with_compile_s": first.wall_s})
 
+    plain = plain_numpyro(events, **PLAIN) if args.plain else None
     datasets = [_map_vs_tick(p, jax.random.key(100 + i), args.T, err)
                 for i in range(args.datasets)]
     tick = tick_fit(events, 1.0)
@@ -199,6 +232,14 @@ def main(argv=None):
               f"decay 95 % interval [{r['beta_95'][0]:.3f}, {r['beta_95'][1]:.3f}] (truth 1.0); "
               f"first fit (compiling) {r['first_fit_with_compile_s']:.1f} s")
     head = runs[0]
+    if plain:
+        head_ess_s = head["ess_min"] / head["map_plus_nuts_s"]
+        plain["ours_over_plain_ess_per_s"] = head_ess_s / plain["ess_per_s"]
+        print(f"numpyro's plain NUTS 1x({plain['warmup']}+{plain['samples']}): "
+              f"{plain['wall_s']:.1f} s warm ({plain['first_run_s']:.1f} s compiling), ESS min "
+              f"{plain['ess_min']:.0f}, {plain['ess_per_s']:.2f} ESS/s, "
+              f"{plain['steps_per_draw']:.1f} steps per draw; ours (MAP + NUTS, first run) "
+              f"{head_ess_s:.2f} ESS/s: {plain['ours_over_plain_ess_per_s']:.1f}x")
     result = {
         "ours_s": head["map_plus_nuts_s"], "reference": "tick 0.8 HawkesExpKern least squares",
         "reference_s": tick.get("wall_s"),
@@ -208,12 +249,11 @@ def main(argv=None):
         "map_newton": {"wall_s": newton_s, "first_call_with_compile_s": newton_first_s,
                        "err_alpha": newton_err[0], "err_mu": newton_err[1],
                        "ratio_to_tick": newton_s / tick["wall_s"] if "wall_s" in tick else None},
-        "datasets": datasets, "loadavg_at_start": load_at_start,
-        "nuts": head, "nuts_runs": runs,
+        "datasets": datasets, "nuts": head, "nuts_runs": runs, "plain_numpyro_nuts": plain,
         "tick": {"wall_s": tick.get("wall_s"), "err_alpha": tick_err[0], "err_mu": tick_err[1],
                  "error": tick.get("error")},
     }
-    print(f"wrote {common.write('hawkes', result)}")
+    print(f"wrote {common.write('hawkes', result, before)}")
 
 
 if __name__ == "__main__":
