@@ -8,9 +8,16 @@
   host devices (the machine's two cores);
 - reference: the original method in numba (benchmarks/jr_reference_numba.py),
   float64, serial per individual (one core), and the original's
-  parallelisation (2 processes on the 2 cores).
+  parallelisation (2 processes on the 2 cores);
+- peer: the same model and workload written well in numba
+  (benchmarks/jr_peer_numba.py: float32, each sigmoid once, on-line sums,
+  ``prange`` over individuals on both cores), timed on ``--peer-duration``
+  simulated seconds and scaled, and checked against ours on the same inputs
+  without noise (1.5 s, where float rounding has not yet grown).
 
-    python -m benchmarks.jr_fitness [--duration 1000] [--population 160]
+``--contention N`` runs N other CPU-bound processes meanwhile.
+
+    python -m benchmarks.jr_fitness [--duration 1000] [--population 160] [--contention N]
 """
 
 from __future__ import annotations
@@ -94,8 +101,57 @@ def _ablation(task, genomes):
     return ablation
 
 
+def _peer_inputs(task, data, genomes, n_steps):
+    from nmmjax.networks import feedforward as ff
+
+    drives = np.asarray(signals.sample_melody(data.melodies, task.dt, n_steps + 1), np.float32)
+    We, Wi = ff.dense_weights(ff.weights_from_genome(genomes, task.layers))
+    return (np.ascontiguousarray(np.swapaxes(drives, 0, 1)),
+            np.moveaxis(np.asarray(We), -1, 0), np.moveaxis(np.asarray(Wi), -1, 0))
+
+
+def _peer_fitness(corr, task):
+    """f_k averaged over samples from the peer's (P, S, 3, 3) correlations."""
+    k, ns = len(task.situations), task.n_samples
+    c = jax.numpy.asarray(corr.reshape(corr.shape[0], k, ns, 3, 3))
+    return np.stack([np.mean(np.asarray(ob.situation_fitness(
+        jax.numpy.moveaxis(c[:, i], (2, 3), (0, 1)), pair)), axis=-1)
+        for i, pair in enumerate(task.situations)], -1)
+
+
+def peer(task, data, genomes, duration):
+    """The numba peer: its agreement with ours (no noise, 1.5 s, 8
+    individuals) and its time per individual on ``duration`` seconds."""
+    from benchmarks import jr_peer_numba as pn
+
+    col0 = task.column._replace(sigma_p=0.0)
+    short = task._replace(duration=1.5, transient=0.5, column=col0, method="heun")
+    d_short = ob.make_dataset(jax.random.PRNGKey(0), short)
+    g8 = genomes[:8]
+    n = round(short.duration / short.dt)
+    drives, We, Wi = _peer_inputs(short, d_short, g8, n)
+    corr = pn.fitness(We, Wi, drives, col0, short.p_background, short.dt, n,
+                      round(short.transient / short.dt), 0)  # compiles
+    ours_f = np.asarray(ob.correlation_fitness(g8, d_short, short).per_situation)
+    check = float(np.max(np.abs(_peer_fitness(corr, short) - ours_f)))
+    long = task._replace(duration=duration)
+    n = round(duration / task.dt)
+    drives, We, Wi = _peer_inputs(long, data, genomes, n)
+    t = time.perf_counter()
+    pn.fitness(We, Wi, drives, task.column, task.p_background, task.dt, n,
+               round(task.transient / task.dt), 0)
+    wall = time.perf_counter() - t
+    return {"duration": duration, "population_s": wall,
+            "per_individual_s": wall / genomes.shape[0] * task.duration / duration,
+            "max_fitness_difference_without_noise": check}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
+    ap.add_argument("--contention", type=int, default=0,
+                    help="other CPU-bound processes running meanwhile")
+    ap.add_argument("--peer-duration", type=float, default=100.0,
+                    help="simulated seconds timed for the numba peer (scaled to --duration)")
     ap.add_argument("--duration", type=float, default=1000.0)
     ap.add_argument("--population", type=int, default=160)
     ap.add_argument("--ref-duration", type=float, default=None,
@@ -105,7 +161,14 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.memory_probe is not None:
         return memory_probe(args.memory_probe, args.population)
+    before = common.snapshot()
+    with common.contention(args.contention):
+        result = _measure(args)
+    name = "jr_fitness" if not args.contention else f"jr_fitness_contention{args.contention}"
+    print("wrote", common.write(name, result, before))
 
+
+def _measure(args) -> dict:
     D, P = args.duration, args.population
     task = ob.CorrelationTask(duration=D, transient=10.0, n_samples=2, dt=1e-3)
     data = ob.make_dataset(jax.random.PRNGKey(0), task)
@@ -127,6 +190,7 @@ def main(argv=None):
     nsps = node_steps / ours_total
 
     ablation = _ablation(task, genomes)
+    peer_res = peer(task, data, genomes, min(args.peer_duration, D))
 
     # ---- reference (numba, float64) ----
     ref_D = args.ref_duration or D
@@ -155,7 +219,7 @@ def main(argv=None):
 
     # ---- memory: does peak RSS grow with the simulated duration? ----
     memory = None
-    if not args.no_memory:
+    if not args.no_memory and not args.contention:
         memory = []
         for d in (250.0, 2000.0, 4000.0):
             out = subprocess.run(
@@ -177,6 +241,9 @@ def main(argv=None):
         "reference_pool2_s": ref_pool,
         "ratio": ours_s / ref_serial,
         "ratio_vs_pool2": ours_s / ref_pool,
+        "peer": peer_res,
+        "ratio_vs_peer": ours_s / peer_res["per_individual_s"],
+        "contention": args.contention,
         "node_steps_per_s": nsps,
         "est_gflops": nsps * FLOPS_PER_NODE_STEP / 1e9,
         "peak_gflops_est": peak_gflops,
@@ -185,11 +252,12 @@ def main(argv=None):
         "ours_fitness_ind0": np.asarray(res.per_situation[0]).tolist(),
         "reference_fitness_ind0": ref_f,
     }
-    path = common.write("jr_fitness", result)
     rows = [
         ("nmmjax (per individual)", f"{ours_s:.3f}", "1.000"),
         ("numba original, serial", f"{ref_serial:.2f}", f"{ref_serial / ours_s:.0f}x slower"),
         ("numba original, Pool(2)", f"{ref_pool:.2f}", f"{ref_pool / ours_s:.0f}x slower"),
+        ("numba peer (same model, prange)", f"{peer_res['per_individual_s']:.2f}",
+         f"{peer_res['per_individual_s'] / ours_s:.1f}x slower"),
     ]
     print(common.table(rows, ("jr_fitness", "s / individual", "vs ours")))
     print(f"ratio ours/reference = {result['ratio']:.4f} (vs Pool(2): "
@@ -200,7 +268,9 @@ def main(argv=None):
           {k: round(v, 1) for k, v in ablation.items()})
     if memory:
         print("peak RSS:", memory)
-    print("wrote", path)
+    print(f"peer: ratio ours/peer {result['ratio_vs_peer']:.3f}; max fitness difference "
+          f"without noise {peer_res['max_fitness_difference_without_noise']:.4f}")
+    return result
 
 
 if __name__ == "__main__":
