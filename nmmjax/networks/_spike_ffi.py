@@ -70,8 +70,9 @@ def available() -> bool:
                                     platform="cpu")
     except (OSError, subprocess.SubprocessError, AttributeError) as e:
         detail = getattr(e, "stderr", None) or str(e)
-        warnings.warn(f"nmmjax: the C++ spike-delivery kernel could not be built ({detail[-300:]}); "
-                      "spiking networks use the slower pure-JAX delivery.", stacklevel=2)
+        warnings.warn(f"nmmjax: the C++ spike-delivery kernel could not be built "
+                      f"({detail[-300:]}); spiking networks use the slower pure-JAX delivery.",
+                      stacklevel=2)
         return False
     return True
 

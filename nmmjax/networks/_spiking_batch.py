@@ -141,10 +141,10 @@ def simulate_batch(nets: Network | Sequence[Network], states0: Sequence[NetworkS
             raise ValueError(f"`nets[{i}]` differs from nets[0] in its populations, channels or "
                              "maximum delay; a batch shares them (connectivity may differ).")
     constants = []
+    pick = lambda seq, i: seq[i if len(seq) == b else 0]
     for i in range(b):
-        pick = lambda seq: seq[i if len(seq) == b else 0]
-        chk = _checked(pick(nets_list), states0[i], pick(params_list), dt=dt, n_steps=n_steps,
-                       model=model, method=method, inputs=pick(inputs_list),
+        chk = _checked(pick(nets_list, i), states0[i], pick(params_list, i), dt=dt,
+                       n_steps=n_steps, model=model, method=method, inputs=pick(inputs_list, i),
                        record_v=record_v, stdp_params=None, propagation=propagation)
         if per_run_inputs and (chk.input_fn is not None or chk.inputs is not None):
             raise ValueError(f"`inputs[{i}]`: per-run inputs must be constants (a number or an "

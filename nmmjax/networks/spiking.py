@@ -31,16 +31,23 @@ One step (``dt`` in ms), the same order as Brian2's:
    (``d = 0``: it acts from the next step on). Delta channels add their
    arrivals to ``v``.
 
-Propagation is event-driven: the neurons that spiked are found with two small
-``top_k`` passes (32-neuron words, then bits) and only their rows of the
-padded target table are gathered and scatter-added; a step with more spikes
-than the fast path's ``spike_budget`` processes the rest in a loop, so no
-spike is ever dropped. Delayed spikes go through a ring buffer of
-``max_delay + 1`` slots.
+Propagation is event-driven: only the rows of the padded target table of
+the neurons that spiked are added. On CPU one C++ kernel (an XLA FFI call,
+built on first use with ``g++``) does it in one pass per step, the channels'
+decay included; the pure-JAX path (``propagation="jax"``; other platforms,
+or no compiler) finds the spiking neurons with two small ``top_k`` passes
+(32-neuron words, then bits), gathers their rows and scatter-adds them, and a
+step with more spikes than its ``spike_budget`` processes the rest in a loop,
+so no spike is ever dropped. Both add in the same order: the same bits.
+Delayed spikes go through a ring buffer of ``max_delay + 1`` slots.
+
+:func:`simulate_batch` runs many networks (connectivity draws, drives,
+parameters) in one call, spread over the devices.
 
 Units: ms, mV, nA, MOhm, nF, uS (as :mod:`nmmjax.models.neurons`).
 """
 
+from nmmjax.networks._spiking_batch import simulate_batch as simulate_batch
 from nmmjax.networks._spiking_build import CHANNEL_KINDS as CHANNEL_KINDS
 from nmmjax.networks._spiking_build import POPULATION_KINDS as POPULATION_KINDS
 from nmmjax.networks._spiking_build import Channel as Channel
@@ -53,7 +60,6 @@ from nmmjax.networks._spiking_build import Projection as Projection
 from nmmjax.networks._spiking_build import Synapses as Synapses
 from nmmjax.networks._spiking_build import initial_state as initial_state
 from nmmjax.networks._spiking_build import network as network
-from nmmjax.networks._spiking_batch import simulate_batch as simulate_batch
 from nmmjax.networks._spiking_build import per_population as per_population
 from nmmjax.networks._spiking_run import Benchmark as Benchmark
 from nmmjax.networks._spiking_run import NetworkParams as NetworkParams
