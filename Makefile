@@ -47,6 +47,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.engine_overhead
 	$(BIN)/python -m benchmarks.jr_fitness
 	$(BIN)/python -m benchmarks.coba
+	$(BIN)/python -m benchmarks.coba_sweep
 	$(BIN)/python -m benchmarks.hawkes
 	$(BIN)/python -m benchmarks.whole_brain
 
