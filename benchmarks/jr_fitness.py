@@ -9,11 +9,14 @@
 - reference: the original method in numba (benchmarks/jr_reference_numba.py),
   float64, serial per individual (one core), and the original's
   parallelisation (2 processes on the 2 cores);
-- peer: the same model and workload written well in numba
+- peers: the same model and workload written well in numba
   (benchmarks/jr_peer_numba.py: float32, each sigmoid once, on-line sums,
   ``prange`` over individuals on both cores), timed on ``--peer-duration``
   simulated seconds and scaled, and checked against ours on the same inputs
-  without noise (1.5 s, where float rounding has not yet grown).
+  without noise (1.5 s, where float rounding has not yet grown); and in
+  vbjax (benchmarks/jr_peer_vbjax.py, in .bench-venv/vbjax: ``make_sde``'s
+  stochastic Heun step, the network's right-hand side on one state array,
+  the population split over the cores by ``pmap``), timed and checked alike.
 
 ``--contention N`` runs N other CPU-bound processes meanwhile.
 
@@ -36,6 +39,7 @@ import multiprocessing as mp  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -146,6 +150,40 @@ def peer(task, data, genomes, duration):
             "max_fitness_difference_without_noise": check}
 
 
+def vbjax_peer(task, data, genomes, duration, check_task, check_data):
+    """The vbjax peer (benchmarks/jr_peer_vbjax.py, in .bench-venv/vbjax):
+    its agreement with ours (no noise, 1.5 s, 8 individuals) and its time
+    per individual on ``duration`` seconds."""
+    import tempfile
+
+    py = common.reference_python("vbjax", ["vbjax==0.0.19"])
+    script = str(Path(__file__).with_name("jr_peer_vbjax.py"))
+
+    def call(tk, d, g, sigma):
+        n = round(tk.duration / tk.dt)
+        drives, We, Wi = _peer_inputs(tk, d, g, n)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = f"{tmp}/inputs.npz"
+            np.savez(path, drives=drives, we=We.astype(np.float32), wi=Wi.astype(np.float32))
+            return common.json_result([str(py), script, path, str(sigma),
+                                       str(round(tk.transient / tk.dt)), "1000", "0",
+                                       str(len(jax.devices()))], timeout=3600)
+
+    g8 = genomes[:8]
+    short = call(check_task, check_data, g8, 0.0)
+    if "error" in short:
+        return {"error": short["error"]}
+    ours_f = np.asarray(ob.correlation_fitness(g8, check_data, check_task).per_situation)
+    check = float(np.max(np.abs(_peer_fitness(np.array(short["corr"]), check_task) - ours_f)))
+    res = call(task._replace(duration=duration), data, genomes, task.column.sigma_p)
+    if "error" in res:
+        return {"error": res["error"]}
+    return {"tool": res["tool"], "duration": duration, "population_s": res["wall_s"],
+            "first_run_s": res["first_s"], "devices": res["devices"],
+            "per_individual_s": res["wall_s"] / genomes.shape[0] * task.duration / duration,
+            "max_fitness_difference_without_noise": check}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--contention", type=int, default=0,
@@ -191,6 +229,10 @@ def _measure(args) -> dict:
 
     ablation = _ablation(task, genomes)
     peer_res = peer(task, data, genomes, min(args.peer_duration, D))
+    col0 = task.column._replace(sigma_p=0.0)
+    check_task = task._replace(duration=1.5, transient=0.5, column=col0, method="heun")
+    vb_res = vbjax_peer(task, data, genomes, min(args.peer_duration, D), check_task,
+                        ob.make_dataset(jax.random.PRNGKey(0), check_task))
 
     # ---- reference (numba, float64) ----
     ref_D = args.ref_duration or D
@@ -243,6 +285,9 @@ def _measure(args) -> dict:
         "ratio_vs_pool2": ours_s / ref_pool,
         "peer": peer_res,
         "ratio_vs_peer": ours_s / peer_res["per_individual_s"],
+        "vbjax_peer": vb_res,
+        "ratio_vs_vbjax": ours_s / vb_res["per_individual_s"] if "per_individual_s" in vb_res
+        else None,
         "contention": args.contention,
         "node_steps_per_s": nsps,
         "est_gflops": nsps * FLOPS_PER_NODE_STEP / 1e9,
@@ -259,6 +304,9 @@ def _measure(args) -> dict:
         ("numba peer (same model, prange)", f"{peer_res['per_individual_s']:.2f}",
          f"{peer_res['per_individual_s'] / ours_s:.1f}x slower"),
     ]
+    if "per_individual_s" in vb_res:
+        rows.append(("vbjax peer (same model, make_sde)", f"{vb_res['per_individual_s']:.2f}",
+                     f"{vb_res['per_individual_s'] / ours_s:.1f}x slower"))
     print(common.table(rows, ("jr_fitness", "s / individual", "vs ours")))
     print(f"ratio ours/reference = {result['ratio']:.4f} (vs Pool(2): "
           f"{result['ratio_vs_pool2']:.4f}); {nsps:.3g} node-steps/s ~ "
@@ -270,6 +318,9 @@ def _measure(args) -> dict:
         print("peak RSS:", memory)
     print(f"peer: ratio ours/peer {result['ratio_vs_peer']:.3f}; max fitness difference "
           f"without noise {peer_res['max_fitness_difference_without_noise']:.4f}")
+    print(f"vbjax peer: {vb_res}" if "error" in vb_res else
+          f"vbjax peer: ratio ours/vbjax {result['ratio_vs_vbjax']:.3f}; max fitness difference "
+          f"without noise {vb_res['max_fitness_difference_without_noise']:.4f}")
     return result
 
 
