@@ -27,7 +27,6 @@ variant, against Brian2 cpp_standalone.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import jax
@@ -69,10 +68,7 @@ def ours(n: int, repeats: int, synapses: bool = True, kind: str = "coba",
         jax.block_until_ready(sol.counts)
         return sol
 
-    t = time.perf_counter()
-    sol = run()
-    first = time.perf_counter() - t
-    med, runs = common.median_time(run, repeats)
+    sol, first, med, runs = common.first_and_median(run, repeats)
     rates = analysis.mean_rates(sol, net.spec)
     t_spk, i_spk = analysis.raster(sol, net.spec.n)
     dupes = len(t_spk) - len(set(zip(np.round(t_spk / DT).astype(int).tolist(), i_spk.tolist())))

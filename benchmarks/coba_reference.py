@@ -28,28 +28,24 @@ import tempfile
 import time
 
 
-def brian2_run(target: str, n: int, repeats: int, kind: str = "coba") -> dict:
-    import brian2 as b2
-    from brian2 import ms, mV, nS, pA, pF, second
+def _network(b2, n: int, kind: str, drive_parameter: bool = False):
+    """The COBA or CUBA network: ``(neurons, spike monitor, Network)``.
+    ``drive_parameter``: COBA's drive ``I`` is a shared parameter (200 pA,
+    settable per run with ``run_args``) instead of a literal."""
+    from brian2 import ms, mV, nS, pA, pF
 
     ne = n * 4 // 5
     p = min(1.0, 80.0 / n)
-    standalone = target == "cpp_standalone"
-    build_dir = tempfile.mkdtemp(prefix="coba_b2_")
-    if standalone:
-        b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
-    else:
-        b2.prefs.codegen.target = target
-    b2.defaultclock.dt = 0.1 * ms
-    b2.seed(1)
     if kind == "coba":
         eqs = """
         dv/dt = (gl*(El - v) + ge*(Ee - v) + gi*(Ei - v) + I)/Cm : volt (unless refractory)
         dge/dt = -ge/taue : siemens
         dgi/dt = -gi/taui : siemens
-        """
-        ns = dict(gl=10 * nS, El=-60 * mV, Ee=0 * mV, Ei=-80 * mV, I=200 * pA, Cm=200 * pF,
+        """ + ("I : amp (constant, shared)" if drive_parameter else "")
+        ns = dict(gl=10 * nS, El=-60 * mV, Ee=0 * mV, Ei=-80 * mV, Cm=200 * pF,
                   taue=5 * ms, taui=10 * ms, we=6 * nS, wi=67 * nS)
+        if not drive_parameter:
+            ns["I"] = 200 * pA
     else:  # CUBA (Brian2's example): synaptic "currents" in volts
         eqs = """
         dv/dt = (ge + gi - (v - El))/taum : volt (unless refractory)
@@ -61,12 +57,30 @@ def brian2_run(target: str, n: int, repeats: int, kind: str = "coba") -> dict:
     P = b2.NeuronGroup(n, eqs, threshold="v > -50*mV", reset="v = -60*mV", refractory=5 * ms,
                        method="euler", namespace=ns)
     P.v = "-55*mV + 5*mV*randn()"
+    if drive_parameter:
+        P.I = 200 * pA
     Ce = b2.Synapses(P, P, on_pre="ge += we", namespace=ns)
     Ci = b2.Synapses(P, P, on_pre="gi += wi", namespace=ns)
     Ce.connect(f"i < {ne} and i != j", p=p)
     Ci.connect(f"i >= {ne} and i != j", p=p)
     mon = b2.SpikeMonitor(P)
-    net = b2.Network(P, Ce, Ci, mon)
+    return P, mon, b2.Network(P, Ce, Ci, mon)
+
+
+def brian2_run(target: str, n: int, repeats: int, kind: str = "coba") -> dict:
+    import brian2 as b2
+    from brian2 import ms, second
+
+    ne = n * 4 // 5
+    standalone = target == "cpp_standalone"
+    build_dir = tempfile.mkdtemp(prefix="coba_b2_")
+    if standalone:
+        b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
+    else:
+        b2.prefs.codegen.target = target
+    b2.defaultclock.dt = 0.1 * ms
+    b2.seed(1)
+    P, mon, net = _network(b2, n, kind)
     out = {"tool": f"brian2 {b2.__version__} {target}", "n": n, "kind": kind}
     if standalone:
         net.run(1 * second)
@@ -110,32 +124,14 @@ def brian2_sweep(n: int, drives_pa: list[float], workers: int) -> dict:
 
     import brian2 as b2
     import numpy as np
-    from brian2 import ms, mV, nS, pA, pF, second
+    from brian2 import ms, pA, second
 
     ne = n * 4 // 5
-    p = min(1.0, 80.0 / n)
     build_dir = tempfile.mkdtemp(prefix="coba_b2_sweep_")
     b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
     b2.defaultclock.dt = 0.1 * ms
     b2.seed()  # no number: every run of the binary draws its own seed
-    eqs = """
-    dv/dt = (gl*(El - v) + ge*(Ee - v) + gi*(Ei - v) + I)/Cm : volt (unless refractory)
-    dge/dt = -ge/taue : siemens
-    dgi/dt = -gi/taui : siemens
-    I : amp (constant, shared)
-    """
-    ns = dict(gl=10 * nS, El=-60 * mV, Ee=0 * mV, Ei=-80 * mV, Cm=200 * pF, taue=5 * ms,
-              taui=10 * ms, we=6 * nS, wi=67 * nS)
-    P = b2.NeuronGroup(n, eqs, threshold="v > -50*mV", reset="v = -60*mV", refractory=5 * ms,
-                       method="euler", namespace=ns)
-    P.v = "-55*mV + 5*mV*randn()"
-    P.I = 200 * pA
-    Ce = b2.Synapses(P, P, on_pre="ge += we", namespace=ns)
-    Ci = b2.Synapses(P, P, on_pre="gi += wi", namespace=ns)
-    Ce.connect(f"i < {ne} and i != j", p=p)
-    Ci.connect(f"i >= {ne} and i != j", p=p)
-    mon = b2.SpikeMonitor(P)
-    net = b2.Network(P, Ce, Ci, mon)
+    P, mon, net = _network(b2, n, "coba", drive_parameter=True)
     net.run(1 * second)
     t = time.perf_counter()
     b2.device.build(directory=build_dir, compile=True, run=False)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from pathlib import Path
 
 from benchmarks import common
@@ -38,11 +37,10 @@ def ours(repeats: int) -> dict:
 
     nets, states, drives = [], [], []
     for seed in range(SEEDS):
-        for d in DRIVES_PA:
-            b = S.vogels_abbott(jax.random.key(seed), "coba", n=4000)
-            nets.append(b.net)
-            states.append(b.state0)
-            drives.append(d * 1e-3)  # nA
+        b = S.vogels_abbott(jax.random.key(seed), "coba", n=4000)
+        nets += [b.net] * len(DRIVES_PA)
+        states += [b.state0] * len(DRIVES_PA)
+        drives += [d * 1e-3 for d in DRIVES_PA]  # nA
     params = b.params
 
     def run():
@@ -50,10 +48,7 @@ def ours(repeats: int) -> dict:
         jax.block_until_ready(sol.counts)
         return sol
 
-    t = time.perf_counter()
-    sol = run()
-    first = time.perf_counter() - t
-    med, runs = common.median_time(run, repeats)
+    sol, first, med, runs = common.first_and_median(run, repeats)
     counts = np.asarray(sol.counts).sum(1)  # (32, 2)
     rates = counts / np.array([3200, 800])
     return {"total_s": med, "runs_s": runs, "per_network_s": med / len(nets),

@@ -112,6 +112,17 @@ def snapshot() -> dict:
     return {"date": m["date"], "loadavg_1": m["loadavg_1_5_15"][0], "cpu": m["cpu"]}
 
 
+def first_and_median(fn, repeats: int):
+    """``fn()`` once (compilation included), then :func:`median_time` over
+    ``repeats`` calls: ``(last result, first_s, median_s, runs)``."""
+    t = time.perf_counter()
+    out = fn()
+    first = time.perf_counter() - t
+    results = []
+    med, runs = median_time(lambda: results.append(fn()), repeats)
+    return (results[-1] if results else out), first, med, runs
+
+
 def machine() -> dict:
     cpu = "unknown"
     try:

@@ -40,6 +40,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import NamedTuple  # noqa: E402
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -115,7 +116,7 @@ def _peer_inputs(task, data, genomes, n_steps):
 
 
 def _peer_fitness(corr, task):
-    """f_k averaged over samples from the peer's (P, S, 3, 3) correlations."""
+    """f_k averaged over samples from a peer's (P, S, 3, 3) correlations."""
     k, ns = len(task.situations), task.n_samples
     c = jax.numpy.asarray(corr.reshape(corr.shape[0], k, ns, 3, 3))
     return np.stack([np.mean(np.asarray(ob.situation_fitness(
@@ -123,65 +124,81 @@ def _peer_fitness(corr, task):
         for i, pair in enumerate(task.situations)], -1)
 
 
-def peer(task, data, genomes, duration):
-    """The numba peer: its agreement with ours (no noise, 1.5 s, 8
-    individuals) and its time per individual on ``duration`` seconds."""
+class _Check(NamedTuple):
+    """The peers' agreement check: 8 individuals, 1.5 s without noise (where
+    float rounding has not yet grown), our fitness on it."""
+
+    task: ob.CorrelationTask
+    data: ob.Dataset
+    genomes: jax.Array
+    ours: np.ndarray
+
+    @classmethod
+    def make(cls, task, genomes):
+        col0 = task.column._replace(sigma_p=0.0)
+        short = task._replace(duration=1.5, transient=0.5, column=col0, method="heun")
+        data = ob.make_dataset(jax.random.PRNGKey(0), short)
+        g8 = genomes[:8]
+        ours = np.asarray(ob.correlation_fitness(g8, data, short).per_situation)
+        return cls(short, data, g8, ours)
+
+    def difference(self, corr) -> float:
+        return float(np.max(np.abs(_peer_fitness(np.asarray(corr), self.task) - self.ours)))
+
+
+def _per_individual(wall, task, genomes, duration):
+    return wall / genomes.shape[0] * task.duration / duration
+
+
+def peer(task, data, genomes, duration, check: _Check):
+    """The numba peer: its agreement with ours (``check``) and its time per
+    individual on ``duration`` seconds."""
     from benchmarks import jr_peer_numba as pn
 
-    col0 = task.column._replace(sigma_p=0.0)
-    short = task._replace(duration=1.5, transient=0.5, column=col0, method="heun")
-    d_short = ob.make_dataset(jax.random.PRNGKey(0), short)
-    g8 = genomes[:8]
-    n = round(short.duration / short.dt)
-    drives, We, Wi = _peer_inputs(short, d_short, g8, n)
-    corr = pn.fitness(We, Wi, drives, col0, short.p_background, short.dt, n,
-                      round(short.transient / short.dt), 0)  # compiles
-    ours_f = np.asarray(ob.correlation_fitness(g8, d_short, short).per_situation)
-    check = float(np.max(np.abs(_peer_fitness(corr, short) - ours_f)))
-    long = task._replace(duration=duration)
-    n = round(duration / task.dt)
-    drives, We, Wi = _peer_inputs(long, data, genomes, n)
+    def run(tk, d, g):
+        n = round(tk.duration / tk.dt)
+        drives, We, Wi = _peer_inputs(tk, d, g, n)
+        return pn.fitness(We, Wi, drives, tk.column, tk.p_background, tk.dt, n,
+                          round(tk.transient / tk.dt), 0)
+
+    diff = check.difference(run(check.task, check.data, check.genomes))  # compiles too
     t = time.perf_counter()
-    pn.fitness(We, Wi, drives, task.column, task.p_background, task.dt, n,
-               round(task.transient / task.dt), 0)
+    run(task._replace(duration=duration), data, genomes)
     wall = time.perf_counter() - t
     return {"duration": duration, "population_s": wall,
-            "per_individual_s": wall / genomes.shape[0] * task.duration / duration,
-            "max_fitness_difference_without_noise": check}
+            "per_individual_s": _per_individual(wall, task, genomes, duration),
+            "max_fitness_difference_without_noise": diff}
 
 
-def vbjax_peer(task, data, genomes, duration, check_task, check_data):
+def vbjax_peer(task, data, genomes, duration, check: _Check):
     """The vbjax peer (benchmarks/jr_peer_vbjax.py, in .bench-venv/vbjax):
-    its agreement with ours (no noise, 1.5 s, 8 individuals) and its time
-    per individual on ``duration`` seconds."""
+    its agreement with ours (``check``) and its time per individual on
+    ``duration`` seconds."""
     import tempfile
 
     py = common.reference_python("vbjax", ["vbjax==0.0.19"])
     script = str(Path(__file__).with_name("jr_peer_vbjax.py"))
 
-    def call(tk, d, g, sigma):
+    def call(tk, d, g):
         n = round(tk.duration / tk.dt)
         drives, We, Wi = _peer_inputs(tk, d, g, n)
         with tempfile.TemporaryDirectory() as tmp:
             path = f"{tmp}/inputs.npz"
             np.savez(path, drives=drives, we=We.astype(np.float32), wi=Wi.astype(np.float32))
-            return common.json_result([str(py), script, path, str(sigma),
+            return common.json_result([str(py), script, path, str(tk.column.sigma_p),
                                        str(round(tk.transient / tk.dt)), "1000", "0",
                                        str(len(jax.devices()))], timeout=3600)
 
-    g8 = genomes[:8]
-    short = call(check_task, check_data, g8, 0.0)
+    short = call(check.task, check.data, check.genomes)
     if "error" in short:
         return {"error": short["error"]}
-    ours_f = np.asarray(ob.correlation_fitness(g8, check_data, check_task).per_situation)
-    check = float(np.max(np.abs(_peer_fitness(np.array(short["corr"]), check_task) - ours_f)))
-    res = call(task._replace(duration=duration), data, genomes, task.column.sigma_p)
+    res = call(task._replace(duration=duration), data, genomes)
     if "error" in res:
         return {"error": res["error"]}
     return {"tool": res["tool"], "duration": duration, "population_s": res["wall_s"],
             "first_run_s": res["first_s"], "devices": res["devices"],
-            "per_individual_s": res["wall_s"] / genomes.shape[0] * task.duration / duration,
-            "max_fitness_difference_without_noise": check}
+            "per_individual_s": _per_individual(res["wall_s"], task, genomes, duration),
+            "max_fitness_difference_without_noise": check.difference(short["corr"])}
 
 
 def main(argv=None):
@@ -228,11 +245,9 @@ def _measure(args) -> dict:
     nsps = node_steps / ours_total
 
     ablation = _ablation(task, genomes)
-    peer_res = peer(task, data, genomes, min(args.peer_duration, D))
-    col0 = task.column._replace(sigma_p=0.0)
-    check_task = task._replace(duration=1.5, transient=0.5, column=col0, method="heun")
-    vb_res = vbjax_peer(task, data, genomes, min(args.peer_duration, D), check_task,
-                        ob.make_dataset(jax.random.PRNGKey(0), check_task))
+    check = _Check.make(task, genomes)
+    peer_res = peer(task, data, genomes, min(args.peer_duration, D), check)
+    vb_res = vbjax_peer(task, data, genomes, min(args.peer_duration, D), check)
 
     # ---- reference (numba, float64) ----
     ref_D = args.ref_duration or D
