@@ -5,7 +5,9 @@
 
 - ours: nmmjax.tasks.correlation.correlation_fitness, float32, whole population
   batched, on-line correlations (no trajectory), population sharded over two
-  host devices (the machine's two cores);
+  host devices (the machine's two cores); stepped by the C++ kernel
+  (backend "auto" on CPU), and timed again with the pure-JAX engine
+  (backend "jax", what GPUs run), whose fitness it is compared with;
 - reference: the original method in numba (benchmarks/jr_reference_numba.py),
   float64, serial per individual (one core), and the original's
   parallelisation (2 processes on the 2 cores);
@@ -47,6 +49,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks import common  # noqa: E402
 from nmmjax import signals  # noqa: E402
+from nmmjax.networks import _jr_ffi  # noqa: E402
 from nmmjax.tasks import correlation as ob  # noqa: E402
 
 # Rough float-op count per node-step of the float32 Heun step (2 right-hand
@@ -244,6 +247,17 @@ def _measure(args) -> dict:
     node_steps = P * 6 * 12 * n_steps
     nsps = node_steps / ours_total
 
+    # The pure-JAX engine on the same workload: its time, and how far the
+    # kernel's fitness is from it after 1000 s (float32 rounding grows along
+    # the oscillations, so individual runs drift apart; the fitness, a
+    # 990 s correlation, should not move beyond its sampling noise).
+    task_jax = task._replace(backend="jax")
+    res_jax = jax.block_until_ready(ob.correlation_fitness(genomes, data, task_jax))
+    t = time.perf_counter()
+    jax.block_until_ready(ob.correlation_fitness(genomes, data, task_jax))
+    jax_total = time.perf_counter() - t
+    df = np.abs(np.asarray(res.per_situation) - np.asarray(res_jax.per_situation))
+
     ablation = _ablation(task, genomes)
     check = _Check.make(task, genomes)
     peer_res = peer(task, data, genomes, min(args.peer_duration, D), check)
@@ -292,6 +306,13 @@ def _measure(args) -> dict:
         "ours_s": ours_s,
         "ours_population_s": ours_total,
         "ours_compile_s": compile_s,
+        "ours_backend": "kernel" if _jr_ffi.available() else "jax",
+        "ours_jax_s": jax_total / P,
+        "kernel_vs_jax": {"ratio": ours_total / jax_total,
+                          "fitness_abs_difference_mean": float(df.mean()),
+                          "fitness_abs_difference_max": float(df.max()),
+                          "fitness_sd_across_individuals": float(
+                              np.asarray(res_jax.per_situation).std(axis=0).mean())},
         "reference": "original method in numba, float64, serial per individual (1 core)",
         "reference_s": ref_serial,
         "reference_duration_s": ref_D,
@@ -314,6 +335,8 @@ def _measure(args) -> dict:
     }
     rows = [
         ("nmmjax (per individual)", f"{ours_s:.3f}", "1.000"),
+        ("nmmjax, pure-JAX engine", f"{jax_total / P:.3f}",
+         f"{jax_total / ours_total:.1f}x slower"),
         ("numba original, serial", f"{ref_serial:.2f}", f"{ref_serial / ours_s:.0f}x slower"),
         ("numba original, Pool(2)", f"{ref_pool:.2f}", f"{ref_pool / ours_s:.0f}x slower"),
         ("numba peer (same model, prange)", f"{peer_res['per_individual_s']:.2f}",
@@ -327,6 +350,7 @@ def _measure(args) -> dict:
           f"{result['ratio_vs_pool2']:.4f}); {nsps:.3g} node-steps/s ~ "
           f"{result['est_gflops']:.0f} GFLOP/s of ~{peak_gflops:.0f} peak; compile "
           f"{compile_s:.1f} s")
+    print(f"kernel vs pure JAX: fitness |difference| mean {df.mean():.4f}, max {df.max():.4f}")
     print("ablation (us per step, population", P, "):",
           {k: round(v, 1) for k, v in ablation.items()})
     if memory:

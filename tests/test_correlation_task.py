@@ -123,7 +123,10 @@ def test_fitness_pipeline_equals_scores_recomputed_from_recorded_traces():
     # -> mean over samples) against an independent calculation: the output
     # traces recorded step by step, numpy's corrcoef, and SPEC A's f_k
     # written out here.
-    task = TASK._replace(n_samples=2)
+    # backend="jax": the traces below come from the engine, and the C++
+    # kernel's float32 rounding would grow along 3 s of oscillation (the
+    # kernel is checked against the engine by the tests after this one).
+    task = TASK._replace(n_samples=2, backend="jax")
     data = ob.make_dataset(jax.random.PRNGKey(4), task)
     g = jax.random.uniform(jax.random.PRNGKey(5), (3, 72), maxval=0.6)
     res = ob.correlation_fitness(g, data, task)
@@ -146,3 +149,90 @@ def test_fitness_pipeline_equals_scores_recomputed_from_recorded_traces():
                 expected[i, k] += f / task.n_samples
     np.testing.assert_allclose(np.asarray(res.per_situation), expected, atol=2e-4)
     np.testing.assert_allclose(np.asarray(res.min_fitness), expected.min(axis=1), atol=2e-4)
+
+
+def _moments_both_ways(task, genomes, nodes):
+    data = ob.make_dataset(jax.random.PRNGKey(3), task)
+    return [[np.asarray(a) for a in ob.output_moments(genomes, data, task._replace(backend=b),
+                                                      nodes=nodes)] for b in ("jax", "kernel")]
+
+
+@pytest.mark.parametrize("method,every,c3_scale", [
+    ("stochastic_heun", 1, 1.0), ("heun", 2, 1.3), ("euler_maruyama", 1, 1.0), ("euler", 1, 1.0)])
+def test_kernel_moments_equal_the_engines_before_rounding_grows(method, every, c3_scale):
+    # The C++ kernel against the pure-JAX engine on the same inputs and noise
+    # (19 individuals: a full block of 16 lanes and a partial one; every
+    # node kind observed). Over 0.25 s float32 rounding differences (the
+    # kernel's exp polynomial vs tanh) have not yet grown: ~1e-6. A
+    # C1 != 4 C3 column takes the kernel's general sigmoid pair.
+    col = TASK.column
+    col = col._replace(C3=col.C3 * c3_scale, sigma_p=col.sigma_p if "m" in method[-2:] or
+                       method == "stochastic_heun" else 0.0)
+    task = TASK._replace(duration=0.25, transient=0.05, method=method, record_every=every,
+                         column=col)
+    g = jax.random.uniform(jax.random.PRNGKey(6), (19, 72), maxval=0.6)
+    (mj, cj, fj), (mk, ck, fk) = _moments_both_ways(task, g, (0, 4, 10, 11))
+    assert fj.all() and fk.all()
+    np.testing.assert_allclose(mk, mj, rtol=0, atol=2e-5 * np.abs(mj).max())
+    np.testing.assert_allclose(ck, cj, rtol=0, atol=5e-5 * np.abs(cj).max())
+
+
+def test_kernel_long_run_keeps_its_state_across_chunks():
+    # 6 s: several of the kernel's 4096-step chunks and a remainder. Weak
+    # weights (<= 0.3) keep the networks off the multistable regimes where
+    # rounding can switch a node's state over seconds; the means then stay
+    # the engine run's to ~1e-6, and a chunk that restarted from rest would
+    # not.
+    task = TASK._replace(duration=6.0, transient=0.5, method="heun",
+                         column=TASK.column._replace(sigma_p=0.0))
+    g = jax.random.uniform(jax.random.PRNGKey(7), (3, 72), maxval=0.3)
+    (mj, cj, fj), (mk, ck, fk) = _moments_both_ways(task, g, None)
+    assert fj.all() and fk.all()
+    np.testing.assert_allclose(mk, mj, rtol=2e-5)
+    np.testing.assert_allclose(ck, cj, rtol=0, atol=2e-3 * np.abs(cj).max())
+
+
+def test_kernel_backend_choices_and_errors():
+    data = ob.make_dataset(jax.random.PRNGKey(0), TASK)
+    g = jnp.full((2, 72), 0.2)
+    with pytest.raises(ValueError, match="task.backend"):
+        ob.correlation_fitness(g, data, TASK._replace(backend="cuda"))
+    with pytest.raises(RuntimeError, match="rk4"):
+        ob.correlation_fitness(g, data, TASK._replace(backend="kernel", method="rk4",
+                                                      column=TASK.column._replace(sigma_p=0.0)))
+    # No derivative through the kernel: a named error, and the pure-JAX path
+    # (what smooth_correlation_fitness uses) differentiates.
+    short = TASK._replace(duration=0.2, transient=0.05)
+    with pytest.raises(TypeError, match="backend='jax'"):
+        jax.grad(lambda g: ob.population_fitness(g, data, short).margin.sum())(g)
+    grad = jax.grad(lambda g: ob.population_fitness(
+        g, data, short._replace(backend="jax")).margin.sum())(g)
+    assert np.all(np.isfinite(np.asarray(grad))) and np.any(np.asarray(grad) != 0)
+
+
+def test_without_a_compiler_auto_warns_and_uses_the_engine(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = textwrap.dedent("""
+        import warnings, jax, jax.numpy as jnp, numpy as np
+        from nmmjax.tasks import correlation as ob
+        task = ob.CorrelationTask(duration=0.3, transient=0.1, n_samples=1)
+        data = ob.make_dataset(jax.random.PRNGKey(0), task)
+        g = jnp.full((2, 72), 0.2)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            auto = ob.correlation_fitness(g, data, task).corr
+        plain = ob.correlation_fitness(g, data, task._replace(backend='jax')).corr
+        print(bool(jnp.all(auto == plain)), any('could not be built' in str(x.message) for x in w))
+        try:
+            ob.correlation_fitness(g, data, task._replace(backend='kernel'))
+        except RuntimeError as e:
+            print('RuntimeError', 'g++' in str(e))
+    """)
+    env = dict(os.environ, CXX=str(tmp_path / "no-such-compiler"), NMMJAX_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[:2] == ["True True", "RuntimeError True"]

@@ -66,6 +66,7 @@ from nmmjax.engine._diffrax import solve_diffrax as solve_diffrax
 from nmmjax.engine._loop import Noise as Noise
 from nmmjax.engine._loop import Record as Record
 from nmmjax.engine._loop import simulate as simulate
+from nmmjax.engine._loop import step_normals as step_normals
 from nmmjax.engine._reducers import Mean as Mean
 from nmmjax.engine._reducers import MeanCov as MeanCov
 from nmmjax.engine._reducers import MinMax as MinMax

@@ -182,12 +182,21 @@ class _Plan(NamedTuple):
         return jnp.result_type(float)
 
 
-def _draw(plan: _Plan, n):
-    """Standard normals of step ``n``, from ``fold_in(key, n)``."""
-    k = jax.random.fold_in(plan.noise.key, n)
-    keys = jax.random.split(k, len(plan.shape_leaves))
-    zs = [jax.random.normal(kk, s, plan.fdtype) for kk, s in zip(keys, plan.shape_leaves)]
-    return jax.tree_util.tree_unflatten(plan.shape_def, zs)
+def step_normals(key: Array, shape: PyTree, n0, count: int, dtype=None) -> PyTree:
+    """The standard normals ``z`` that :func:`simulate` draws from ``Noise.key``
+    for steps ``n0 .. n0 + count - 1`` (step ``n``: ``fold_in(key, n)``, split
+    once per leaf of ``shape``, a pytree of shape tuples), with a leading
+    ``count`` axis; ``dW = sqrt(dt) * z``. For code that must reproduce a
+    run's noise outside the engine (a native kernel, a check)."""
+    leaves, treedef = jax.tree_util.tree_flatten(shape, is_leaf=lambda s: isinstance(s, tuple))
+    dtype = jnp.result_type(float) if dtype is None else dtype
+
+    def draw(n):
+        keys = jax.random.split(jax.random.fold_in(key, n), len(leaves))
+        return [jax.random.normal(kk, s, dtype) for kk, s in zip(keys, leaves)]
+
+    zs = jax.vmap(draw)(n0 + jnp.arange(count, dtype=jnp.int32))
+    return jax.tree_util.tree_unflatten(treedef, zs)
 
 
 def _chunk_inputs(plan: _Plan, n0, count):
@@ -206,7 +215,8 @@ def _chunk_inputs(plan: _Plan, n0, count):
         if plan.noise.samples is not None:
             z = _tmap(lambda a: jax.lax.dynamic_slice_in_dim(a, n0, count), plan.noise.samples)
         else:
-            z = jax.vmap(lambda n: _draw(plan, n))(ns)
+            z = step_normals(plan.noise.key, jax.tree_util.tree_unflatten(
+                plan.shape_def, [tuple(l) for l in plan.shape_leaves]), n0, count, plan.fdtype)
         sqrt_dt = float(np.sqrt(plan.dt))
         xs["dw"] = _tmap(lambda a: sqrt_dt * a, z)
     return xs

@@ -20,6 +20,7 @@ import numpy as np
 from nmmjax import _validate as V
 from nmmjax import analysis, engine, parallel, signals
 from nmmjax.models import jansen_rit as jr
+from nmmjax.networks import _jr_ffi
 from nmmjax.networks import feedforward as ff
 
 
@@ -39,6 +40,12 @@ class CorrelationTask(NamedTuple):
         p_background: input to hidden/output nodes (pulses/s).
         method: fixed-step method (``"stochastic_heun"`` if ``sigma_p > 0``).
         w_max: upper bound of every weight (genes lie in ``[0, w_max]``).
+        backend: how the networks are stepped: ``"auto"`` (the C++ kernel
+            of :mod:`nmmjax.networks._jr_ffi` on CPU, float32 and a method it
+            has; the pure-JAX engine otherwise, e.g. on GPU), ``"kernel"``
+            (``RuntimeError`` if it cannot be built) or ``"jax"``. Both give
+            the same fitness to float32 rounding; gradients
+            (:func:`smooth_correlation_fitness`) always use pure JAX.
     """
 
     layers: tuple = (3, 6, 3)
@@ -52,6 +59,11 @@ class CorrelationTask(NamedTuple):
     p_background: float = 180.0
     method: str = "stochastic_heun"
     w_max: float = 1.0
+    backend: str = "auto"
+
+
+#: Values of :attr:`CorrelationTask.backend`.
+BACKENDS = ("auto", "kernel", "jax")
 
 
 class Dataset(NamedTuple):
@@ -106,6 +118,8 @@ def check_task(task: CorrelationTask) -> None:
         raise ValueError("`task.duration - task.transient` must be a multiple of record_every*dt.")
     jr.check_params(task.column, "task.column")
     V.positive_float(task.w_max, "task.w_max")
+    if task.backend not in BACKENDS:
+        raise ValueError(f"`task.backend` must be one of {BACKENDS}, got {task.backend!r}.")
 
 
 def make_dataset(key: jax.Array, task: CorrelationTask, candidates: int = 1) -> Dataset:
@@ -218,12 +232,39 @@ def output_moments(genomes: jax.Array, data: Dataset, task: CorrelationTask,
 
     Returns:
         ``(mean (k, S, P), cov (k, k, S, P), finite (S, P))`` with ``S`` the
-        number of samples and ``k = len(nodes)``.
+        number of samples and ``k = len(nodes)``. Stepped as ``task.backend``
+        says (the kernel only where the computation runs on a CPU).
     """
     layers = tuple(task.layers)
     n_nodes = sum(layers)
     if nodes is None:
         nodes = tuple(range(n_nodes - layers[-1], n_nodes))
+    nodes = tuple(int(i) for i in nodes)
+    if not _use_kernel(task):
+        return _engine_moments(genomes, data, task, nodes)
+    return jax.lax.platform_dependent(
+        cpu=lambda: _kernel_moments(genomes, data, task, nodes),
+        default=lambda: _engine_moments(genomes, data, task, nodes))
+
+
+def _use_kernel(task: CorrelationTask) -> bool:
+    """Whether ``task.backend`` asks for the C++ kernel and it can run this task."""
+    if task.backend == "jax":
+        return False
+    why = None
+    if task.method not in _jr_ffi.METHODS:
+        why = f"method {task.method!r} (it has {tuple(_jr_ffi.METHODS)})"
+    elif jnp.result_type(float) != jnp.float32:
+        why = "float64 (jax_enable_x64 is on; the kernel is float32)"
+    elif not _jr_ffi.available():
+        why = "a build (install a C++ compiler such as g++, or set $CXX)"
+    if why and task.backend == "kernel":
+        raise RuntimeError(f"`task.backend='kernel'` cannot run: the C++ kernel lacks {why}. "
+                           "Use backend='auto' or 'jax'.")
+    return why is None
+
+
+def _engine_moments(genomes, data, task, nodes):
     nodes_a = np.asarray(nodes)
     sol = simulate_network(genomes, data, task, record=engine.Record(
         every=task.record_every, trajectory=False,
@@ -233,6 +274,67 @@ def output_moments(genomes: jax.Array, data: Dataset, task: CorrelationTask,
         jnp.isfinite(jr.output(sol.final_state)), axis=0
     )
     return mean, cov, finite
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(2, 3))
+def _kernel_moments(genomes, data, task, nodes):
+    """:func:`_engine_moments` by the C++ kernel, chunk by chunk, with the
+    engine's inputs, noise (:func:`nmmjax.engine.step_normals`), transient,
+    decimation and reducer."""
+    layers = tuple(task.layers)
+    n, n_pop, every = sum(layers), genomes.shape[0], task.record_every
+    n_samples = data.melodies.times.shape[0]
+    weights = ff.weights_from_genome(genomes, layers)
+    params = ff.NetworkParams(task.column, weights, task.p_background)
+    flat = lambda blocks: jnp.concatenate([b.reshape(-1, n_pop) for b in blocks])
+    const = (jnp.asarray(_jr_ffi.layered_edges(layers)), flat(weights.exc), flat(weights.inh),
+             _jr_ffi.column_vector(task.column, task.p_background, task.dt))
+    dt, offsets = task.dt, engine.STAGE_OFFSETS[task.method]
+    sqrt_dt = float(np.sqrt(dt))
+
+    def advance(y, n0, count, observed):
+        ts = (n0 + jnp.arange(count, dtype=jnp.int32)).astype(y.dtype) * dt
+        stages = lambda t: jnp.stack([signals.melody_value(data.melodies, t + c * dt).T
+                                      for c in offsets])
+        # In batches: the melody search's buffers stay small for long melodies.
+        u = jax.lax.map(stages, ts, batch_size=min(count, 256))  # (count, C, n_in, S)
+        g = jnp.zeros((0,), y.dtype)
+        if task.method in engine.SDE_METHODS:
+            dw = sqrt_dt * engine.step_normals(data.noise_key, (n, n_samples, 1), n0, count)
+            g = ff.diffusion(dw, params).z1[..., 0]  # (count, n, S)
+        return _jr_ffi.advance(y, u, g, *const, jnp.asarray(observed, jnp.int32),
+                               method=task.method, n_in=layers[0], every=every)
+
+    red = engine.MeanCov(lambda y, t: y)
+    chunk = every * max(1, 4096 // every)
+
+    def run(carry, n0, n_steps, observed):
+        """``n_steps`` steps from ``n0`` in chunks; observations (every
+        ``every``-th step) merged into the accumulator."""
+        def one(carry, c0, count):
+            y, acc = carry
+            y, chunk_acc = advance(y, c0, count, observed)
+            return y, (red.merge(acc, chunk_acc) if observed else acc)
+
+        full, rest = divmod(n_steps, chunk)
+        carry, _ = jax.lax.scan(lambda cr, c: (one(cr, n0 + c * chunk, chunk), None), carry,
+                                jnp.arange(full, dtype=jnp.int32))
+        return one(carry, n0 + full * chunk, rest) if rest else carry
+
+    n_total, n_tr = round(task.duration / dt), round(task.transient / dt)
+    y = jnp.stack(ff.initial_state(layers, (n_samples, n_pop)))
+    acc = red.init(jnp.zeros((len(nodes), n_samples, n_pop), y.dtype))
+    y, acc = run((y, acc), 0, n_tr, ())
+    y, acc = run((y, acc), n_tr, n_total - n_tr, nodes)
+    mean, cov = red.finalize(acc)
+    finite = jnp.all(jnp.isfinite(cov), axis=(0, 1)) & jnp.all(jnp.isfinite(y[1] - y[2]), axis=0)
+    return mean, cov, finite
+
+
+@_kernel_moments.defjvp
+def _kernel_moments_jvp(task, nodes, primals, tangents):
+    raise TypeError("The correlation task's C++ kernel has no derivative: differentiate with "
+                    "`task._replace(backend='jax')` (smooth_correlation_fitness does).")
 
 
 def _correlations(cov, task):
@@ -283,7 +385,8 @@ def smooth_correlation_fitness(genomes: jax.Array, data: Dataset, task: Correlat
         score = lambda c, pair: situation_margin(jnp.sqrt(c**2 + 1e-6), pair)
     else:
         raise ValueError(f"`objective` must be 'exact' or 'margin', got {objective!r}.")
-    _, cov, finite = output_moments(genomes, data, task)
+    # The kernel has no derivative: gradients go through the pure-JAX engine.
+    _, cov, finite = output_moments(genomes, data, task._replace(backend="jax"))
     f = _situation_scores(_correlations(cov, task), task, score)
     if aggregate == "min":
         agg = -temperature * jax.nn.logsumexp(-f / temperature, axis=1)
