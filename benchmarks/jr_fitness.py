@@ -45,6 +45,7 @@ from pathlib import Path  # noqa: E402
 from typing import NamedTuple  # noqa: E402
 
 import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import common  # noqa: E402
@@ -128,8 +129,11 @@ def _peer_fitness(corr, task):
 
 
 class _Check(NamedTuple):
-    """The peers' agreement check: 8 individuals, 1.5 s without noise (where
-    float rounding has not yet grown), our fitness on it."""
+    """The peers' agreement check: 8 individuals, 1 s without noise, our
+    fitness on it. Longer, float32 rounding grows along the oscillations
+    until a correlation crosses the fitness's step: at 1.5 s the pure-JAX
+    engine and the C++ kernel already differed by 1.0 on one individual
+    (against a float64 run, the engine by 1.0, the kernel by 0.008)."""
 
     task: ob.CorrelationTask
     data: ob.Dataset
@@ -139,7 +143,7 @@ class _Check(NamedTuple):
     @classmethod
     def make(cls, task, genomes):
         col0 = task.column._replace(sigma_p=0.0)
-        short = task._replace(duration=1.5, transient=0.5, column=col0, method="heun")
+        short = task._replace(duration=1.0, transient=0.5, column=col0, method="heun")
         data = ob.make_dataset(jax.random.PRNGKey(0), short)
         g8 = genomes[:8]
         ours = np.asarray(ob.correlation_fitness(g8, data, short).per_situation)
@@ -257,6 +261,11 @@ def _measure(args) -> dict:
     jax.block_until_ready(ob.correlation_fitness(genomes, data, task_jax))
     jax_total = time.perf_counter() - t
     df = np.abs(np.asarray(res.per_situation) - np.asarray(res_jax.per_situation))
+    # The model's own sensitivity, for scale: the engine again, every weight
+    # moved by one float32 ulp.
+    nudged = jnp.nextafter(genomes, jnp.inf)
+    res_ulp = ob.correlation_fitness(nudged, data, task_jax)
+    df_ulp = np.abs(np.asarray(res_ulp.per_situation) - np.asarray(res_jax.per_situation))
 
     ablation = _ablation(task, genomes)
     check = _Check.make(task, genomes)
@@ -311,6 +320,8 @@ def _measure(args) -> dict:
         "kernel_vs_jax": {"ratio": ours_total / jax_total,
                           "fitness_abs_difference_mean": float(df.mean()),
                           "fitness_abs_difference_max": float(df.max()),
+                          "engine_one_ulp_weights_abs_difference_mean": float(df_ulp.mean()),
+                          "engine_one_ulp_weights_abs_difference_max": float(df_ulp.max()),
                           "fitness_sd_across_individuals": float(
                               np.asarray(res_jax.per_situation).std(axis=0).mean())},
         "reference": "original method in numba, float64, serial per individual (1 core)",
@@ -350,7 +361,9 @@ def _measure(args) -> dict:
           f"{result['ratio_vs_pool2']:.4f}); {nsps:.3g} node-steps/s ~ "
           f"{result['est_gflops']:.0f} GFLOP/s of ~{peak_gflops:.0f} peak; compile "
           f"{compile_s:.1f} s")
-    print(f"kernel vs pure JAX: fitness |difference| mean {df.mean():.4f}, max {df.max():.4f}")
+    print(f"kernel vs pure JAX: fitness |difference| mean {df.mean():.4f}, max {df.max():.4f}; "
+          f"pure JAX vs itself with weights moved by one ulp: mean {df_ulp.mean():.4f}, "
+          f"max {df_ulp.max():.4f}")
     print("ablation (us per step, population", P, "):",
           {k: round(v, 1) for k, v in ablation.items()})
     if memory:

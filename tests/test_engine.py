@@ -257,3 +257,24 @@ def test_hybrid_step_hook_lif_rate_matches_closed_form():
     rate = int(sol.final_state[1]) / 1.0
     expected = 1.0 / (tau * np.log(RI / (RI - theta)))
     assert abs(rate - expected) <= 1.0 + 0.01 * expected
+
+
+def test_step_normals_are_the_draws_simulate_makes_from_a_key():
+    # A run from Noise(key) and the same run from Noise(samples=step_normals)
+    # agree to float32 rounding (XLA may fuse a draw made in the loop with
+    # its use; other draws would differ by O(0.1)): code outside the engine
+    # (the C++ JR kernel) can reproduce a run's noise. Drawn in two pieces:
+    # a step's draw depends only on its index.
+    dfun = lambda y, t, p, u: jax.tree_util.tree_map(lambda a: -a, y)
+    key, shape = jax.random.PRNGKey(5), {"a": (3,), "b": (2, 2)}
+    y0 = {"a": jnp.zeros(3), "b": jnp.zeros((2, 2))}
+    z = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]),
+                               engine.step_normals(key, shape, 0, 7),
+                               engine.step_normals(key, shape, 7, 13))
+    run = lambda noise: engine.simulate(dfun, y0, None, dt=0.01, n_steps=20,
+                                        method="euler_maruyama", noise=noise).ys
+    a = run(engine.Noise(sigma=0.5, shape=shape, key=key))
+    b = run(engine.Noise(sigma=0.5, shape=shape, samples=z))
+    for la, lb in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+        np.testing.assert_allclose(np.asarray(la), np.asarray(lb), rtol=0, atol=1e-6)
+    assert float(jnp.std(z["a"])) > 0.5 and float(jnp.max(jnp.abs(a["a"]))) > 0.05

@@ -12,7 +12,8 @@ Fixed-step methods (``method=``):
 - SDE with additive noise ``dy = f(y, t) dt + G dW``: ``"euler_maruyama"`` and
   ``"stochastic_heun"``. Brownian increments are ``dW = sqrt(dt) * z`` with
   ``z ~ N(0, 1)`` drawn from ``Noise.key`` (``fold_in(key, step)``, so a run
-  does not depend on how it is chunked) or passed in as ``Noise.samples`` so
+  does not depend on how it is chunked; :func:`step_normals` gives the same
+  draws to code outside the engine) or passed in as ``Noise.samples`` so
   that a run is a pure function of its inputs.
 
 Noise (:class:`Noise`) enters through ``sigma`` (``G dW = sigma * dW``, same
