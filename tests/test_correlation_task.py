@@ -197,6 +197,8 @@ def test_kernel_backend_choices_and_errors():
     g = jnp.full((2, 72), 0.2)
     with pytest.raises(ValueError, match="task.backend"):
         ob.correlation_fitness(g, data, TASK._replace(backend="cuda"))
+    with pytest.raises(ValueError, match="nodes"):
+        ob.output_moments(g, data, TASK, nodes=(3, 12))
     with pytest.raises(RuntimeError, match="rk4"):
         ob.correlation_fitness(g, data, TASK._replace(backend="kernel", method="rk4",
                                                       column=TASK.column._replace(sigma_p=0.0)))

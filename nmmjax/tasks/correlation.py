@@ -240,6 +240,8 @@ def output_moments(genomes: jax.Array, data: Dataset, task: CorrelationTask,
     if nodes is None:
         nodes = tuple(range(n_nodes - layers[-1], n_nodes))
     nodes = tuple(int(i) for i in nodes)
+    if not nodes or min(nodes) < 0 or max(nodes) >= n_nodes:
+        raise ValueError(f"`nodes` must be indices in [0, {n_nodes}), got {nodes}.")
     if not _use_kernel(task):
         return _engine_moments(genomes, data, task, nodes)
     return jax.lax.platform_dependent(
@@ -286,7 +288,8 @@ def _kernel_moments(genomes, data, task, nodes):
     n_samples = data.melodies.times.shape[0]
     weights = ff.weights_from_genome(genomes, layers)
     params = ff.NetworkParams(task.column, weights, task.p_background)
-    flat = lambda blocks: jnp.concatenate([b.reshape(-1, n_pop) for b in blocks])
+    flat = lambda blocks: jnp.concatenate([b.reshape(-1, n_pop) for b in blocks]).astype(
+        jnp.float32)
     const = (jnp.asarray(_jr_ffi.layered_edges(layers)), flat(weights.exc), flat(weights.inh),
              _jr_ffi.column_vector(task.column, task.p_background, task.dt))
     dt, offsets = task.dt, engine.STAGE_OFFSETS[task.method]
