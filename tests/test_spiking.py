@@ -225,7 +225,8 @@ def test_vmap_over_trials_matches_single_runs():
 def test_kernel_and_pure_jax_delivery_give_the_same_bits(delays):
     """The C++ delivery kernel adds in the pure-JAX scatter's order: same
     spikes, potentials and channels, bit for bit (delta, current and
-    conductance channels; ring buffer and direct delivery)."""
+    conductance channels; ring buffer and direct delivery); the C++
+    population counts equal counts of the recorded spikes."""
     net = _small_net(jax.random.key(2), 3, delays)
     n = net.spec.n
     s0 = S.initial_state(net.spec, NR.NeuronState(
@@ -235,6 +236,11 @@ def test_kernel_and_pure_jax_delivery_give_the_same_bits(delays):
             for prop in ("kernel", "jax")]
     assert int(np.asarray(sols[0].counts).sum()) > 300
     np.testing.assert_array_equal(np.asarray(sols[0].spikes), np.asarray(sols[1].spikes))
+    np.testing.assert_array_equal(np.asarray(sols[0].counts), np.asarray(sols[1].counts))
+    raster = np.unpackbits(np.asarray(sols[0].spikes), axis=1)[:, :n]
+    off = net.spec.offsets
+    np.testing.assert_array_equal(np.asarray(sols[0].counts), np.stack(
+        [raster[:, a:b].sum(1) for a, b in zip(off[:-1], off[1:])], 1))
     for a, b in zip(jax.tree.leaves(sols[0].final_state), jax.tree.leaves(sols[1].final_state)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 

@@ -21,6 +21,7 @@
 //
 // Built on first use by nmmjax/networks/_spike_ffi.py (g++ -O3 -shared).
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -171,7 +172,37 @@ ffi::Error DeliverImpl(ffi::Buffer<ffi::PRED> spike, ffi::Buffer<ffi::S32> targe
   return ffi::Error::Success();
 }
 
+// Spikes per population: counts[b, p] = number of spike[b, i] with
+// offsets[p] <= i < offsets[p + 1]. One call instead of XLA's slices and
+// tree reductions (five small kernels per step for two populations).
+ffi::Error CountImpl(ffi::Buffer<ffi::PRED> spike, ffi::Buffer<ffi::S32> offsets,
+                     ffi::ResultBuffer<ffi::S32> counts) {
+  const int64_t n = Dim(spike.dimensions(), 1), batch = Leading(spike.dimensions(), 1);
+  const int64_t n_pop = Dim(offsets.dimensions(), 1) - 1;
+  const int32_t* off = offsets.typed_data();  // the last row (shared under vmap)
+  off += offsets.element_count() - (n_pop + 1);
+  if (n_pop < 1 || off[0] != 0 || off[n_pop] != n || counts->element_count() != batch * n_pop)
+    return ffi::Error::InvalidArgument("offsets must be (P + 1,) from 0 to N; counts (..., P)");
+  for (int64_t b = 0; b < batch; ++b) {
+    const bool* sp = spike.typed_data() + b * n;
+    int32_t* out = counts->typed_data() + b * n_pop;
+    std::fill(out, out + n_pop, 0);
+    int64_t p = 0;
+    for (int64_t i = NextSpike(sp, 0, n); i < n; i = NextSpike(sp, i + 1, n)) {
+      while (i >= off[p + 1]) ++p;  // spikes come in ascending order
+      ++out[p];
+    }
+  }
+  return ffi::Error::Success();
+}
+
 }  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(NmmjaxSpikeCount, CountImpl,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::PRED>>()  // spike (..., N)
+                                  .Arg<ffi::Buffer<ffi::S32>>()   // offsets (P + 1,)
+                                  .Ret<ffi::Buffer<ffi::S32>>());  // counts (..., P)
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(NmmjaxSpikeDeliver, DeliverImpl,
                               ffi::Ffi::Bind()

@@ -23,10 +23,24 @@ TARGET = "nmmjax_spike_deliver"
 _SOURCE = Path(__file__).with_name("_spike_deliver.cc")
 
 
+COUNT_TARGET = "nmmjax_spike_count"
+
+
 def available() -> bool:
-    """Whether the kernel is built and registered (tried once per process)."""
-    return _native.register(_SOURCE, "NmmjaxSpikeDeliver", TARGET, "spike-delivery kernel",
-                            "spiking networks use the slower pure-JAX delivery")
+    """Whether the kernels (delivery, counts) are built and registered (tried
+    once per process)."""
+    fallback = "spiking networks use the slower pure-JAX delivery"
+    return (_native.register(_SOURCE, "NmmjaxSpikeDeliver", TARGET, "spike-delivery kernel",
+                             fallback)
+            and _native.register(_SOURCE, "NmmjaxSpikeCount", COUNT_TARGET,
+                                 "spike-delivery kernel", fallback))
+
+
+def count(spike, offsets):
+    """Spikes per population ``(..., P)`` of ``spike (..., N)``, populations
+    ``offsets[p] <= i < offsets[p + 1]`` (``offsets`` ``(P + 1,)`` int32)."""
+    out = jax.ShapeDtypeStruct(spike.shape[:-1] + (offsets.shape[-1] - 1,), np.int32)
+    return jax.ffi.ffi_call(COUNT_TARGET, out, vmap_method="expand_dims")(spike, offsets)
 
 
 def deliver(spike, targets, weights, delays, step, pending, *, n_slots: int, width: int,
@@ -38,7 +52,8 @@ def deliver(spike, targets, weights, delays, step, pending, *, n_slots: int, wid
     one table). ``pending`` has ``rank`` dimensions of its own (flattened
     in C order); more leading ones are a batch."""
     scale = np.zeros((0,), pending.dtype) if scale is None else scale
+    # Output in pending's buffer: no copy of it into the loop carry per step.
     call = jax.ffi.ffi_call(TARGET, jax.ShapeDtypeStruct(pending.shape, pending.dtype),
-                            vmap_method="expand_dims")
+                            vmap_method="expand_dims", input_output_aliases={5: 0})
     return call(spike, targets, weights, delays, step, pending, scale, n_slots=np.int64(n_slots),
                 width=np.int64(width), n_valid=np.int64(n_valid), rank=np.int64(rank))
