@@ -247,8 +247,9 @@ def test_kernel_and_pure_jax_delivery_give_the_same_bits(delays):
 
 def test_simulate_batch_runs_equal_their_own_single_runs():
     """Three connectivity draws with three drives in one call, one after
-    another or in lockstep (vmap): each run gives the spikes that simulate
-    gives it alone; a shared network with per-run parameters too."""
+    another, in lockstep (vmap) or in groups of 2 (the last one short): each
+    run gives the spikes that simulate gives it alone; a shared network with
+    per-run parameters too."""
     nets = [_small_net(jax.random.key(k), 4) for k in range(3)]
     n = nets[0].spec.n
     s0s = [S.initial_state(net.spec, NR.NeuronState(jnp.full(n, -60.0 + 2 * k), jnp.zeros(n)))
@@ -257,7 +258,7 @@ def test_simulate_batch_runs_equal_their_own_single_runs():
     alone = [S.simulate(net, s0, _lif(), dt=0.1, n_steps=800, inputs=d)
              for net, s0, d in zip(nets, s0s, drives)]
     assert len({int(np.asarray(a.counts).sum()) for a in alone}) == 3  # the runs differ
-    for lockstep in (False, True):
+    for lockstep in (False, True, 2):
         sol = S.simulate_batch(nets, s0s, _lif(), dt=0.1, n_steps=800, inputs=drives,
                                record_spikes=True, lockstep=lockstep)
         for i, one in enumerate(alone):
@@ -272,7 +273,8 @@ def test_simulate_batch_runs_equal_their_own_single_runs():
 @pytest.mark.parametrize("change, match", [
     (dict(neuron_params=[_lif()] * 3), "neuron_params"),
     (dict(inputs=[lambda t: 0.1, lambda t: 0.1]), "per-run inputs must be constants"),
-    (dict(lockstep=1), "lockstep"),
+    (dict(lockstep=0), "lockstep"),
+    (dict(lockstep="yes"), "lockstep"),
     (dict(states0=[]), "states0"),
 ])
 def test_simulate_batch_named_errors(change, match):
