@@ -75,19 +75,20 @@ def _build(source: Path, native: bool) -> Path:
 
 
 @functools.cache
-def register(source: Path, symbol: str, target: str, what: str, fallback: str,
+def register(source: Path, handlers: tuple[tuple[str, str], ...], what: str, fallback: str,
              native: bool = False) -> bool:
-    """Build ``source``, register its handler ``symbol`` as the CPU FFI
-    target ``target``; ``False`` (after one warning naming ``what`` and the
-    ``fallback`` used instead) if that fails. ``native``: compile for the
-    host CPU (``-march=native``), falling back to a portable build if the
-    compiler refuses it."""
+    """Build ``source`` and register each of its ``(symbol, target)``
+    ``handlers`` as a CPU FFI target; ``False`` (after one warning naming
+    ``what`` and the ``fallback`` used instead) if that fails. ``native``:
+    compile for the host CPU (``-march=native``), falling back to a portable
+    build if the compiler refuses it."""
     err = None
     for tune in ((True, False) if native else (False,)):
         try:
             lib = ctypes.cdll.LoadLibrary(str(_build(source, tune)))
-            jax.ffi.register_ffi_target(target, jax.ffi.pycapsule(getattr(lib, symbol)),
-                                        platform="cpu")
+            for symbol, target in handlers:
+                jax.ffi.register_ffi_target(target, jax.ffi.pycapsule(getattr(lib, symbol)),
+                                            platform="cpu")
             return True
         except (OSError, subprocess.SubprocessError, AttributeError) as e:
             err = e

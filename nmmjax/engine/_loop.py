@@ -215,8 +215,8 @@ def _chunk_inputs(plan: _Plan, n0, count):
         if plan.noise.samples is not None:
             z = _tmap(lambda a: jax.lax.dynamic_slice_in_dim(a, n0, count), plan.noise.samples)
         else:
-            z = step_normals(plan.noise.key, jax.tree_util.tree_unflatten(
-                plan.shape_def, [tuple(l) for l in plan.shape_leaves]), n0, count, plan.fdtype)
+            shape = jax.tree_util.tree_unflatten(plan.shape_def, plan.shape_leaves)
+            z = step_normals(plan.noise.key, shape, n0, count, plan.fdtype)
         sqrt_dt = float(np.sqrt(plan.dt))
         xs["dw"] = _tmap(lambda a: sqrt_dt * a, z)
     return xs

@@ -31,7 +31,7 @@ METHODS = {"euler": 0, "heun": 1, "euler_maruyama": 2, "stochastic_heun": 3}
 
 def available() -> bool:
     """Whether the kernel is built and registered (tried once per process)."""
-    return _native.register(_SOURCE, "NmmjaxJRNetwork", TARGET, "Jansen-Rit network kernel",
+    return _native.register(_SOURCE, (("NmmjaxJRNetwork", TARGET),), "Jansen-Rit network kernel",
                             "Jansen-Rit networks use the slower pure-JAX loop", native=True)
 
 

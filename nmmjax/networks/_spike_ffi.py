@@ -20,20 +20,17 @@ import numpy as np
 from nmmjax import _native
 
 TARGET = "nmmjax_spike_deliver"
-_SOURCE = Path(__file__).with_name("_spike_deliver.cc")
-
-
 COUNT_TARGET = "nmmjax_spike_count"
+_SOURCE = Path(__file__).with_name("_spike_deliver.cc")
 
 
 def available() -> bool:
     """Whether the kernels (delivery, counts) are built and registered (tried
     once per process)."""
-    fallback = "spiking networks use the slower pure-JAX delivery"
-    return (_native.register(_SOURCE, "NmmjaxSpikeDeliver", TARGET, "spike-delivery kernel",
-                             fallback)
-            and _native.register(_SOURCE, "NmmjaxSpikeCount", COUNT_TARGET,
-                                 "spike-delivery kernel", fallback))
+    return _native.register(_SOURCE, (("NmmjaxSpikeDeliver", TARGET),
+                                      ("NmmjaxSpikeCount", COUNT_TARGET)),
+                            "spike-delivery kernel",
+                            "spiking networks use the slower pure-JAX delivery")
 
 
 def count(spike, offsets):

@@ -127,13 +127,22 @@ def _push_kernel(syn: Synapses, spec: NetworkSpec, spike, pending, step, width, 
         default=lambda p: _push_jax(syn, spec, spike, p, step, width, scale))
 
 
+def _use_kernels(propagation: str) -> bool:
+    """Whether ``propagation`` means the C++ kernels (delivery and counts);
+    ``RuntimeError`` if it demands them and they do not build."""
+    if propagation == "kernel" and not _spike_ffi.available():
+        raise RuntimeError("propagation='kernel': the C++ kernel could not be built (see the "
+                           "warning); install g++ or use propagation='jax'.")
+    return propagation != "jax" and _spike_ffi.available()
+
+
 def _population_counts(spike, offsets, propagation: str):
     """Spikes per population ``(P,)``: by the C++ kernel on CPU where the
     delivery uses it (one call instead of ~5 small XLA kernels per step)."""
     def plain(sp):
         return jnp.stack([sp[a:b].sum(dtype=jnp.int32) for a, b in zip(offsets[:-1], offsets[1:])])
 
-    if propagation == "jax" or not _spike_ffi.available():
+    if not _use_kernels(propagation):
         return plain(spike)
     off = np.asarray(offsets, np.int32)
     return jax.lax.platform_dependent(spike, cpu=lambda sp: _spike_ffi.count(sp, off),
@@ -162,11 +171,7 @@ def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float,
         raise ValueError(f"`model` must be one of {tuple(neurons.MODELS)}, got {model!r}.")
     if propagation not in PROPAGATIONS:
         raise ValueError(f"`propagation` must be one of {PROPAGATIONS}, got {propagation!r}.")
-    if propagation == "kernel" and not _spike_ffi.available():
-        raise RuntimeError("propagation='kernel': the C++ kernel could not be built (see the "
-                           "warning); install g++ or use propagation='jax'.")
-    push = _push_kernel if propagation == "kernel" or (
-        propagation == "auto" and _spike_ffi.available()) else _push_jax
+    push = _push_kernel if _use_kernels(propagation) else _push_jax
     _, model_dfun, reset = neurons.MODELS[model]
     n, n_ch = spec.n, len(spec.channels)
     cond = [(i, c.e_rev) for i, c in enumerate(spec.channels) if c.kind == "conductance"]

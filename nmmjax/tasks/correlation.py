@@ -183,6 +183,11 @@ def smooth_situation_fitness(corr: jax.Array, pair: tuple[int, int],
     return cc0 + (cc0 - cc1) + (cc0 - cc2) - penalty
 
 
+def _drive(data: Dataset, t) -> jax.Array:
+    """Input-layer drive at ``t``: ``(n_in, S)``, the same for every individual."""
+    return jnp.swapaxes(signals.melody_value(data.melodies, t), 0, 1)
+
+
 def simulate_network(genomes: jax.Array, data: Dataset, task: CorrelationTask,
                      duration: float | None = None, transient: float | None = None,
                      record: engine.Record = engine.Record()) -> engine.Solution:
@@ -203,11 +208,7 @@ def simulate_network(genomes: jax.Array, data: Dataset, task: CorrelationTask,
                               task.p_background)
     n_samples_total = data.melodies.times.shape[0]
     y0 = ff.initial_state(layers, (n_samples_total, genomes.shape[0]))
-    mel = data.melodies
-
-    def drive(t):  # (n_in, S, 1): shared by every individual
-        return jnp.swapaxes(signals.melody_value(mel, t), 0, 1)[..., None]
-
+    drive = lambda t: _drive(data, t)[..., None]  # (n_in, S, 1): shared by every individual
     noise = None
     if task.method in engine.SDE_METHODS:
         noise = engine.Noise(diffusion=ff.diffusion, shape=(n_nodes, n_samples_total, 1),
@@ -297,8 +298,7 @@ def _kernel_moments(genomes, data, task, nodes):
 
     def advance(y, n0, count, observed):
         ts = (n0 + jnp.arange(count, dtype=jnp.int32)).astype(y.dtype) * dt
-        stages = lambda t: jnp.stack([signals.melody_value(data.melodies, t + c * dt).T
-                                      for c in offsets])
+        stages = lambda t: jnp.stack([_drive(data, t + c * dt) for c in offsets])
         # In batches: the melody search's buffers stay small for long melodies.
         u = jax.lax.map(stages, ts, batch_size=min(count, 256))  # (count, C, n_in, S)
         g = jnp.zeros((0,), y.dtype)
