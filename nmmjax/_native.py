@@ -53,11 +53,11 @@ def _cpu_tag() -> bytes:
     return info.encode()
 
 
-def _build(source: Path, native: bool) -> Path:
+def _build(source: Path, native: bool, extra: tuple[str, ...] = ()) -> Path:
     """Compile ``source`` (once per source, jax version, compiler and flags)
     and return the shared library's path."""
     cxx = os.environ.get("CXX", "g++")
-    flags = _FLAGS + (("-march=native",) if native else ())
+    flags = _FLAGS + extra + (("-march=native",) if native else ())
     key = hashlib.sha256(source.read_bytes() + jax.__version__.encode()
                          + " ".join((cxx,) + flags).encode() + (_cpu_tag() if native else b""))
     out = cache_dir() / f"{source.stem.lstrip('_')}_{key.hexdigest()[:16]}.so"
@@ -76,16 +76,16 @@ def _build(source: Path, native: bool) -> Path:
 
 @functools.cache
 def register(source: Path, handlers: tuple[tuple[str, str], ...], what: str, fallback: str,
-             native: bool = False) -> bool:
+             native: bool = False, flags: tuple[str, ...] = ()) -> bool:
     """Build ``source`` and register each of its ``(symbol, target)``
     ``handlers`` as a CPU FFI target; ``False`` (after one warning naming
     ``what`` and the ``fallback`` used instead) if that fails. ``native``:
     compile for the host CPU (``-march=native``), falling back to a portable
-    build if the compiler refuses it."""
+    build if the compiler refuses it; ``flags``: more compiler flags."""
     err = None
     for tune in ((True, False) if native else (False,)):
         try:
-            lib = ctypes.cdll.LoadLibrary(str(_build(source, tune)))
+            lib = ctypes.cdll.LoadLibrary(str(_build(source, tune, flags)))
             for symbol, target in handlers:
                 jax.ffi.register_ffi_target(target, jax.ffi.pycapsule(getattr(lib, symbol)),
                                             platform="cpu")

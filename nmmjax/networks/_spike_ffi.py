@@ -1,13 +1,21 @@
-"""The C++ spike-delivery kernel (``_spike_deliver.cc``): built on first use,
-registered with XLA as an FFI target, called once per step on CPU.
+"""The C++ kernels of spiking networks (``_spike_deliver.cc``): built on
+first use, registered with XLA as FFI targets, called once per step on CPU.
 
-The kernel replaces the ~40 small XLA:CPU kernels of the pure-JAX delivery
-(two ``top_k`` passes, row slices, a scatter-add), whose launch overheads, not
-arithmetic, dominated a step of a sparse network. It adds in the same order
-as the pure-JAX scatter, so both give the same bits.
+- ``deliver``: spike delivery. It replaces the ~40 small XLA:CPU kernels of
+  the pure-JAX delivery (two ``top_k`` passes, row slices, a scatter-add),
+  whose launch overheads, not arithmetic, dominated a step of a sparse
+  network. It adds in the same order as the pure-JAX scatter: the same bits.
+- ``lif_network``: a whole step of a LIF network without delays (the
+  neurons, their spikes and the delivery) in one pass over the neurons,
+  where XLA runs ~5 kernels that each stream the state through memory; the
+  same bits as the JAX step (see the source for how).
+- ``count``: spikes per population.
 
-Built and cached by :mod:`nmmjax._native` (``g++ -O3``, or ``$CXX``); a
-failed build (no compiler) warns once and the pure-JAX path is used.
+Built for the host CPU and cached by :mod:`nmmjax._native` (``g++ -O3
+-march=native -ffp-contract=off``, or ``$CXX``); a failed build (no
+compiler) warns once and the pure-JAX path is used. If the compiler refuses
+``-march=native``, the portable build has no fused multiply-adds and the LIF
+step can then differ from XLA's in the last bit.
 """
 
 from __future__ import annotations
@@ -21,16 +29,21 @@ from nmmjax import _native
 
 TARGET = "nmmjax_spike_deliver"
 COUNT_TARGET = "nmmjax_spike_count"
+LIF_TARGET = "nmmjax_lif_network"
+MAX_CHANNELS = 16  # kMaxChannels of the LIF step
 _SOURCE = Path(__file__).with_name("_spike_deliver.cc")
 
 
 def available() -> bool:
-    """Whether the kernels (delivery, counts) are built and registered (tried
-    once per process)."""
+    """Whether the kernels (delivery, counts, LIF step) are built and
+    registered (tried once per process)."""
     return _native.register(_SOURCE, (("NmmjaxSpikeDeliver", TARGET),
-                                      ("NmmjaxSpikeCount", COUNT_TARGET)),
+                                      ("NmmjaxSpikeCount", COUNT_TARGET),
+                                      ("NmmjaxLifNetwork", LIF_TARGET)),
                             "spike-delivery kernel",
-                            "spiking networks use the slower pure-JAX delivery")
+                            "spiking networks use the slower pure-JAX delivery", native=True,
+                            # Contractions only where written (Fma): XLA's bits.
+                            flags=("-ffp-contract=off",))
 
 
 def count(spike, offsets):
@@ -54,3 +67,24 @@ def deliver(spike, targets, weights, delays, step, pending, *, n_slots: int, wid
                             vmap_method="expand_dims", input_output_aliases={5: 0})
     return call(spike, targets, weights, delays, step, pending, scale, n_slots=np.int64(n_slots),
                 width=np.int64(width), n_valid=np.int64(n_valid), rank=np.int64(rank))
+
+
+def lif_network(v, refractory, channels, ext, params, n_ref, targets, weights, *, decay, e_rev,
+                kinds, dt: float, n_valid: int):
+    """One step of a LIF network without delays (Euler), spikes delivered:
+    ``(v, refractory, spike, channels)`` (see ``LifNetwork`` in
+    ``_spike_deliver.cc``). ``ext`` (``None``: no external current), each
+    of ``params`` (``tau_m, R, v_rest, v_th, v_reset``) and ``n_ref`` are
+    ``(1,)`` or ``(N,)``; ``decay``, ``e_rev``, ``kinds`` (0 conductance, 1
+    current) ``(C,)``, C <= :data:`MAX_CHANNELS`."""
+    outs = (jax.ShapeDtypeStruct(v.shape, v.dtype),
+            jax.ShapeDtypeStruct(refractory.shape, np.int32),
+            jax.ShapeDtypeStruct(v.shape, np.bool_),
+            jax.ShapeDtypeStruct(channels.shape, channels.dtype))
+    # State updated in place: no copy of it into the loop carry per step.
+    call = jax.ffi.ffi_call(LIF_TARGET, outs, vmap_method="expand_dims",
+                            input_output_aliases={0: 0, 1: 1, 2: 3})
+    has_ext = ext is not None
+    ext = np.zeros((1,), v.dtype) if ext is None else ext
+    return call(v, refractory, channels, ext, *params, n_ref, targets, weights, decay, e_rev,
+                kinds, dt=np.float64(dt), n_valid=np.int64(n_valid), has_ext=np.int64(has_ext))
