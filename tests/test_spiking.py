@@ -245,13 +245,10 @@ def test_kernel_and_pure_jax_delivery_give_the_same_bits(delays):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
-def test_fused_lif_kernel_step_gives_the_pure_jax_bits():
-    """LIF networks without delays or delta channels take the whole step in
-    one C++ call on CPU: the same spikes, potentials, refractory counters and
-    channels as the pure-JAX step, bit for bit (conductance and current
-    channels, one tau_m or one per neuron, constant and per-step drives; a
-    batch in lockstep groups with per-run drives)."""
-    k = jax.random.split(jax.random.key(7), 4)
+def _lif_net():
+    """A small LIF network without delays or delta channels (conductance and
+    current channels) and its initial state."""
+    k = jax.random.split(jax.random.key(7), 3)
     pops = [S.Population("E", 48, "exc"), S.Population("I", 16, "inh")]
     chans = [S.Channel("ge", "conductance", 5.0, 0.0), S.Channel("gi", "conductance", 10.0, -80.0),
              S.Channel("s", "current", 3.0)]
@@ -261,16 +258,33 @@ def test_fused_lif_kernel_step_gives_the_pure_jax_bits():
         S.Projection("I", "E", "gi", C.random(k[2], 16, 48, 0.4), 0.012)])
     n = net.spec.n
     v0 = jnp.asarray(np.random.default_rng(4).uniform(-60, -50, n), jnp.float32)
-    s0 = S.initial_state(net.spec, NR.NeuronState(v0, jnp.zeros(n)))
-    per_step = 0.17 + 0.05 * jax.random.normal(k[3], (1500,))
-    cases = [(_lif(), 0.17), (_lif(tau_m=jnp.linspace(15.0, 25.0, n)), per_step)]
-    for params, drive in cases:
-        sols = [S.simulate(net, s0, params, dt=0.1, n_steps=1500, inputs=drive, propagation=prop)
-                for prop in ("kernel", "jax")]
-        assert int(np.asarray(sols[0].counts).sum()) > 300
-        np.testing.assert_array_equal(np.asarray(sols[0].spikes), np.asarray(sols[1].spikes))
-        for a, b in zip(jax.tree.leaves(sols[0].final_state), jax.tree.leaves(sols[1].final_state)):
-            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    return net, S.initial_state(net.spec, NR.NeuronState(v0, jnp.zeros(n)))
+
+
+def _same_runs(net, s0, params, drive):
+    sols = [S.simulate(net, s0, params, dt=0.1, n_steps=1500, inputs=drive, propagation=prop)
+            for prop in ("kernel", "jax")]
+    assert int(np.asarray(sols[0].counts).sum()) > 300
+    np.testing.assert_array_equal(np.asarray(sols[0].spikes), np.asarray(sols[1].spikes))
+    for a, b in zip(jax.tree.leaves(sols[0].final_state), jax.tree.leaves(sols[1].final_state)):
+        assert a.dtype == b.dtype == (s0.neurons.y.v.dtype if a.dtype.kind == "f" else a.dtype)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_fused_lif_kernel_step_gives_the_pure_jax_bits():
+    """LIF networks without delays or delta channels take the whole step in
+    one C++ call on CPU: the same spikes, potentials, refractory counters and
+    channels as the pure-JAX step, bit for bit (conductance and current
+    channels, one tau_m or one per neuron, constant and per-step drives,
+    float32 and float64; a batch in lockstep groups with per-run drives)."""
+    net, s0 = _lif_net()
+    n = net.spec.n
+    per_step = 0.17 + 0.05 * jax.random.normal(jax.random.key(3), (1500,))
+    _same_runs(net, s0, _lif(), 0.17)
+    _same_runs(net, s0, _lif(tau_m=jnp.linspace(15.0, 25.0, n)), per_step)
+    with jax.enable_x64(True):  # float64 rounding shows in v only after many updates
+        b = S.vogels_abbott(jax.random.key(1), "coba", n=1000)
+        _same_runs(b.net, b.state0, b.params, b.drive)
     drives = [0.15, 0.17, 0.19]
     batch = S.simulate_batch(net, [s0] * 3, _lif(), dt=0.1, n_steps=1500, inputs=drives,
                              record_spikes=True, lockstep=2)

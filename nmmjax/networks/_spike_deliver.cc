@@ -255,8 +255,8 @@ ffi::Error CountImpl(ffi::Buffer<ffi::PRED> spike, ffi::Buffer<ffi::S32> offsets
 //   refractory' = spike ? n_ref : max(refractory - 1, 0)
 //   g'[c, i] = g[c, i] decay[c], then AddSpikes.
 // The same bits as the JAX step compiled by XLA:CPU: the same operations in
-// the same order, a division by one tau_m per run done as XLA does it (times
-// 1 / tau_m), and fused multiply-adds exactly where LLVM contracts XLA's code
+// the same order, a float32 division by one tau_m per run done as XLA does
+// it (times 1 / tau_m), and fused multiply-adds exactly where LLVM contracts XLA's code
 // (Fma, FmaV); the library is built with -ffp-contract=off so that GCC adds
 // no others. Parameters and ext have 1 or N entries per run, per run or
 // shared by the batch.
@@ -392,7 +392,8 @@ void Membrane(const LifRun<T>& r, int64_t i0, int m, const typename Lanes<T, N>:
   typedef typename Lanes<T, N>::type V;
   typedef typename Lanes<int32_t, N>::type VI;
   typedef typename Lanes<uint8_t, N>::type VB;
-  const bool div = r.tau.size != 1;  // XLA multiplies by 1 / a broadcast scalar
+  // XLA divides a float32 by a broadcast scalar as a product with its inverse.
+  const bool div = r.tau.size != 1 || !std::is_same_v<T, float>;
   const V inv = V{} + T(1) / r.tau.data[0], dt = V{} + r.dt;
   uint8_t spikes[kVectors * N];  // stored at the end: a byte store may alias anything
   for (int j = 0; j < m; ++j) {
