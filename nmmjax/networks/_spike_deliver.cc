@@ -256,10 +256,10 @@ ffi::Error CountImpl(ffi::Buffer<ffi::PRED> spike, ffi::Buffer<ffi::S32> offsets
 //   g'[c, i] = g[c, i] decay[c], then AddSpikes.
 // The same bits as the JAX step compiled by XLA:CPU: the same operations in
 // the same order, a float32 division by one tau_m per run done as XLA does
-// it (times 1 / tau_m), and fused multiply-adds exactly where LLVM contracts XLA's code
-// (Fma, FmaV); the library is built with -ffp-contract=off so that GCC adds
-// no others. Parameters and ext have 1 or N entries per run, per run or
-// shared by the batch.
+// it (times 1 / tau_m), and fused multiply-adds exactly where LLVM contracts
+// XLA's code (Fma, FmaV); the library is built with -ffp-contract=off so that
+// GCC adds no others. Parameters and ext have 1 or N entries per run, per run
+// or shared by the batch.
 template <typename T>
 struct PerNeuron {  // an operand with 1 or n entries per run, batched or shared
   const T* data;
