@@ -221,19 +221,21 @@ def test_vmap_over_trials_matches_single_runs():
                                    atol=1e-5)
 
 
-@pytest.mark.parametrize("delays", [True, False])
-def test_kernel_and_pure_jax_delivery_give_the_same_bits(delays):
-    """The C++ delivery kernel adds in the pure-JAX scatter's order: same
-    spikes, potentials and channels, bit for bit (delta, current and
-    conductance channels; ring buffer and direct delivery); the C++
-    population counts equal counts of the recorded spikes."""
+@pytest.mark.parametrize("delays, method", [(True, "euler"), (False, "euler"), (True, "heun"),
+                                            (False, "heun")])
+def test_kernel_and_pure_jax_delivery_give_the_same_bits(delays, method):
+    """The C++ kernels give the pure-JAX step's bits: same spikes, potentials
+    and channels (delta, current and conductance channels; ring buffer and
+    direct delivery), with Euler the whole LIF step in one call, with Heun
+    the delivery kernel after XLA's neuron update; the C++ population counts
+    equal counts of the recorded spikes."""
     net = _small_net(jax.random.key(2), 3, delays)
     n = net.spec.n
     s0 = S.initial_state(net.spec, NR.NeuronState(
         jnp.asarray(np.random.default_rng(3).uniform(-60, -50, n), jnp.float32), jnp.zeros(n)))
     drive = jnp.linspace(0.09, 0.16, n)
-    sols = [S.simulate(net, s0, _lif(), dt=0.1, n_steps=2000, inputs=drive, propagation=prop)
-            for prop in ("kernel", "jax")]
+    sols = [S.simulate(net, s0, _lif(), dt=0.1, n_steps=2000, inputs=drive, method=method,
+                       propagation=prop) for prop in ("kernel", "jax")]
     assert int(np.asarray(sols[0].counts).sum()) > 300
     np.testing.assert_array_equal(np.asarray(sols[0].spikes), np.asarray(sols[1].spikes))
     np.testing.assert_array_equal(np.asarray(sols[0].counts), np.asarray(sols[1].counts))
@@ -246,8 +248,8 @@ def test_kernel_and_pure_jax_delivery_give_the_same_bits(delays):
 
 
 def _lif_net():
-    """A small LIF network without delays or delta channels (conductance and
-    current channels) and its initial state."""
+    """A small LIF network without delays (conductance and current channels)
+    and its initial state."""
     k = jax.random.split(jax.random.key(7), 3)
     pops = [S.Population("E", 48, "exc"), S.Population("I", 16, "inh")]
     chans = [S.Channel("ge", "conductance", 5.0, 0.0), S.Channel("gi", "conductance", 10.0, -80.0),
@@ -272,11 +274,12 @@ def _same_runs(net, s0, params, drive):
 
 
 def test_fused_lif_kernel_step_gives_the_pure_jax_bits():
-    """LIF networks without delays or delta channels take the whole step in
-    one C++ call on CPU: the same spikes, potentials, refractory counters and
-    channels as the pure-JAX step, bit for bit (conductance and current
-    channels, one tau_m or one per neuron, constant and per-step drives,
-    float32 and float64; a batch in lockstep groups with per-run drives)."""
+    """LIF networks (Euler) take the whole step in one C++ call on CPU: the
+    same spikes, potentials, refractory counters and channels as the
+    pure-JAX step, bit for bit (conductance and current channels, one tau_m
+    or one per neuron, constant and per-step drives, float32 and float64; a
+    batch in lockstep groups with per-run drives; delays and delta channels:
+    the test above)."""
     net, s0 = _lif_net()
     n = net.spec.n
     per_step = 0.17 + 0.05 * jax.random.normal(jax.random.key(3), (1500,))

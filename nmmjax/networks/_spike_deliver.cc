@@ -108,6 +108,20 @@ void AddSpikes(const bool* sp, int64_t n, const int32_t* tg, const T* w, int64_t
   }
 }
 
+// The same with delays: into dst[((step + delays[i, c]) % n_slots) * width + t].
+template <typename T>
+void AddSpikesDelayed(const bool* sp, int64_t n, const int32_t* tg, const T* w,
+                      const int32_t* dl, int64_t k, int64_t n_valid, int64_t step,
+                      int64_t n_slots, int64_t width, T* dst) {
+  for (int64_t i = NextSpike(sp, 0, n); i < n; i = NextSpike(sp, i + 1, n)) {
+    for (int64_t c = 0; c < k; ++c) {
+      const int64_t t = tg[i * k + c];
+      if (t >= n_valid) continue;
+      dst[((step + dl[i * k + c]) % n_slots) * width + t] += w[i * k + c];
+    }
+  }
+}
+
 template <typename T>
 void Deliver(const bool* spike, const int32_t* targets, const T* weights,
              const int32_t* delays, const int32_t* step, const T* pending, const T* scale,
@@ -131,15 +145,8 @@ void Deliver(const bool* spike, const int32_t* targets, const T* weights,
       std::memcpy(dst, src, sizeof(T) * m);
     }
     if (n_slots > 1) {
-      const int32_t* dl = delays + (b_delay ? b * rows * k : 0);
-      const int64_t s = step[b_step ? b : 0];
-      for (int64_t i = NextSpike(sp, 0, n); i < n; i = NextSpike(sp, i + 1, n)) {
-        for (int64_t c = 0; c < k; ++c) {
-          const int64_t t = tg[i * k + c];
-          if (t >= n_valid) continue;
-          dst[((s + dl[i * k + c]) % n_slots) * width + t] += w[i * k + c];
-        }
-      }
+      AddSpikesDelayed(sp, n, tg, w, delays + (b_delay ? b * rows * k : 0), k, n_valid,
+                       step[b_step ? b : 0], n_slots, width, dst);
     } else {
       AddSpikes(sp, n, tg, w, k, n_valid, dst);
     }
@@ -244,22 +251,25 @@ ffi::Error CountImpl(ffi::Buffer<ffi::PRED> spike, ffi::Buffer<ffi::S32> offsets
 
 
 // One step of a network of LIF neurons (forward Euler) with exponential
-// conductance or current channels and no delays, then the delivery of its
-// spikes (LifNetwork): what make_network_step's pure-JAX step does in ~5 XLA
-// kernels and the delivery call, in one pass over the neurons. Per neuron i:
+// conductance or current channels and delta channels, then the delivery of
+// its spikes (LifNetwork, Deliveries): what make_network_step's pure-JAX step
+// does in ~5 XLA kernels and the delivery call, in one pass over the neurons.
+// Per neuron i:
 //   I   = sum over conductance channels c of g[c, i] (e_rev[c] - v[i])
 //         + sum over current channels of g[c, i]  + ext[i]
 //   v'  = v + dt (-(v - v_rest) + R I) / tau_m
 //   held = refractory > 0;  v' = held ? v_reset : v'
 //   spike = v' >= v_th and not held;  v' = spike ? v_reset : v'
 //   refractory' = spike ? n_ref : max(refractory - 1, 0)
-//   g'[c, i] = g[c, i] decay[c], then AddSpikes.
-// The same bits as the JAX step compiled by XLA:CPU: the same operations in
-// the same order, a float32 division by one tau_m per run done as XLA does
-// it (times 1 / tau_m), and fused multiply-adds exactly where LLVM contracts
-// XLA's code (Fma, FmaV); the library is built with -ffp-contract=off so that
-// GCC adds no others. Parameters and ext have 1 or N entries per run, per run
-// or shared by the batch.
+//   g'[c, i] = g[c, i] decay[c], then the delivery (see Deliveries: delays,
+//   delta channels).
+// The same bits as the JAX step compiled by XLA:CPU into simulate's loop: the
+// same operations in the same order, and fused multiply-adds exactly where
+// LLVM contracts XLA's code (Fma, FmaV); the library is built with
+// -ffp-contract=off so that GCC adds no others. (XLA turns a division by a
+// broadcast scalar into a product with its inverse in a lone step, not in the
+// loop.) Parameters and ext have 1 or N entries per run, per run or shared by
+// the batch.
 template <typename T>
 struct PerNeuron {  // an operand with 1 or n entries per run, batched or shared
   const T* data;
@@ -316,12 +326,13 @@ inline V FmaV(V a, V b, V c) {  // one vfmadd where the CPU has them
 }
 
 // One term of the input current: x (e - v) (a conductance, product) or x (a
-// current channel, or ext); channels also write x decay to out.
+// current channel, or ext); channels also write x decay to out. A delta
+// channel is a term only for its decay (in_current false).
 template <typename T>
 struct Term {
   PerNeuron<T> x;
   T e, decay;
-  bool product;
+  bool product, in_current;
   T* out;  // null for ext
 };
 
@@ -360,14 +371,19 @@ void Current(const LifRun<T>& r, int64_t i0, int m, typename Lanes<T, N>::type* 
   typedef typename Lanes<T, N>::type V;
   V pa[kVectors], pb[kVectors];  // the first term's product, not yet rounded
   bool pending = false;
+  int seen = 0;  // terms in the sum so far
   for (int q = 0; q < r.n_terms; ++q) {
     const Term<T> t = r.terms[q];
+    if (!t.in_current) {
+      for (int j = 0; j < m; ++j) StoreN<N>(t.out + i0 + j * N, Get<N>(t.x, i0 + j * N) * t.decay);
+      continue;
+    }
     for (int j = 0; j < m; ++j) {
       const int64_t i = i0 + j * N;
       const V x = Get<N>(t.x, i);
       if (t.out) StoreN<N>(t.out + i, x * t.decay);
       const V y = t.e - LoadN<N>(r.v + i);
-      if (q == 0) {
+      if (seen == 0) {
         if (t.product) pa[j] = x, pb[j] = y;
         else cur[j] = x;
       } else if (pending) {
@@ -376,10 +392,10 @@ void Current(const LifRun<T>& r, int64_t i0, int m, typename Lanes<T, N>::type* 
         cur[j] = t.product ? FmaV(x, y, cur[j]) : cur[j] + x;
       }
     }
-    pending = q == 0 && t.product;
+    pending = seen++ == 0 && t.product;
   }
   for (int j = 0; j < m; ++j) {
-    if (r.n_terms == 0) cur[j] = V{};
+    if (seen == 0) cur[j] = V{};
     if (pending) cur[j] = pa[j] * pb[j];
   }
 }
@@ -392,15 +408,13 @@ void Membrane(const LifRun<T>& r, int64_t i0, int m, const typename Lanes<T, N>:
   typedef typename Lanes<T, N>::type V;
   typedef typename Lanes<int32_t, N>::type VI;
   typedef typename Lanes<uint8_t, N>::type VB;
-  // XLA divides a float32 by a broadcast scalar as a product with its inverse.
-  const bool div = r.tau.size != 1 || !std::is_same_v<T, float>;
-  const V inv = V{} + T(1) / r.tau.data[0], dt = V{} + r.dt;
+  const V dt = V{} + r.dt;
   uint8_t spikes[kVectors * N];  // stored at the end: a byte store may alias anything
   for (int j = 0; j < m; ++j) {
     const int64_t i = i0 + j * N;
     const V v = LoadN<N>(r.v + i);
     const V num = FmaV(Get<N>(r.r_m, i), cur[j], -(v - Get<N>(r.v_rest, i)));
-    const V vn = FmaV(div ? num / Get<N>(r.tau, i) : num * inv, dt, v);
+    const V vn = FmaV(num / Get<N>(r.tau, i), dt, v);
     const VI ref = LoadN<N>(r.refr + i);
     const auto held = __builtin_convertvector(ref > 0, decltype(vn < vn));
     const auto spike = (vn >= Get<N>(r.v_th, i)) & ~held;
@@ -422,9 +436,42 @@ void LifBlock(const LifRun<T>& r, int64_t i0, int m) {
 }
 
 struct LifShape {
-  int64_t batch, n, n_ch, rows, k, n_valid;
-  bool b_v, b_ch, b_tg, b_w, has_ext;
+  int64_t batch, n, n_ch, rows, k, n_valid, n_slots, width;
+  bool b_v, b_ch, b_tg, b_w, b_dl, b_step, b_buf, has_ext;
 };
+
+// After the neurons: the spikes delivered into the channels, already decayed
+// (no delays), or into the ring buffer of rows of `width`: the channels then
+// become g decay + this step's row (one fused multiply-add, as XLA's fusion of
+// the two), and the row is cleared. Delta channels then jump into v and are
+// cleared.
+template <typename T>
+void Deliveries(const LifShape& s, const bool* spike, const int32_t* tg, const T* w,
+                const int32_t* dl, int64_t step, const int32_t* kinds, const T* decay,
+                const T* buf_in, T* buf, T* chans, T* v) {
+  const int64_t n = s.n;
+  if (s.n_slots == 1) {
+    AddSpikes(spike, n, tg, w, s.k, s.n_valid, chans);
+  } else {
+    if (buf != buf_in) std::copy(buf_in, buf_in + s.n_slots * s.width, buf);
+    AddSpikesDelayed(spike, n, tg, w, dl, s.k, s.n_valid, step, s.n_slots, s.width, buf);
+    T* row = buf + (step % s.n_slots) * s.width;
+    for (int64_t c = 0; c < s.n_ch; ++c)
+      for (int64_t i = c * n; i < (c + 1) * n; ++i) chans[i] = Fma(chans[i], decay[c], row[i]);
+    std::fill(row, row + s.width, T(0));
+  }
+  T* delta[kMaxChannels];
+  int n_delta = 0;
+  for (int64_t c = 0; c < s.n_ch; ++c)
+    if (kinds[c] == 2) delta[n_delta++] = chans + c * n;
+  if (n_delta == 0) return;
+  for (int64_t i = 0; i < n; ++i) {
+    T jump = T(0);  // the delta channels' sum (XLA's reduction), then v + jump
+    for (int q = 0; q < n_delta; ++q) jump += delta[q][i];
+    v[i] = v[i] + jump;
+  }
+  for (int q = 0; q < n_delta; ++q) std::fill(delta[q], delta[q] + n, T(0));
+}
 
 template <typename T>
 PerNeuron<T> OfRun(const PerNeuron<T>& a, int64_t b) {
@@ -433,10 +480,11 @@ PerNeuron<T> OfRun(const PerNeuron<T>& a, int64_t b) {
 
 template <typename T>
 void LifNetwork(const LifShape& s, const T* v, const int32_t* refr, const T* chans,
-                const PerNeuron<T>* par,  // ext, tau_m, R, v_rest, v_th, v_reset
+                const T* buffer, const PerNeuron<T>* par,  // ext, tau_m, R, v_rest, v_th, v_reset
                 const PerNeuron<int32_t>& n_ref, const int32_t* targets, const T* weights,
-                const T* decay, const T* e_rev, const int32_t* kinds, T dt, T* v_out,
-                int32_t* refr_out, bool* spike_out, T* chans_out) {
+                const int32_t* delays, const int32_t* step, const T* decay, const T* e_rev,
+                const int32_t* kinds, T dt, T* v_out, int32_t* refr_out, bool* spike_out,
+                T* chans_out, T* buffer_out) {
   constexpr int L = 64 / sizeof(T);  // one AVX-512 register (two AVX ones)
   const int64_t n = s.n;
   for (int64_t b = 0; b < s.batch; ++b) {
@@ -450,18 +498,26 @@ void LifNetwork(const LifShape& s, const T* v, const int32_t* refr, const T* cha
     const T* gb = chans + (s.b_ch ? b * s.n_ch * n : 0);
     T* go = chans_out + b * s.n_ch * n;
     r.n_terms = 0;
-    for (int pass = 0; pass < 2; ++pass)  // conductances first, then currents
+    auto channels = [&](int kind) {  // with delays, the decay comes in Deliveries
       for (int64_t c = 0; c < s.n_ch; ++c)
-        if (kinds[c] == pass)
-          r.terms[r.n_terms++] = {{gb + c * n, n, 0}, e_rev[c], decay[c], pass == 0, go + c * n};
-    if (s.has_ext) r.terms[r.n_terms++] = {OfRun(par[0], b), T(0), T(0), false, nullptr};
+        if (kinds[c] == kind)
+          r.terms[r.n_terms++] = {{gb + c * n, n, 0}, e_rev[c], s.n_slots > 1 ? T(1) : decay[c],
+                                  kind == 0, kind != 2, go + c * n};
+    };
+    channels(0);  // conductances, then currents, then ext: the current's order
+    channels(1);
+    if (s.has_ext) r.terms[r.n_terms++] = {OfRun(par[0], b), T(0), T(0), false, true, nullptr};
+    channels(2);  // delta channels: only their decay here
     const int64_t full = n / L;
     for (int64_t v0 = 0; v0 < full; v0 += kVectors)
       LifBlock<L>(r, v0 * L, static_cast<int>(std::min<int64_t>(kVectors, full - v0)));
     for (int64_t i = full * L; i < n; i += kVectors)
       LifBlock<1>(r, i, static_cast<int>(std::min<int64_t>(kVectors, n - i)));
-    AddSpikes(r.spike_out, n, targets + (s.b_tg ? b * s.rows * s.k : 0),
-              weights + (s.b_w ? b * s.rows * s.k : 0), s.k, s.n_valid, go);
+    const int64_t ring = s.n_slots * s.width;
+    Deliveries(s, r.spike_out, targets + (s.b_tg ? b * s.rows * s.k : 0),
+               weights + (s.b_w ? b * s.rows * s.k : 0),
+               delays + (s.b_dl ? b * s.rows * s.k : 0), step[s.b_step ? b : 0], kinds, decay,
+               buffer + (s.b_buf ? b * ring : 0), buffer_out + b * ring, go, r.v_out);
   }
 }
 
@@ -472,81 +528,109 @@ PerNeuron<T> Param(const ffi::AnyBuffer& a, int64_t batch, int64_t n, bool* ok) 
   return {static_cast<const T*>(a.untyped_data()), size, lead == batch && batch != 1 ? size : 0};
 }
 
+// The LIF step's operands as XLA passes them.
+struct LifBuffers {
+  ffi::AnyBuffer v, chans, buffer, weights, decay, e_rev;
+  ffi::Buffer<ffi::S32> refr, n_ref, targets, delays, step, kinds;
+  const ffi::AnyBuffer* par;  // ext, tau_m, R, v_rest, v_th, v_reset
+};
+
 template <typename T>
-ffi::Error LifTyped(const LifShape& s, ffi::AnyBuffer v, ffi::Buffer<ffi::S32> refr,
-                    ffi::AnyBuffer chans, const ffi::AnyBuffer* par,
-                    ffi::Buffer<ffi::S32> n_ref, ffi::Buffer<ffi::S32> targets,
-                    ffi::AnyBuffer weights, ffi::AnyBuffer decay, ffi::AnyBuffer e_rev,
-                    ffi::Buffer<ffi::S32> kinds, double dt, ffi::AnyBuffer* v_out,
-                    int32_t* refr_out, bool* spike_out, ffi::AnyBuffer* chans_out) {
+ffi::Error LifTyped(const LifShape& s, const LifBuffers& in, double dt, ffi::AnyBuffer* v_out,
+                    int32_t* refr_out, bool* spike_out, ffi::AnyBuffer* chans_out,
+                    ffi::AnyBuffer* buffer_out) {
   bool ok = true;
   PerNeuron<T> p[6];
   for (int q = 0; q < 6; ++q) {
-    if (par[q].element_type() != v.element_type())
+    if (in.par[q].element_type() != in.v.element_type())
       return ffi::Error::InvalidArgument("parameters and ext must have v's dtype");
-    p[q] = Param<T>(par[q], s.batch, s.n, &ok);
+    p[q] = Param<T>(in.par[q], s.batch, s.n, &ok);
   }
+  const auto& n_ref = in.n_ref;
   const int64_t r_size = Dim(n_ref.dimensions(), 1), r_lead = Leading(n_ref.dimensions(), 1);
   ok = ok && (r_size == 1 || r_size == s.n) && (r_lead == 1 || r_lead == s.batch);
   if (!ok) return ffi::Error::InvalidArgument("parameters and ext: (..., 1) or (..., N)");
   PerNeuron<int32_t> nr{n_ref.typed_data(), r_size,
                         r_lead == s.batch && s.batch != 1 ? r_size : 0};
   auto d = [](const ffi::AnyBuffer& a) { return static_cast<const T*>(a.untyped_data()); };
-  LifNetwork<T>(s, d(v), refr.typed_data(), d(chans), p, nr, targets.typed_data(), d(weights),
-                d(decay), d(e_rev), kinds.typed_data(), static_cast<T>(dt),
-                static_cast<T*>(v_out->untyped_data()), refr_out, spike_out,
-                static_cast<T*>(chans_out->untyped_data()));
+  auto o = [](ffi::AnyBuffer* a) { return static_cast<T*>(a->untyped_data()); };
+  LifNetwork<T>(s, d(in.v), in.refr.typed_data(), d(in.chans), d(in.buffer), p, nr,
+                in.targets.typed_data(), d(in.weights), in.delays.typed_data(),
+                in.step.typed_data(), d(in.decay), d(in.e_rev), in.kinds.typed_data(),
+                static_cast<T>(dt), o(v_out), refr_out, spike_out, o(chans_out), o(buffer_out));
   return ffi::Error::Success();
 }
 
-ffi::Error LifImpl(ffi::AnyBuffer v, ffi::Buffer<ffi::S32> refr, ffi::AnyBuffer chans,
-                   ffi::AnyBuffer ext, ffi::AnyBuffer tau_m, ffi::AnyBuffer r,
-                   ffi::AnyBuffer v_rest, ffi::AnyBuffer v_th, ffi::AnyBuffer v_reset,
-                   ffi::Buffer<ffi::S32> n_ref, ffi::Buffer<ffi::S32> targets,
-                   ffi::AnyBuffer weights, ffi::AnyBuffer decay, ffi::AnyBuffer e_rev,
-                   ffi::Buffer<ffi::S32> kinds, ffi::Result<ffi::AnyBuffer> v_out,
-                   ffi::Result<ffi::Buffer<ffi::S32>> refr_out,
-                   ffi::Result<ffi::Buffer<ffi::PRED>> spike_out,
-                   ffi::Result<ffi::AnyBuffer> chans_out, double dt, int64_t n_valid,
-                   int64_t has_ext) {
-  LifShape s;
+// The operands' shapes against each other (see the handler's binding below).
+ffi::Error LifShapes(const LifBuffers& in, const ffi::AnyBuffer& v_out, int64_t n_valid,
+                     int64_t has_ext, int64_t n_slots, LifShape* out) {
+  LifShape& s = *out;
   s.has_ext = has_ext != 0;
-  s.n = Dim(v_out->dimensions(), 1);
-  s.batch = Leading(v_out->dimensions(), 1);
-  s.n_ch = Dim(chans.dimensions(), 2);
-  s.rows = Dim(targets.dimensions(), 2);
-  s.k = Dim(targets.dimensions(), 1);
+  s.n = Dim(v_out.dimensions(), 1);
+  s.batch = Leading(v_out.dimensions(), 1);
+  s.n_ch = Dim(in.chans.dimensions(), 2);
+  s.rows = Dim(in.targets.dimensions(), 2);
+  s.k = Dim(in.targets.dimensions(), 1);
   s.n_valid = n_valid;
+  s.n_slots = n_slots;
+  s.width = n_slots > 1 ? Dim(in.buffer.dimensions(), 1) : 0;
   auto lead = [&s](int64_t l, bool* is) {
     *is = l == s.batch && s.batch != 1;
     return l == s.batch || l == 1;
   };
-  if (s.rows < s.n || Dim(chans.dimensions(), 1) != s.n || Dim(v.dimensions(), 1) != s.n ||
-      Dim(refr.dimensions(), 1) != s.n || decay.element_count() != s.n_ch ||
-      e_rev.element_count() != s.n_ch || kinds.element_count() != s.n_ch ||
-      s.n_ch > kMaxChannels ||
-      Dim(weights.dimensions(), 2) != s.rows || Dim(weights.dimensions(), 1) != s.k ||
-      !lead(Leading(v.dimensions(), 1), &s.b_v) ||
-      Leading(refr.dimensions(), 1) != Leading(v.dimensions(), 1) ||
-      !lead(Leading(chans.dimensions(), 2), &s.b_ch) ||
-      !lead(Leading(targets.dimensions(), 2), &s.b_tg) ||
-      !lead(Leading(weights.dimensions(), 2), &s.b_w))
+  s.b_dl = s.b_buf = false;
+  if (s.rows < s.n || Dim(in.chans.dimensions(), 1) != s.n || Dim(in.v.dimensions(), 1) != s.n ||
+      Dim(in.refr.dimensions(), 1) != s.n || in.decay.element_count() != s.n_ch ||
+      in.e_rev.element_count() != s.n_ch || in.kinds.element_count() != s.n_ch ||
+      s.n_ch > kMaxChannels || n_valid != s.n_ch * s.n ||
+      Dim(in.weights.dimensions(), 2) != s.rows || Dim(in.weights.dimensions(), 1) != s.k ||
+      !lead(Leading(in.v.dimensions(), 1), &s.b_v) ||
+      Leading(in.refr.dimensions(), 1) != Leading(in.v.dimensions(), 1) ||
+      !lead(Leading(in.chans.dimensions(), 2), &s.b_ch) ||
+      !lead(Leading(in.targets.dimensions(), 2), &s.b_tg) ||
+      !lead(Leading(in.weights.dimensions(), 2), &s.b_w) ||
+      !lead(in.step.element_count(), &s.b_step))
     return ffi::Error::InvalidArgument(
         "v, refractory (..., N), channels (..., C <= 16, N), synapse tables (..., R >= N, K), "
-        "decay, e_rev, kinds (C,); batch sizes the output's or 1");
-  for (const ffi::AnyBuffer* a : {&v, &chans, &weights, &decay, &e_rev})
-    if (a->element_type() != v_out->element_type())
-      return ffi::Error::InvalidArgument("v, channels, weights, decay, e_rev: one dtype");
+        "decay, e_rev, kinds (C,), step (...); batch sizes the output's or 1");
+  if (n_slots > 1 &&
+      (Dim(in.buffer.dimensions(), 2) != n_slots || s.width != n_valid + 1 ||
+       Dim(in.delays.dimensions(), 2) != s.rows || Dim(in.delays.dimensions(), 1) != s.k ||
+       !lead(Leading(in.buffer.dimensions(), 2), &s.b_buf) ||
+       !lead(Leading(in.delays.dimensions(), 2), &s.b_dl)))
+    return ffi::Error::InvalidArgument(
+        "with delays: buffer (..., n_slots, C N + 1), delays shaped like targets");
+  for (const ffi::AnyBuffer* a : {&in.v, &in.chans, &in.weights, &in.decay, &in.e_rev,
+                                  &in.buffer})
+    if (a->element_type() != v_out.element_type())
+      return ffi::Error::InvalidArgument("v, channels, buffer, weights, decay, e_rev: one dtype");
+  return ffi::Error::Success();
+}
+
+ffi::Error LifImpl(ffi::AnyBuffer v, ffi::Buffer<ffi::S32> refr, ffi::AnyBuffer chans,
+                   ffi::AnyBuffer buffer, ffi::AnyBuffer ext, ffi::AnyBuffer tau_m,
+                   ffi::AnyBuffer r, ffi::AnyBuffer v_rest, ffi::AnyBuffer v_th,
+                   ffi::AnyBuffer v_reset, ffi::Buffer<ffi::S32> n_ref,
+                   ffi::Buffer<ffi::S32> targets, ffi::AnyBuffer weights,
+                   ffi::Buffer<ffi::S32> delays, ffi::Buffer<ffi::S32> step,
+                   ffi::AnyBuffer decay, ffi::AnyBuffer e_rev, ffi::Buffer<ffi::S32> kinds,
+                   ffi::Result<ffi::AnyBuffer> v_out, ffi::Result<ffi::Buffer<ffi::S32>> refr_out,
+                   ffi::Result<ffi::Buffer<ffi::PRED>> spike_out,
+                   ffi::Result<ffi::AnyBuffer> chans_out, ffi::Result<ffi::AnyBuffer> buffer_out,
+                   double dt, int64_t n_valid, int64_t has_ext, int64_t n_slots) {
   const ffi::AnyBuffer par[6] = {ext, tau_m, r, v_rest, v_th, v_reset};
+  const LifBuffers in{v, chans, buffer, weights, decay, e_rev,
+                      refr, n_ref, targets, delays, step, kinds, par};
+  LifShape s;
+  ffi::Error err = LifShapes(in, *v_out, n_valid, has_ext, n_slots, &s);
+  if (err.failure()) return err;
   switch (v_out->element_type()) {
     case ffi::DataType::F32:
-      return LifTyped<float>(s, v, refr, chans, par, n_ref, targets, weights, decay, e_rev,
-                             kinds, dt, &(*v_out), refr_out->typed_data(),
-                             spike_out->typed_data(), &(*chans_out));
+      return LifTyped<float>(s, in, dt, &(*v_out), refr_out->typed_data(),
+                             spike_out->typed_data(), &(*chans_out), &(*buffer_out));
     case ffi::DataType::F64:
-      return LifTyped<double>(s, v, refr, chans, par, n_ref, targets, weights, decay, e_rev,
-                              kinds, dt, &(*v_out), refr_out->typed_data(),
-                              spike_out->typed_data(), &(*chans_out));
+      return LifTyped<double>(s, in, dt, &(*v_out), refr_out->typed_data(),
+                              spike_out->typed_data(), &(*chans_out), &(*buffer_out));
     default:
       return ffi::Error::InvalidArgument("v must be float32 or float64");
   }
@@ -580,6 +664,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(NmmjaxLifNetwork, LifImpl,
                                   .Arg<ffi::AnyBuffer>()          // v (..., N)
                                   .Arg<ffi::Buffer<ffi::S32>>()   // refractory (..., N)
                                   .Arg<ffi::AnyBuffer>()          // channels (..., C, N)
+                                  .Arg<ffi::AnyBuffer>()          // buffer (..., S, C N + 1)
                                   .Arg<ffi::AnyBuffer>()          // ext (..., 1 | N)
                                   .Arg<ffi::AnyBuffer>()          // tau_m (..., 1 | N)
                                   .Arg<ffi::AnyBuffer>()          // R
@@ -589,13 +674,17 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(NmmjaxLifNetwork, LifImpl,
                                   .Arg<ffi::Buffer<ffi::S32>>()   // n_ref (..., 1 | N)
                                   .Arg<ffi::Buffer<ffi::S32>>()   // targets (..., R, K)
                                   .Arg<ffi::AnyBuffer>()          // weights (..., R, K)
+                                  .Arg<ffi::Buffer<ffi::S32>>()   // delays (..., R, K)
+                                  .Arg<ffi::Buffer<ffi::S32>>()   // step (...)
                                   .Arg<ffi::AnyBuffer>()          // decay (C,)
                                   .Arg<ffi::AnyBuffer>()          // e_rev (C,)
-                                  .Arg<ffi::Buffer<ffi::S32>>()   // kinds (C,): 0 g, 1 I
+                                  .Arg<ffi::Buffer<ffi::S32>>()   // kinds (C,): 0 g, 1 I, 2 delta
                                   .Ret<ffi::AnyBuffer>()          // v (..., N)
                                   .Ret<ffi::Buffer<ffi::S32>>()   // refractory (..., N)
                                   .Ret<ffi::Buffer<ffi::PRED>>()  // spike (..., N)
                                   .Ret<ffi::AnyBuffer>()          // channels (..., C, N)
+                                  .Ret<ffi::AnyBuffer>()          // buffer (..., S, C N + 1)
                                   .Attr<double>("dt")
                                   .Attr<int64_t>("n_valid")
-                                  .Attr<int64_t>("has_ext"));
+                                  .Attr<int64_t>("has_ext")
+                                  .Attr<int64_t>("n_slots"));

@@ -5,10 +5,10 @@ first use, registered with XLA as FFI targets, called once per step on CPU.
   the pure-JAX delivery (two ``top_k`` passes, row slices, a scatter-add),
   whose launch overheads, not arithmetic, dominated a step of a sparse
   network. It adds in the same order as the pure-JAX scatter: the same bits.
-- ``lif_network``: a whole step of a LIF network without delays (the
-  neurons, their spikes and the delivery) in one pass over the neurons,
-  where XLA runs ~5 kernels that each stream the state through memory; the
-  same bits as the JAX step (see the source for how).
+- ``lif_network``: a whole Euler step of a LIF network (the neurons, their
+  spikes and the delivery, delays and delta channels included) in one pass
+  over the neurons, where XLA runs ~5 kernels that each stream the state
+  through memory; the same bits as the JAX step (see the source for how).
 - ``count``: spikes per population.
 
 Built for the host CPU and cached by :mod:`nmmjax._native` (``g++ -O3
@@ -69,22 +69,26 @@ def deliver(spike, targets, weights, delays, step, pending, *, n_slots: int, wid
                 width=np.int64(width), n_valid=np.int64(n_valid), rank=np.int64(rank))
 
 
-def lif_network(v, refractory, channels, ext, params, n_ref, targets, weights, *, decay, e_rev,
-                kinds, dt: float, n_valid: int):
-    """One step of a LIF network without delays (Euler), spikes delivered:
-    ``(v, refractory, spike, channels)`` (see ``LifNetwork`` in
+def lif_network(v, refractory, channels, buffer, ext, params, n_ref, targets, weights, delays,
+                step, *, decay, e_rev, kinds, dt: float, n_slots: int):
+    """One Euler step of a LIF network, its spikes delivered:
+    ``(v, refractory, spike, channels, buffer)`` (see ``LifNetwork`` in
     ``_spike_deliver.cc``). ``ext`` (``None``: no external current), each
     of ``params`` (``tau_m, R, v_rest, v_th, v_reset``) and ``n_ref`` are
     ``(1,)`` or ``(N,)``; ``decay``, ``e_rev``, ``kinds`` (0 conductance, 1
-    current) ``(C,)``, C <= :data:`MAX_CHANNELS`."""
+    current, 2 delta) ``(C,)``, C <= :data:`MAX_CHANNELS`; ``buffer``: the
+    ring of delayed increments ``(n_slots, C N + 1)`` (``n_slots > 1``)."""
     outs = (jax.ShapeDtypeStruct(v.shape, v.dtype),
             jax.ShapeDtypeStruct(refractory.shape, np.int32),
             jax.ShapeDtypeStruct(v.shape, np.bool_),
-            jax.ShapeDtypeStruct(channels.shape, channels.dtype))
+            jax.ShapeDtypeStruct(channels.shape, channels.dtype),
+            jax.ShapeDtypeStruct(buffer.shape, buffer.dtype))
     # State updated in place: no copy of it into the loop carry per step.
     call = jax.ffi.ffi_call(LIF_TARGET, outs, vmap_method="expand_dims",
-                            input_output_aliases={0: 0, 1: 1, 2: 3})
+                            input_output_aliases={0: 0, 1: 1, 2: 3, 3: 4})
     has_ext = ext is not None
     ext = np.zeros((1,), v.dtype) if ext is None else ext
-    return call(v, refractory, channels, ext, *params, n_ref, targets, weights, decay, e_rev,
-                kinds, dt=np.float64(dt), n_valid=np.int64(n_valid), has_ext=np.int64(has_ext))
+    return call(v, refractory, channels, buffer, ext, *params, n_ref, targets, weights, delays,
+                step, decay, e_rev, kinds, dt=np.float64(dt),
+                n_valid=np.int64(channels.shape[-1] * channels.shape[-2]),
+                has_ext=np.int64(has_ext), n_slots=np.int64(n_slots))

@@ -159,9 +159,9 @@ def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float,
     ``propagation``: ``"kernel"`` delivers spikes with a C++ kernel (built on
     first use with ``g++``; one call per step on CPU, the pure-JAX path on
     other platforms), ``"jax"`` with XLA operations only, ``"auto"`` the
-    kernel when it builds. LIF neurons with Euler, no delays, no delta
-    channels and no STDP (the COBA and CUBA benchmark networks) then take
-    the whole step in that one call (neurons, spikes and delivery). Both
+    kernel when it builds. LIF neurons with Euler and no STDP (the COBA and
+    CUBA benchmark networks, say) then take the whole step in that one call
+    (neurons, spikes and delivery). Both
     give the same bits (as XLA:CPU compiles the JAX step inside
     :func:`simulate`; a step compiled with its parameters folded in as
     constants may round differently).
@@ -225,8 +225,7 @@ def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float,
 
     step = plain_step
     if (_use_kernels(propagation) and model == "lif" and method == "euler"
-            and spec.n_slots == 1 and not delta and stdp_params is None
-            and len(spec.channels) <= _spike_ffi.MAX_CHANNELS):
+            and stdp_params is None and len(spec.channels) <= _spike_ffi.MAX_CHANNELS):
         step = _fused_lif_step(spec, dt, decay[:, 0], plain_step)
     if stdp_params is not None:
         exc_rows = np.zeros(n + 1, bool)
@@ -245,31 +244,32 @@ def make_network_step(spec: NetworkSpec, model: str, method: str, dt: float,
 
 
 def _fused_lif_step(spec: NetworkSpec, dt: float, decay, plain_step):
-    """``plain_step`` for LIF neurons (Euler) without delays as one C++ call
-    per step on CPU (the neurons, their spikes and the delivery in one pass;
-    same bits), ``plain_step`` itself on other platforms."""
-    kinds = np.array([0 if c.kind == "conductance" else 1 for c in spec.channels], np.int32)
+    """``plain_step`` for LIF neurons (Euler) as one C++ call per step on CPU
+    (the neurons, their spikes and the delivery in one pass; same bits),
+    ``plain_step`` itself on other platforms."""
+    kind = {"conductance": 0, "current": 1, "delta": 2}
+    kinds = np.array([kind[c.kind] for c in spec.channels], np.int32)
     e_rev = np.array([c.e_rev if c.kind == "conductance" else 0.0 for c in spec.channels])
 
     def step(s: NetworkState, t, params, x):
-        nrn, p = s.neurons, params.neuron
+        nrn, p, syn = s.neurons, params.neuron, params.synapses
         dtype = nrn.y.v.dtype
         if (dtype not in (jnp.float32, jnp.float64) or nrn.refractory.dtype != jnp.int32
-                or s.channels.dtype != dtype or params.synapses.weights.dtype != dtype):
+                or s.channels.dtype != dtype or s.buffer.dtype != dtype
+                or syn.weights.dtype != dtype):
             return plain_step(s, t, params, x)  # dtypes the kernel does not take
 
         def kernel(s):
             flat = lambda a: jnp.reshape(jnp.asarray(a, dtype), (-1,))
             ext = None if x.u is None else flat(x.u(0.0))
             n_ref = jnp.round(jnp.asarray(p.t_ref) / dt).astype(jnp.int32).reshape(-1)
-            v, refractory, spike, chans = _spike_ffi.lif_network(
-                nrn.y.v, nrn.refractory, s.channels, ext,
+            v, refractory, spike, chans, buffer = _spike_ffi.lif_network(
+                nrn.y.v, nrn.refractory, s.channels, s.buffer, ext,
                 [flat(a) for a in (p.tau_m, p.R, p.v_rest, p.v_th, p.v_reset)], n_ref,
-                params.synapses.targets, params.synapses.weights,
-                decay=decay.astype(dtype), e_rev=e_rev.astype(dtype), kinds=kinds, dt=dt,
-                n_valid=len(spec.channels) * spec.n)
+                syn.targets, syn.weights, syn.delays, s.step, decay=decay.astype(dtype),
+                e_rev=e_rev.astype(dtype), kinds=kinds, dt=dt, n_slots=spec.n_slots)
             neurons = engine.SpikingState(nrn.y._replace(v=v), refractory, spike)
-            return NetworkState(neurons, chans, s.buffer, s.step + 1)
+            return NetworkState(neurons, chans, buffer, s.step + 1)
 
         return jax.lax.platform_dependent(s, cpu=kernel,
                                           default=lambda s: plain_step(s, t, params, x))
