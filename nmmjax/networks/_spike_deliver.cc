@@ -367,7 +367,8 @@ inline typename Lanes<T, N>::type Get(const PerNeuron<T>& a, int64_t i) {
 // both are); the channels' decayed values are stored on the way. Every term
 // is one pass over the block, its kind decided once.
 template <int N, typename T>
-__attribute__((noinline)) void Current(const LifRun<T>& r, int64_t i0, int m, typename Lanes<T, N>::type* cur) {
+__attribute__((noinline)) void Current(const LifRun<T>& r, int64_t i0, int m,
+                                       typename Lanes<T, N>::type* cur) {
   typedef typename Lanes<T, N>::type V;
   V pa[kVectors], pb[kVectors];  // the first term's product, not yet rounded
   bool pending = false;
@@ -404,7 +405,8 @@ __attribute__((noinline)) void Current(const LifRun<T>& r, int64_t i0, int m, ty
 // neurons from i0. Every input is loaded before the outputs are stored (the
 // state is updated in place).
 template <int N, typename T>
-__attribute__((noinline)) void Membrane(const LifRun<T>& r, int64_t i0, int m, const typename Lanes<T, N>::type* cur) {
+__attribute__((noinline)) void Membrane(const LifRun<T>& r, int64_t i0, int m,
+                                        const typename Lanes<T, N>::type* cur) {
   typedef typename Lanes<T, N>::type V;
   typedef typename Lanes<int32_t, N>::type VI;
   typedef typename Lanes<uint8_t, N>::type VB;
