@@ -565,8 +565,8 @@ ffi::Error LifTyped(const LifShape& s, const LifBuffers& in, double dt, ffi::Any
 }
 
 // The operands' shapes against each other (see the handler's binding below).
-ffi::Error LifShapes(const LifBuffers& in, const ffi::AnyBuffer& v_out, int64_t n_valid,
-                     int64_t has_ext, int64_t n_slots, LifShape* out) {
+ffi::Error LifShapes(const LifBuffers& in, const ffi::AnyBuffer& v_out, int64_t has_ext,
+                     int64_t n_slots, LifShape* out) {
   LifShape& s = *out;
   s.has_ext = has_ext != 0;
   s.n = Dim(v_out.dimensions(), 1);
@@ -574,7 +574,7 @@ ffi::Error LifShapes(const LifBuffers& in, const ffi::AnyBuffer& v_out, int64_t 
   s.n_ch = Dim(in.chans.dimensions(), 2);
   s.rows = Dim(in.targets.dimensions(), 2);
   s.k = Dim(in.targets.dimensions(), 1);
-  s.n_valid = n_valid;
+  s.n_valid = s.n_ch * s.n;  // targets at or past it are padding
   s.n_slots = n_slots;
   s.width = n_slots > 1 ? Dim(in.buffer.dimensions(), 1) : 0;
   auto lead = [&s](int64_t l, bool* is) {
@@ -585,7 +585,7 @@ ffi::Error LifShapes(const LifBuffers& in, const ffi::AnyBuffer& v_out, int64_t 
   if (s.rows < s.n || Dim(in.chans.dimensions(), 1) != s.n || Dim(in.v.dimensions(), 1) != s.n ||
       Dim(in.refr.dimensions(), 1) != s.n || in.decay.element_count() != s.n_ch ||
       in.e_rev.element_count() != s.n_ch || in.kinds.element_count() != s.n_ch ||
-      s.n_ch > kMaxChannels || n_valid != s.n_ch * s.n ||
+      s.n_ch > kMaxChannels ||
       Dim(in.weights.dimensions(), 2) != s.rows || Dim(in.weights.dimensions(), 1) != s.k ||
       !lead(Leading(in.v.dimensions(), 1), &s.b_v) ||
       Leading(in.refr.dimensions(), 1) != Leading(in.v.dimensions(), 1) ||
@@ -597,7 +597,7 @@ ffi::Error LifShapes(const LifBuffers& in, const ffi::AnyBuffer& v_out, int64_t 
         "v, refractory (..., N), channels (..., C <= 16, N), synapse tables (..., R >= N, K), "
         "decay, e_rev, kinds (C,), step (...); batch sizes the output's or 1");
   if (n_slots > 1 &&
-      (Dim(in.buffer.dimensions(), 2) != n_slots || s.width != n_valid + 1 ||
+      (Dim(in.buffer.dimensions(), 2) != n_slots || s.width != s.n_valid + 1 ||
        Dim(in.delays.dimensions(), 2) != s.rows || Dim(in.delays.dimensions(), 1) != s.k ||
        !lead(Leading(in.buffer.dimensions(), 2), &s.b_buf) ||
        !lead(Leading(in.delays.dimensions(), 2), &s.b_dl)))
@@ -620,12 +620,12 @@ ffi::Error LifImpl(ffi::AnyBuffer v, ffi::Buffer<ffi::S32> refr, ffi::AnyBuffer 
                    ffi::Result<ffi::AnyBuffer> v_out, ffi::Result<ffi::Buffer<ffi::S32>> refr_out,
                    ffi::Result<ffi::Buffer<ffi::PRED>> spike_out,
                    ffi::Result<ffi::AnyBuffer> chans_out, ffi::Result<ffi::AnyBuffer> buffer_out,
-                   double dt, int64_t n_valid, int64_t has_ext, int64_t n_slots) {
+                   double dt, int64_t has_ext, int64_t n_slots) {
   const ffi::AnyBuffer par[6] = {ext, tau_m, r, v_rest, v_th, v_reset};
   const LifBuffers in{v, chans, buffer, weights, decay, e_rev,
                       refr, n_ref, targets, delays, step, kinds, par};
   LifShape s;
-  ffi::Error err = LifShapes(in, *v_out, n_valid, has_ext, n_slots, &s);
+  ffi::Error err = LifShapes(in, *v_out, has_ext, n_slots, &s);
   if (err.failure()) return err;
   switch (v_out->element_type()) {
     case ffi::DataType::F32:
@@ -688,6 +688,5 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(NmmjaxLifNetwork, LifImpl,
                                   .Ret<ffi::AnyBuffer>()          // channels (..., C, N)
                                   .Ret<ffi::AnyBuffer>()          // buffer (..., S, C N + 1)
                                   .Attr<double>("dt")
-                                  .Attr<int64_t>("n_valid")
                                   .Attr<int64_t>("has_ext")
                                   .Attr<int64_t>("n_slots"));

@@ -89,6 +89,5 @@ def lif_network(v, refractory, channels, buffer, ext, params, n_ref, targets, we
     has_ext = ext is not None
     ext = np.zeros((1,), v.dtype) if ext is None else ext
     return call(v, refractory, channels, buffer, ext, *params, n_ref, targets, weights, delays,
-                step, decay, e_rev, kinds, dt=np.float64(dt),
-                n_valid=np.int64(channels.shape[-1] * channels.shape[-2]),
-                has_ext=np.int64(has_ext), n_slots=np.int64(n_slots))
+                step, decay, e_rev, kinds, dt=np.float64(dt), has_ext=np.int64(has_ext),
+                n_slots=np.int64(n_slots))
