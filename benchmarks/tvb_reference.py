@@ -5,6 +5,13 @@ Usage (the benchmark and ``tests/data/make_tvb_reference.py`` call it):
     python tvb_reference.py trace OUT.npz        # deterministic JR, 2 s
     python tvb_reference.py spectra OUT.json N_SEEDS SECONDS NSIG
     python tvb_reference.py time SECONDS NSIG REPEATS   # prints one JSON line
+    python tvb_reference.py history OUT.npz CONNECTIVITY SPEED A SECONDS
+    python tvb_reference.py wong_wang OUT.npz CONNECTIVITY SECONDS
+
+``history``: deterministic JR on any tvb-data connectivity at ``SPEED`` mm/ms
+with ``Linear(a=A)`` and a non-constant initial history given by
+:func:`history_array` (the test rebuilds it from the saved ``phase``); saves
+y1 - y2 every 2 ms (float32), TVB's ``idelays`` and horizon.
 
 Model: TVB's ``JansenRit`` (defaults) on ``connectivity_76`` (tvb-data), speed
 4 mm/ms, ``Linear(a=1e-4)`` coupling, dt = 0.1 ms, Heun (stochastic Heun with
@@ -104,6 +111,70 @@ def timing(seconds, nsig, repeats):
                       "seconds": float(np.median(times)), "times": times}))
 
 
+HIST_BASE = np.array([0.1, 15.0, 10.0, 0.0, 0.0, 0.0])
+HIST_AMP = np.array([0.02, 2.0, 1.5, 0.0, 0.0, 0.0])
+HIST_PERIOD_MS = 37.0
+
+
+def history_array(horizon, phase, dt=DT):
+    """``(horizon, 6, N)``: ``base + amp sin(2 pi t / period + phase_i)`` at
+    t = (k - horizon + 1) dt, so the last row (t = 0) is the initial state."""
+    t = (np.arange(horizon) - horizon + 1) * dt
+    wave = np.sin(2 * np.pi * t[:, None] / HIST_PERIOD_MS + phase[None, :])  # (H, N)
+    return HIST_BASE[None, :, None] + HIST_AMP[None, :, None] * wave[:, None, :]
+
+
+def history(out, name, speed, a, seconds):
+    conn = Connectivity.from_file(f"{name}.zip")
+    conn.speed = np.array([speed])
+    conn.configure()
+    conn.set_idelays(DT)
+    horizon = int(conn.idelays.max()) + 1
+    phase = np.random.default_rng(11).uniform(0, 2 * np.pi, conn.number_of_regions)
+    ic = history_array(horizon, phase)[..., None]
+    sim = simulator.Simulator(
+        model=models.JansenRit(variables_of_interest=("y1", "y2")), connectivity=conn,
+        coupling=coupling.Linear(a=np.array([a])), integrator=integrators.HeunDeterministic(dt=DT),
+        monitors=(monitors.SubSample(period=2.0),), initial_conditions=ic,
+        simulation_length=1.0)
+    sim.configure()
+    t, v = run(sim, seconds)
+    import tvb
+    np.savez_compressed(out, t=t, v=v.astype(np.float32), phase=phase, horizon=horizon,
+                        idelays=conn.idelays, speed=speed, a=a, base=HIST_BASE, amp=HIST_AMP,
+                        period_ms=HIST_PERIOD_MS, dt=DT,
+                        tool=f"tvb {getattr(tvb, '__version__', '2.10')}")
+
+
+def wong_wang(out, name, seconds):
+    """TVB's ReducedWongWangExcInh on ``name`` (weights divided by their
+    maximum), speed 3 mm/ms, Linear(a=1), G = 1, one J_i per region, dt 0.1
+    ms, Heun; constant history of a state drawn per node; S_e and S_i every
+    1 ms."""
+    conn = Connectivity.from_file(f"{name}.zip")
+    conn.weights = conn.weights / conn.weights.max()
+    conn.speed = np.array([3.0])
+    conn.configure()
+    conn.set_idelays(DT)
+    n, horizon = conn.number_of_regions, int(conn.idelays.max()) + 1
+    rng = np.random.default_rng(5)
+    j_i = 1.0 + 0.5 * rng.uniform(size=n)
+    y0 = np.stack([rng.uniform(0.05, 0.3, n), rng.uniform(0.02, 0.1, n)])
+    ic = np.tile(y0[None, :, :, None], (horizon, 1, 1, 1))
+    model = models.ReducedWongWangExcInh(G=np.array([1.0]), J_i=j_i)
+    sim = simulator.Simulator(
+        model=model, connectivity=conn, coupling=coupling.Linear(a=np.array([1.0])),
+        integrator=integrators.HeunDeterministic(dt=DT),
+        monitors=(monitors.SubSample(period=1.0),), initial_conditions=ic,
+        simulation_length=1.0)
+    sim.configure()
+    (t, y), = sim.run(simulation_length=seconds * 1e3)
+    import tvb
+    np.savez_compressed(out, t=t, s=y[:, :, :, 0].astype(np.float32), y0=y0, j_i=j_i,
+                        horizon=horizon, weights=conn.weights,
+                        tool=f"tvb {getattr(tvb, '__version__', '2.10')}")
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "trace":
@@ -112,5 +183,10 @@ if __name__ == "__main__":
         spectra(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))
     elif mode == "time":
         timing(float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]))
+    elif mode == "wong_wang":
+        wong_wang(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    elif mode == "history":
+        history(sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]),
+                float(sys.argv[6]))
     else:
         raise SystemExit(f"unknown mode {mode!r}")

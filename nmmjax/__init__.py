@@ -6,7 +6,7 @@ Data flows one way: parameters -> models (:mod:`nmmjax.models`) ->
 reductions -> :mod:`nmmjax.analysis` -> :mod:`nmmjax.tasks` ->
 :mod:`nmmjax.search` / :mod:`nmmjax.inference`.
 
-Public modules and packages: ``analysis``, ``checkpoint``, ``engine``,
+Public modules and packages: ``analysis``, ``checkpoint``, ``datasets``, ``engine``,
 ``inference``, ``io``, ``models``, ``networks``, ``parallel``,
 ``plasticity``, ``protocols``, ``search``, ``signals``, ``tasks``, and
 (imported on first use, they load matplotlib) ``plotting`` and ``report``.
@@ -16,6 +16,7 @@ import importlib
 
 from nmmjax import analysis as analysis
 from nmmjax import checkpoint as checkpoint
+from nmmjax import datasets as datasets
 from nmmjax import engine as engine
 from nmmjax import inference as inference
 from nmmjax import io as io
@@ -32,7 +33,7 @@ __version__ = "0.1.0"
 
 _LAZY = ("plotting", "report")
 
-__all__ = ["analysis", "checkpoint", "engine", "inference", "io", "models", "networks",
+__all__ = ["analysis", "checkpoint", "datasets", "engine", "inference", "io", "models", "networks",
            "parallel", "plasticity", "plotting", "protocols", "report", "search", "signals",
            "tasks"]
 

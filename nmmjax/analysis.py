@@ -396,6 +396,18 @@ def upper_triangle(m) -> jax.Array:
     return m[i, j]
 
 
+def matrix_correlation(a, b) -> jax.Array:
+    """Pearson correlation between the entries above the diagonal of two
+    square matrices of one size (neurolib's ``matrix_correlation``: the
+    usual FC-FC and SC-FC fit)."""
+    shapes = np.shape(a), np.shape(b)
+    if len(shapes[0]) != 2 or shapes[0][0] != shapes[0][1] or shapes[1] != shapes[0]:
+        raise ValueError(f"`a` {shapes[0]} and `b` {shapes[1]} must be square matrices of the "
+                         "same size.")
+    x, y = upper_triangle(jnp.asarray(a)), upper_triangle(jnp.asarray(b))
+    return corr_from_traces(jnp.stack([x, y], axis=1))[0, 1]
+
+
 def sc_fc_correlation(sc, fc) -> jax.Array:
     """Pearson correlation between the off-diagonal entries of a structural
     (weights) and a functional connectivity matrix (the usual SC-FC fit; pass
@@ -404,26 +416,66 @@ def sc_fc_correlation(sc, fc) -> jax.Array:
     if len(shapes[0]) != 2 or shapes[0][0] != shapes[0][1] or shapes[1] != shapes[0]:
         raise ValueError(f"`sc` {shapes[0]} and `fc` {shapes[1]} must be square matrices of the "
                          "same size.")
-    a, b = upper_triangle(jnp.asarray(sc)), upper_triangle(jnp.asarray(fc))
-    return corr_from_traces(jnp.stack([a, b], axis=1))[0, 1]
+    return matrix_correlation(sc, fc)
 
 
-def fcd(x, window: int, step: int) -> jax.Array:
-    """Functional connectivity dynamics (Hansen et al. 2015): the correlation
-    between the FC (upper triangles) of sliding windows.
+FCD_CONVENTIONS = ("hansen", "neurolib")
+
+
+def fcd(x, window: int, step: int, *, convention: str = "hansen") -> jax.Array:
+    """Functional connectivity dynamics: the correlation between the FCs of
+    sliding windows.
 
     Args:
         x: ``(T, N)`` regional signals.
         window, step: window length and shift (samples).
+        convention: ``"hansen"`` (Hansen et al. 2015: FC upper triangles,
+            windows starting at ``0, step, ..`` while they fit) or
+            ``"neurolib"`` (neurolib's ``func.fcd``: whole FC matrices,
+            diagonal included, and windows starting before ``T - window``,
+            so one fewer when ``step`` divides ``T - window``).
 
     Returns:
         ``(n_windows, n_windows)`` matrix.
     """
+    if convention not in FCD_CONVENTIONS:
+        raise ValueError(f"`convention` must be one of {FCD_CONVENTIONS}, got {convention!r}.")
     x = jnp.asarray(x)
-    if window < 2 or step < 1 or window > x.shape[0]:
-        raise ValueError(f"`window` must be in [2, T={x.shape[0]}] and `step` >= 1, got "
-                         f"{window}, {step}.")
-    starts = np.arange(0, x.shape[0] - window + 1, step)
+    if x.ndim != 2:
+        raise ValueError(f"`x` must be (T, N) signals, got shape {x.shape}.")
+    last = x.shape[0] - window + (1 if convention == "hansen" else 0)
+    if window < 2 or step < 1 or window > x.shape[0] or last < 1:
+        raise ValueError(f"`window` must be in [2, T={x.shape[0]}] (below T for the neurolib "
+                         f"convention) and `step` >= 1, got {window}, {step}.")
+    starts = np.arange(0, last, step)
     segs = x[starts[:, None] + np.arange(window)[None, :]]  # (W, window, N)
-    fcs = jax.vmap(lambda s: upper_triangle(corr_from_traces(s)))(segs)  # (W, P)
+    if convention == "hansen":
+        fcs = jax.vmap(lambda s: upper_triangle(corr_from_traces(s)))(segs)  # (W, P)
+    else:
+        fcs = jax.vmap(lambda s: corr_from_traces(s).reshape(-1))(segs)  # (W, N * N)
     return corr_from_traces(fcs.T)
+
+
+def ks_distance(a, b) -> jax.Array:
+    """Two-sample Kolmogorov-Smirnov statistic: the largest gap between the
+    empirical CDFs of the samples ``a`` and ``b`` (1-D; scipy's
+    ``ks_2samp(a, b).statistic``), jit-able."""
+    a, b = jnp.sort(jnp.ravel(jnp.asarray(a))), jnp.sort(jnp.ravel(jnp.asarray(b)))
+    if a.size == 0 or b.size == 0:
+        raise ValueError("`a` and `b` must hold at least one value each.")
+    both = jnp.concatenate([a, b])
+    ftype = jnp.result_type(both.dtype, float)  # counts / sizes in the inputs' precision
+    cdf_a = jnp.searchsorted(a, both, side="right").astype(ftype) / a.size
+    cdf_b = jnp.searchsorted(b, both, side="right").astype(ftype) / b.size
+    return jnp.max(jnp.abs(cdf_a - cdf_b))
+
+
+def fcd_ks(fcd_a, fcd_b) -> jax.Array:
+    """KS distance between the distributions of two FCD matrices' entries
+    above the diagonal (neurolib's ``matrix_kolmogorov``; the matrices may
+    differ in size)."""
+    for name, m in (("fcd_a", fcd_a), ("fcd_b", fcd_b)):
+        if np.ndim(m) != 2 or np.shape(m)[0] != np.shape(m)[1] or np.shape(m)[0] < 2:
+            raise ValueError(f"`{name}` must be a square FCD matrix of at least 2 windows, got "
+                             f"shape {np.shape(m)}.")
+    return ks_distance(upper_triangle(fcd_a), upper_triangle(fcd_b))

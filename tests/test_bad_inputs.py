@@ -183,7 +183,7 @@ def test_spiking_network_refuses_nan_state_and_nan_inputs():
 
 def test_the_bad_input_catalogue_gets_a_named_error_or_a_flag_for_every_case():
     # tests/bad_input_catalogue.py: library and command-line cases, each in a
-    # worker with a 10 s limit (a hang is killed and counted).
+    # worker with a 120 s hang guard (a hang is killed and counted).
     import bad_input_catalogue as cat
 
     results = cat.run_all()

@@ -24,8 +24,10 @@ from nmmjax.networks import brain, connectome
 DATA = Path(__file__).parent / "data"
 
 
-def _balloon_scipy(p, pulse, t_end):
-    """The Balloon-Windkessel equations written out for scipy's RK45."""
+def _balloon_scipy(p, pulse, t_end, equation):
+    """The Balloon-Windkessel equations written out in linear space (ours
+    run in log space) for scipy's RK45, with both output equations as
+    Stephan et al. (2007) and Buxton et al. (1998) write them."""
     def f(t, y):
         s, fl, v, q = y
         x = 1.0 if pulse[0] <= t < pulse[1] else 0.0
@@ -38,26 +40,50 @@ def _balloon_scipy(p, pulse, t_end):
     sol = solve_ivp(f, (0, ts[-1]), [0, 1, 1, 1], t_eval=ts, rtol=1e-10, atol=1e-12,
                     max_step=0.01)
     _, _, v, q = sol.y
-    k1, k2, k3 = 7 * p.rho, 2.0, 2 * p.rho - 0.2
+    if equation == "revised":
+        k1, k2, k3 = 4.3 * p.nu0 * p.rho * p.TE, p.epsilon * p.r0 * p.rho * p.TE, 1 - p.epsilon
+    else:
+        k1, k2, k3 = 7 * p.rho, 2.0, 2 * p.rho - 0.2
     return ts, p.V0 * (k1 * (1 - q) + k2 * (1 - q / v) + k3 * (1 - v))
 
 
-@pytest.mark.parametrize("params,peak_range", [(BalloonParams(), (2.5, 4.0)),
-                                               (BalloonParams.stephan2007(), (4.0, 6.0))])
-def test_bold_response_to_a_brief_input_peaks_then_undershoots_as_an_adaptive_solver(
-        params, peak_range):
-    # 100 ms of unit activity at t = 1 s, sampled every 1 ms, TR = 100 ms.
+def _impulse_response(params, equation):
+    """BOLD of 100 ms of unit activity at t = 1 s (1 ms samples, TR 100 ms)."""
     x = np.zeros((25_000, 2))
     x[1000:1100, 0] = 1.0
     with jax.enable_x64(True):
-        ts, b = (np.asarray(a) for a in brain.bold(x, 1.0, 100.0, params))
-    ts_ref, b_ref = _balloon_scipy(params, (1.0, 1.1), 25.0)
+        ts, b = (np.asarray(a) for a in brain.bold(x, 1.0, 100.0, params, equation=equation))
+    assert np.abs(b[:, 1]).max() < 1e-12  # no input, no signal (rest is a fixed point)
+    return ts, b[:, 0]
+
+
+@pytest.mark.parametrize("params,equation,peak_range", [
+    (BalloonParams(), "revised", (4.0, 6.0)),
+    (BalloonParams.friston2003(), "classical", (2.5, 4.0)),
+    (BalloonParams(), "classical", (4.0, 6.0))])
+def test_bold_response_to_a_brief_input_peaks_then_undershoots_as_an_adaptive_solver(
+        params, equation, peak_range):
+    ts, b = _impulse_response(params, equation)
+    ts_ref, b_ref = _balloon_scipy(params, (1.0, 1.1), 25.0, equation)
     np.testing.assert_allclose(ts / 1e3, ts_ref, atol=1e-9)
-    np.testing.assert_allclose(b[:, 0], b_ref, atol=2e-3 * b_ref.max())
-    i = np.argmax(b[:, 0])
+    np.testing.assert_allclose(b, b_ref, atol=2e-3 * b_ref.max())
+    i = np.argmax(b)
     assert peak_range[0] <= ts[i] / 1e3 - 1.0 <= peak_range[1]
-    assert b[i:, 0].min() < -0.03 * b[i, 0]  # the post-stimulus undershoot
-    np.testing.assert_array_equal(b[:, 1], 0.0)  # no input, no signal
+    assert b[i:].min() < -0.03 * b[i]  # the post-stimulus undershoot
+
+
+def test_default_bold_response_has_the_shape_of_spms_canonical_hrf():
+    # SPM's canonical HRF (spm_hrf: gamma(6) - gamma(16) / 6, peak 5 s,
+    # undershoot ~15 s), convolved with the same 100 ms input.
+    from scipy.stats import gamma
+    ts, b = _impulse_response(BalloonParams(), "revised")
+    t = ts / 1e3 - 1.0
+    u = np.linspace(0.0, 0.1, 101)[:, None]
+    hrf = np.mean(gamma.pdf(t - u, 6) - gamma.pdf(t - u, 16) / 6, axis=0)
+    assert np.corrcoef(b, hrf)[0, 1] > 0.9
+    assert abs(t[np.argmax(b)] - t[np.argmax(hrf)]) <= 1.0
+    # the undershoot's trough 8-20 s after the input, as SPM's (15.8 s)
+    assert 8.0 <= t[np.argmin(b)] <= 20.0 and b.min() < -0.03 * b.max()
 
 
 def test_online_fc_equals_the_correlation_of_the_recorded_traces():

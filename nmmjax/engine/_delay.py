@@ -144,8 +144,8 @@ def init_history(spec: DelaySpec, y0: Array, history: Array | None = None,
     cv = _rows(y0[jnp.asarray(spec.cvar)])  # (N, C, *batch)
     if history is None:
         ring = jnp.broadcast_to(cv[:, None], (cv.shape[0], spec.horizon) + cv.shape[1:])
-    else:  # (H, C, N, *batch) -> (N, H, C, *batch)
-        ring = jnp.moveaxis(jnp.moveaxis(jnp.asarray(history, cv.dtype), 2, 0), 2, 1)
+    else:  # (H, C, N, *batch) -> (N, H, C, *batch): N to the front, H and C keep their order
+        ring = jnp.moveaxis(jnp.asarray(history, cv.dtype), 2, 0)
     hist = jnp.concatenate([ring, ring[:, : spec.mirror]], axis=1)
     pos = jnp.asarray(spec.horizon - 1, jnp.int32)
     if spec.block == 1:

