@@ -145,3 +145,56 @@ def test_noisy_jansen_rit_spectra_and_fc_fall_inside_five_tvb_runs():
     df = f[1] - f[0]
     assert min(tvb_peaks) - df <= peak <= max(tvb_peaks) + df, (peak, tvb_peaks)
     assert min(tvb_fc) <= mean_abs_fc <= max(tvb_fc), (mean_abs_fc, tvb_fc)
+
+
+def _wong_wang_bold_net():
+    from nmmjax.models.brain import wong_wang as ww
+    rng = np.random.default_rng(0)
+    w = rng.uniform(0, 1, (8, 8)) * (rng.uniform(size=(8, 8)) < 0.6)
+    conn = connectome.from_arrays(0.2 * w / w.max(), rng.uniform(10, 100, (8, 8)))
+    p = ww.WongWangParams(G=0.5)
+    with jax.enable_x64(True):
+        p = p._replace(J_i=np.asarray(ww.fic(conn.weights, p)))
+        return conn, p, np.asarray(ww.fixed_point(conn.weights, p))
+
+
+def test_online_bold_equals_offline_bold_of_the_recorded_drive():
+    from nmmjax.models.brain import bold_start, with_bold
+    conn, p, y0n = _wong_wang_bold_net()
+    m = with_bold(MODELS["wong_wang"])
+    sig = np.zeros((6, 1))
+    sig[0] = 0.003
+    dt, n_steps = 0.5, 40_000  # 20 s
+    with jax.enable_x64(True):
+        sol = brain.simulate(m, conn, dt=dt, n_steps=n_steps, params=p,
+                             coupling=engine.Linear(a=1.0), speed=3.0,
+                             y0=bold_start(y0n, y0n[0]),
+                             noise=engine.Noise(sigma=sig, key=jax.random.key(1)),
+                             record=engine.Record(observe=lambda y, t: y))
+        ys = np.asarray(sol.ys)  # (T, 6, N)
+        online = np.asarray(m.observe(np.moveaxis(ys, 0, 1)))[1999::2000]  # every 1 s
+        # the drive held over each step is the state at its start
+        drive = np.concatenate([y0n[:1], ys[:-1, 0]])
+        _, offline = brain.bold(drive, dt, 1000.0, method="euler")
+    assert np.abs(online).max() > 1e-3  # the noise moves BOLD
+    np.testing.assert_allclose(online, np.asarray(offline), rtol=0,
+                               atol=1e-3 * np.abs(online).max())
+
+
+def test_bold_from_a_mean_drive_starts_without_a_transient():
+    # A constant drive at the network's fixed point: BOLD must stay at its
+    # baseline; started at rest instead, it drifts for tens of seconds.
+    from nmmjax.models.brain import bold_start, with_bold
+    conn, p, y0n = _wong_wang_bold_net()
+    m = with_bold(MODELS["wong_wang"])
+    with jax.enable_x64(True):
+        sol = brain.simulate(m, conn, dt=1.0, n_steps=20_000, params=p,
+                             coupling=engine.Linear(a=1.0), speed=3.0,
+                             y0=bold_start(y0n, y0n[0]),
+                             record=engine.Record(every=1000))
+        drive = np.tile(y0n[0], (20_000, 1))
+        _, steady = brain.bold(drive, 1.0, 1000.0)
+        _, rest = brain.bold(drive, 1.0, 1000.0, start="rest")
+    b = np.asarray(sol.ys)
+    assert np.ptp(b, axis=0).max() < 1e-9 and np.ptp(np.asarray(steady), axis=0).max() < 1e-9
+    assert np.ptp(np.asarray(rest), axis=0).max() > 1e-3

@@ -278,3 +278,21 @@ def test_step_normals_are_the_draws_simulate_makes_from_a_key():
     for la, lb in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
         np.testing.assert_allclose(np.asarray(la), np.asarray(lb), rtol=0, atol=1e-6)
     assert float(jnp.std(z["a"])) > 0.5 and float(jnp.max(jnp.abs(a["a"]))) > 0.05
+
+
+def test_averaged_record_is_the_mean_of_every_step_it_closes():
+    # TVB's TemporalAverage: record k is the mean of steps k*every+1 .. (k+1)*every.
+    f = lambda y, t, p, u: jnp.stack([-y[0] + jnp.sin(t), -2.0 * y[1]])
+    y0 = jnp.array([1.0, 0.5])
+    kw = dict(dt=0.01, n_steps=300, method="rk4")
+    every = engine.simulate(f, y0, None, record=engine.Record(transient=100), **kw)
+    avg = engine.simulate(f, y0, None, record=engine.Record(every=20, transient=100,
+                                                            average=True), **kw)
+    want = np.asarray(every.ys).reshape(10, 20, 2).mean(axis=1)
+    np.testing.assert_allclose(np.asarray(avg.ys), want, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(avg.ts), np.asarray(every.ts)[19::20], rtol=1e-6)
+    # the plain record is the closing step's value, not the mean
+    plain = engine.simulate(f, y0, None, record=engine.Record(every=20, transient=100), **kw)
+    assert np.abs(np.asarray(plain.ys) - want).max() > 1e-3
+    with pytest.raises(TypeError, match="record.average"):
+        engine.simulate(f, y0, None, record=engine.Record(average="yes"), **kw)

@@ -54,13 +54,13 @@ def _gw_like(n=12, seed=0):
 def _fic_run(conn, g):
     """Rates (Hz) after 3 s started 10 % off the FIC fixed point, and the
     largest real part of the Jacobian's eigenvalues there (per ms)."""
-    p = ww.WongWangParams(G=g)
-    j_i = ww.fic(conn.weights, p)
-    assert np.ptp(j_i) > 0.01  # heterogeneous inputs, heterogeneous J_i
-    p = p._replace(J_i=j_i)  # numpy float64: the x64 block below keeps it so
-    fp = ww.fixed_point(conn.weights, p)
     n = conn.n_regions
     with jax.enable_x64(True):
+        p = ww.WongWangParams(G=g)
+        j_i = ww.fic(conn.weights, p)
+        assert np.ptp(j_i) > 0.01  # heterogeneous inputs, heterogeneous J_i
+        p = p._replace(J_i=j_i)
+        fp = ww.fixed_point(conn.weights, p)
         w = jnp.asarray(conn.weights)
         flat = lambda y: ww.dfun(y.reshape(2, n), 0.0, p, (w @ y.reshape(2, n)[0])[None]).ravel()
         assert np.abs(np.asarray(flat(jnp.asarray(fp).ravel()))).max() < 1e-12  # a fixed point
@@ -83,7 +83,7 @@ def test_feedback_inhibition_control_holds_every_region_at_3_hz_in_simulation(g)
     assert growth < 0
     np.testing.assert_allclose(rate, 3.0, atol=1e-3)
     # without the control the same network is not at 3 Hz
-    plain = ww.fixed_point(conn.weights, p)
+    plain = np.asarray(ww.fixed_point(conn.weights, p))
     r0 = np.asarray(ww.firing_rate(jnp.asarray(plain), p._replace(J_i=1.0),
                                    (jnp.asarray(conn.weights) @ plain[0])[None]))
     assert np.abs(r0 - 3.0).max() > 0.2
@@ -112,3 +112,13 @@ def test_fic_names_bad_weights_and_rate():
         ww.fic(np.ones((3, 4)))
     with pytest.raises(ValueError, match="`rate`"):
         ww.fic(np.ones((3, 3)), rate=-1.0)
+
+
+def test_fic_of_a_batch_of_couplings_equals_one_at_a_time_and_jits():
+    conn = _gw_like()
+    gs = np.array([0.3, 0.8, 1.5])
+    batch = jax.jit(lambda g: ww.fic(conn.weights, ww.WongWangParams(G=g)))(jnp.asarray(gs))
+    assert batch.shape == (12, 3)
+    for k, g in enumerate(gs):
+        np.testing.assert_allclose(batch[:, k], ww.fic(conn.weights, ww.WongWangParams(G=g)),
+                                   rtol=1e-6)

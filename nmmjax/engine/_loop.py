@@ -82,6 +82,9 @@ class Record(NamedTuple):
             final state, O(1) memory in the run's length).
         chunk: records per outer chunk (memory/precision trade-off; does not
             change the result beyond float rounding of reducer merges).
+        average: each record is the mean of ``observe`` over the ``every``
+            steps it closes (TVB's ``TemporalAverage``; reducers still see
+            the closing step) instead of the closing step's value.
     """
 
     observe: Callable[[PyTree, Array], PyTree] | None = None
@@ -90,6 +93,7 @@ class Record(NamedTuple):
     reducers: Sequence[Any] = ()
     trajectory: bool = True
     chunk: int = 4096
+    average: bool = False
 
 
 def _check_record(record: Record, n_steps: int) -> Record:
@@ -109,8 +113,11 @@ def _check_record(record: Record, n_steps: int) -> Record:
         raise TypeError("`record.reducers` must be a list or tuple of reducers.")
     if record.observe is not None and not callable(record.observe):
         raise TypeError("`record.observe` must be a function (y, t) -> pytree.")
+    if not isinstance(record.average, bool | np.bool_):
+        raise TypeError(f"`record.average` must be True or False, got {record.average!r}.")
     return record._replace(every=every, transient=transient, chunk=chunk,
-                           reducers=tuple(record.reducers), trajectory=bool(record.trajectory))
+                           reducers=tuple(record.reducers), trajectory=bool(record.trajectory),
+                           average=bool(record.average))
 
 
 def _check_noise(noise: Noise | None, method: str, y0, n_steps: int):
@@ -245,15 +252,20 @@ def _blocks(plan: _Plan, y, nc0, nb, block, active):
     def block_body(y, inp):
         k, x = inp
         nb0 = nc0 + k * block
+        t = plan.t0 + (nb0 + block).astype(plan.fdtype) * plan.dt
         if block == 1:  # no inner loop for per-step recording
             y = _one_step(plan, y, nb0, _tmap(lambda a: a[0], x))
+            mean = None
+        elif active and plan.record.average and plan.record.trajectory:
+            y, mean = _averaged_block(plan, y, nb0, x, block)
         else:
             y, _ = jax.lax.scan(lambda y, jx: (_one_step(plan, y, nb0 + jx[0], jx[1]), None),
                                 y, (jnp.arange(block, dtype=jnp.int32), x))
+            mean = None
         if not active:
             return y, None
-        t = plan.t0 + (nb0 + block).astype(plan.fdtype) * plan.dt
-        obs = plan.observe(y, t) if plan.record.trajectory else None
+        obs = None if not plan.record.trajectory else (
+            plan.observe(y, t) if mean is None else mean)
         return y, (obs, tuple(r.observe(y, t) for r in reds))
 
     y, out = jax.lax.scan(block_body, y, (jnp.arange(nb, dtype=jnp.int32), xs))
@@ -262,6 +274,21 @@ def _blocks(plan: _Plan, y, nc0, nb, block, active):
     obs, red_obs = out
     # Reducers see the chunk's observations at once (vectorised).
     return y, obs, tuple(r.batch(o) for r, o in zip(reds, red_obs))
+
+
+def _averaged_block(plan: _Plan, y, nb0, x, block):
+    """``block`` steps from step ``nb0`` and the mean of the observations
+    after each of them."""
+    def one(carry, jx):
+        y, acc = carry
+        y = _one_step(plan, y, nb0 + jx[0], jx[1])
+        t = plan.t0 + (nb0 + jx[0] + 1).astype(plan.fdtype) * plan.dt
+        return (y, _tmap(jnp.add, acc, plan.observe(y, t))), None
+
+    zero = _tmap(lambda s: jnp.zeros(s.shape, s.dtype),
+                 jax.eval_shape(plan.observe, y, plan.t0 + nb0.astype(plan.fdtype) * plan.dt))
+    (y, acc), _ = jax.lax.scan(one, (y, zero), (jnp.arange(block, dtype=jnp.int32), x))
+    return y, _tmap(lambda a: a / block, acc)
 
 
 def _empty_accs(plan: _Plan, active):

@@ -105,3 +105,13 @@ def signal(y, p: BalloonParams, equation: str = "revised"):
     k1, k2, k3 = coefficients(p, equation)
     v, q = jnp.exp(y[2]), jnp.exp(y[3])
     return p.V0 * (k1 * (1.0 - q) + k2 * (1.0 - q / v) + k3 * (1.0 - v))
+
+
+def steady_state(x0, p: BalloonParams):
+    """The log-space state ``(4, ...)`` at rest under a constant drive ``x0``
+    (``f = 1 + x0 / gamma``, ``v = f^alpha``, ``q = v E(f) / rho``): a run
+    that starts here has no start-up transient from a mean drive."""
+    f = 1.0 + jnp.asarray(x0) / p.gamma
+    v = f ** p.alpha
+    q = v * (1.0 - (1.0 - p.rho) ** (1.0 / f)) / p.rho
+    return jnp.stack([jnp.zeros_like(f), jnp.log(f), jnp.log(v), jnp.log(q)])

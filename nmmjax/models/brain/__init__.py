@@ -11,9 +11,12 @@ from nmmjax.models.brain import wilson_cowan as wilson_cowan
 from nmmjax.models.brain import wong_wang as wong_wang
 from nmmjax.models.brain._base import NodeModel as NodeModel
 from nmmjax.models.brain._base import constant_initial as constant_initial
+from nmmjax.models.brain._with_bold import BOLD_STATE as BOLD_STATE
+from nmmjax.models.brain._with_bold import bold_start as bold_start
+from nmmjax.models.brain._with_bold import with_bold as with_bold
 
 MODELS = {m.MODEL.name: m.MODEL for m in (jansen_rit, mpr, stuart_landau, wilson_cowan,
                                           wong_wang)}
 
-__all__ = ["MODELS", "NodeModel", "constant_initial", "jansen_rit", "mpr", "stuart_landau",
-           "wilson_cowan", "wong_wang"]
+__all__ = ["BOLD_STATE", "MODELS", "NodeModel", "bold_start", "constant_initial", "jansen_rit",
+           "mpr", "stuart_landau", "wilson_cowan", "with_bold", "wong_wang"]

@@ -26,9 +26,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
+from nmmjax import _validate as V
 from nmmjax.models.brain._base import NodeModel, constant_initial
 
 
@@ -89,39 +92,41 @@ def firing_rate(y, p: WongWangParams, c=None):
     return transfer(x_e, p.a_e, p.b_e, p.d_e)
 
 
-def _root(f, lo, hi, n=200):
-    """Bisection of an increasing ``f`` on ``[lo, hi]`` (numpy, elementwise)."""
-    lo, hi = np.broadcast_arrays(np.asarray(lo, float), np.asarray(hi, float))
-    lo, hi = lo.copy(), hi.copy()
-    for _ in range(n):
+def _root(f, lo, hi, n: int = 80):
+    """Bisection of an increasing ``f`` on ``[lo, hi]`` (elementwise, jit-able;
+    80 halvings reach float64's resolution on these brackets)."""
+    lo, hi = jnp.broadcast_arrays(jnp.asarray(lo), jnp.asarray(hi))
+
+    def halve(_, b):
+        lo, hi = b
         mid = 0.5 * (lo + hi)
         up = f(mid) > 0
-        hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
+        return jnp.where(up, lo, mid), jnp.where(up, mid, hi)
+
+    lo, hi = lax.fori_loop(0, n, halve, (lo, hi))
     return 0.5 * (lo + hi)
 
 
-def _transfer_np(x, a, b, d):
-    y = a * x - b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(np.abs(d * y) < 1e-9, 1.0 / d, y / -np.expm1(-d * y))
-
-
 def _fixed(weights, p: WongWangParams, rate):
-    """``S_e`` (scalar), ``S_i`` ``(N,)`` and the coupling input ``g`` ``(N,)``
-    of every region firing at ``rate`` Hz (numpy, float64)."""
-    w = np.asarray(weights, float)
-    if w.ndim != 2 or w.shape[0] != w.shape[1]:
-        raise ValueError(f"`weights` must be a square (N, N) matrix, got shape {w.shape}.")
-    if not np.isfinite(rate) or rate <= 0:
+    """``S_e`` (scalar), ``S_i`` ``(N, ...)`` and the coupling input ``g`` of
+    every region firing at ``rate`` Hz; ``p.G`` (and any field) may be a
+    ``(batch,)`` array, giving trailing batch axes."""
+    if np.ndim(weights) != 2 or np.shape(weights)[0] != np.shape(weights)[1]:
+        raise ValueError(f"`weights` must be a square (N, N) matrix, got shape "
+                         f"{np.shape(weights)}.")
+    if V.is_concrete(rate) and not (np.isfinite(rate) and rate > 0):
         raise ValueError(f"`rate` must be a positive number of Hz, got {rate!r}.")
-    q = type(p)(*(float(v) for v in p._replace(J_i=0.0)))  # J_i (maybe per region) unused
-    r = float(rate)
+    ftype = jnp.result_type(float)
+    q = jax.tree_util.tree_map(lambda a: jnp.asarray(a, ftype), p._replace(J_i=0.0))
+    w = jnp.asarray(weights, ftype)
+    r = jnp.asarray(rate, ftype)
     s_e = r * q.gamma_e * q.tau_e / (1.0 + r * q.gamma_e * q.tau_e)
-    g = q.G * q.J_N * s_e * w.sum(axis=1)
-    # S_i = tau_i gamma_i H_i(J_N S_e - S_i + W_i I_o + lamda g): one root, J_i plays no part
+    row = w.sum(axis=1).reshape((-1,) + (1,) * jnp.ndim(q.G))
+    g = q.G * q.J_N * s_e * row  # (N, *batch)
+    # S_i = tau_i gamma_i H_i(J_N S_e - S_i + W_i I_o + lamda g): one root; J_i plays no part
     base = q.J_N * s_e + q.W_i * q.I_o + q.lamda * g
-    s_i = _root(lambda s: s - q.tau_i * q.gamma_i * _transfer_np(base - s, q.a_i, q.b_i, q.d_i),
-                np.zeros_like(g), np.ones_like(g))
+    s_i = _root(lambda s: s - q.tau_i * q.gamma_i * transfer(base - s, q.a_i, q.b_i, q.d_i),
+                jnp.zeros_like(g), jnp.ones_like(g))
     return q, s_e, s_i, g
 
 
@@ -129,7 +134,9 @@ def fic(weights, p: WongWangParams = WongWangParams(), rate: float = 3.0):
     """Feedback inhibition control (Deco et al. 2014): ``J_i`` ``(N,)`` that
     makes every region fire at ``rate`` Hz at the network's fixed point
     under coupling ``G`` and ``weights`` (``[i, j]`` from ``j`` into ``i``;
-    run with ``engine.Linear(a=1.0)``; ``p.J_i`` is not used).
+    run with ``engine.Linear(a=1.0)``; ``p.J_i`` is not used). jit-able:
+    with a ``(batch,)`` ``p.G`` it gives ``(N, batch)``, so a fit of ``G``
+    can control each candidate.
 
     Deco et al. adjust ``J_i`` by repeated simulation until each region's
     rate is 3 Hz; the same point is solved here directly: ``S_e`` follows
@@ -138,14 +145,14 @@ def fic(weights, p: WongWangParams = WongWangParams(), rate: float = 3.0):
     """
     q, s_e, s_i, g = _fixed(weights, p, rate)
     # the excitatory input current that gives `rate` (H_e increases with it)
-    x_e = _root(lambda x: _transfer_np(x, q.a_e, q.b_e, q.d_e) - float(rate), -1.0, 2.0)
+    x_e = _root(lambda x: transfer(x, q.a_e, q.b_e, q.d_e) - rate, -1.0, 2.0)
     return (q.w_p * q.J_N * s_e + q.W_e * q.I_o + g + q.I_ext - x_e) / s_i
 
 
 def fixed_point(weights, p: WongWangParams = WongWangParams(), rate: float = 3.0):
-    """``(2, N)``: the state :func:`fic` solves for (a start at rest)."""
+    """``(2, N, ...)``: the state :func:`fic` solves for (a start at rest)."""
     _, s_e, s_i, _ = _fixed(weights, p, rate)
-    return np.stack([np.full_like(s_i, s_e), s_i])
+    return jnp.stack([jnp.broadcast_to(s_e, s_i.shape), s_i])
 
 
 MODEL = NodeModel(name="wong_wang", state=("S_e", "S_i"), cvar=("S_e",), dfun=dfun,
