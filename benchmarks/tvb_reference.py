@@ -8,6 +8,7 @@ Usage (the benchmark and ``tests/data/make_tvb_reference.py`` call it):
     python tvb_reference.py history OUT.npz CONNECTIVITY SPEED A SECONDS
     python tvb_reference.py wong_wang OUT.npz CONNECTIVITY SECONDS
     python tvb_reference.py sensors OUT.npz SECONDS
+    python tvb_reference.py oscillators OUT.npz SECONDS
 
 ``history``: deterministic JR on any tvb-data connectivity at ``SPEED`` mm/ms
 with ``Linear(a=A)`` and a non-constant initial history given by
@@ -218,6 +219,44 @@ def sensors(out, seconds):
     np.savez_compressed(out, tool=f"tvb {getattr(tvb, '__version__', '2.10')}", **arrays)
 
 
+def oscillators(out, seconds):
+    """TVB's Kuramoto (omega one per node, Kuramoto(a=2) coupling) and
+    Generic2dOscillator (defaults, Linear(a=0.1) on weights / max) on
+    connectivity_66 at 3 mm/ms, Heun, dt 0.1 ms, constant history of a
+    state drawn per node; the state every 2 ms (float32)."""
+    arrays = {}
+    rng = np.random.default_rng(9)
+    for name, model, coup, scale in (
+            ("kuramoto", models.Kuramoto(omega=rng.uniform(0.05, 0.15, 66)),
+             coupling.Kuramoto(a=np.array([2.0])), False),
+            ("generic_2d", models.Generic2dOscillator(), coupling.Linear(a=np.array([0.1])),
+             True)):
+        conn = Connectivity.from_file("connectivity_66.zip")
+        if scale:
+            conn.weights = conn.weights / conn.weights.max()
+        conn.speed = np.array([3.0])
+        conn.configure()
+        conn.set_idelays(DT)
+        horizon = int(conn.idelays.max()) + 1
+        nsv = len(model.state_variables)
+        y0 = rng.uniform(-1.0, 1.0, (nsv, 66)) * (np.pi if name == "kuramoto" else 1.0)
+        ic = np.tile(y0[None, :, :, None], (horizon, 1, 1, 1))
+        model.variables_of_interest = tuple(model.state_variables)
+        sim = simulator.Simulator(model=model, connectivity=conn, coupling=coup,
+                                  integrator=integrators.HeunDeterministic(dt=DT),
+                                  monitors=(monitors.SubSample(period=2.0),),
+                                  initial_conditions=ic, simulation_length=1.0)
+        sim.configure()
+        (t, y), = sim.run(simulation_length=seconds * 1e3)
+        arrays.update({f"{name}_t": t, f"{name}_y": y[..., 0].astype(np.float32),
+                       f"{name}_y0": y0,
+                       f"{name}_horizon": horizon})
+        if name == "kuramoto":
+            arrays["kuramoto_omega"] = model.omega
+    import tvb
+    np.savez_compressed(out, tool=f"tvb {getattr(tvb, '__version__', '2.10')}", **arrays)
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "trace":
@@ -226,6 +265,8 @@ if __name__ == "__main__":
         spectra(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))
     elif mode == "time":
         timing(float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]))
+    elif mode == "oscillators":
+        oscillators(sys.argv[2], float(sys.argv[3]))
     elif mode == "sensors":
         sensors(sys.argv[2], float(sys.argv[3]))
     elif mode == "wong_wang":

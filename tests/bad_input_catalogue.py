@@ -411,6 +411,8 @@ def _whole_brain_cases(f: dict) -> list:
     (brain, connectome, datasets, engine, jnp, jrb, nonfinite, np, ring, sensors, sl, wc,
      with_bold, ww) = (f[n] for n in 'brain connectome datasets engine jnp jrb nonfinite np ring '
                        'sensors sl wc with_bold ww'.split())
+    import tvb_data
+    connectome_zip = Path(tvb_data.__file__).parent / "connectivity" / "connectivity_66.zip"
     return [
         ("connectome not square", lambda: connectome.from_arrays(np.ones((3, 4))), "weights",
          None),
@@ -457,6 +459,12 @@ def _whole_brain_cases(f: dict) -> list:
          "normalise", None),
         ("dataset tr negative", lambda: datasets.load("gw", tr=-2.0), "tr", None),
         ("tvb sensors unknown", lambda: datasets.tvb_sensors("eeg_10_20"), "name", None),
+        ("connectome lengths with a zip", lambda: connectome.load(
+            connectome_zip, lengths="l.csv"), "lengths", None),
+        ("connectome orientations of the wrong shape", lambda: connectome.from_arrays(
+            np.ones((3, 3)), orientations=np.ones((3, 2))), "orientations", None),
+        ("connectome cortical flags of the wrong length", lambda: connectome.from_arrays(
+            np.ones((3, 3)), cortical=np.ones(4, bool)), "cortical", None),
         ("tvb region mapping unknown", lambda: datasets.tvb_region_mapping("connectivity_66"),
          "name", None),
         ("lead field without orientations", lambda: sensors.lead_field(

@@ -515,3 +515,76 @@ print(json.dumps({"devices": len(jax.devices()), "diff": float(np.abs(one - two)
     out = run_on_host_devices(script, 2)
     assert out["devices"] == 2
     assert out["diff"] < 1e-6 and out["spread"] > 1e-3
+
+
+@pytest.mark.parametrize("name", ["kuramoto", "generic_2d"])
+def test_kuramoto_and_generic_2d_networks_match_tvb(name):
+    # tests/data/tvb_oscillators_66.npz: TVB 2.10, `benchmarks/tvb_reference.py
+    # oscillators tests/data/tvb_oscillators_66.npz 0.5` (connectivity_66 at
+    # 3 mm/ms; Kuramoto: one omega per node, Kuramoto(a=2) coupling;
+    # Generic2dOscillator: defaults, Linear(a=0.1) on weights / max; Heun,
+    # dt 0.1 ms; the state every 2 ms, float32).
+    pytest.importorskip("tvb_data")
+    ref = np.load(DATA / "tvb_oscillators_66.npz")
+    conn = connectome.tvb_data("connectivity_66")
+    model = MODELS[name]
+    if name == "kuramoto":
+        omega = ref["kuramoto_omega"].ravel()  # TVB holds per-node values as (N, 1)
+        params, coupling = model.params._replace(omega=omega), engine.Kuramoto(a=2.0)
+    else:
+        conn = conn._replace(weights=conn.weights / conn.weights.max())
+        params, coupling = model.params, engine.Linear(a=0.1)
+    h = int(ref[f"{name}_horizon"])
+    steps = np.rint(ref[f"{name}_t"] / 0.1).astype(int) - (h - 1)
+    with jax.enable_x64(True):
+        sol = brain.simulate(model, conn, dt=0.1, n_steps=int(steps[-1]), params=params,
+                             coupling=coupling, speed=3.0, y0=ref[f"{name}_y0"],
+                             record=engine.Record(observe=lambda y, t: y))
+        y = np.asarray(sol.ys)[steps - 1]
+    want = ref[f"{name}_y"]
+    np.testing.assert_allclose(y, want, rtol=0, atol=2e-5 * np.abs(want).max())
+    assert np.ptp(want[:, 0], axis=0).max() > 0.5  # the nodes move
+
+
+def test_tvb_folder_mat_csv_and_npz_give_the_zips_connectome(tmp_path):
+    pytest.importorskip("tvb_data")
+    from scipy import io as sio
+    zipped = connectome.tvb_data("connectivity_76")
+    import tvb_data
+    with zipfile.ZipFile(Path(tvb_data.__file__).parent / "connectivity" /
+                         "connectivity_76.zip") as z:
+        z.extractall(tmp_path / "folder")
+    folder = connectome.load(tmp_path / "folder")
+    for field in ("weights", "lengths", "centres", "orientations", "cortical", "areas"):
+        np.testing.assert_array_equal(getattr(folder, field), getattr(zipped, field))
+    assert folder.labels == zipped.labels and zipped.cortical.all()
+    sio.savemat(tmp_path / "c.mat", {"SC": zipped.weights, "Dmat": zipped.lengths})
+    mat = connectome.load(tmp_path / "c.mat")
+    np.testing.assert_array_equal(mat.weights, zipped.weights)
+    np.testing.assert_array_equal(mat.lengths, zipped.lengths)
+    np.savetxt(tmp_path / "w.csv", zipped.weights, delimiter=",")
+    np.savetxt(tmp_path / "l.txt", zipped.lengths)
+    table = connectome.load(tmp_path / "w.csv", lengths=tmp_path / "l.txt")
+    np.testing.assert_allclose(table.weights, zipped.weights, rtol=1e-15)
+    np.testing.assert_allclose(table.lengths, zipped.lengths, rtol=1e-15)
+    connectome.save(tmp_path / "c.npz", zipped)
+    back = connectome.load(tmp_path / "c.npz")
+    np.testing.assert_array_equal(back.orientations, zipped.orientations)
+    np.testing.assert_array_equal(back.cortical, zipped.cortical)
+
+
+def test_bad_connectome_files_are_named(tmp_path):
+    from scipy import io as sio
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(ValueError, match="broken.zip is not a readable zip"):
+        connectome.load(tmp_path / "broken.zip")
+    sio.savemat(tmp_path / "x.mat", {"something": np.ones((3, 3))})
+    with pytest.raises(ValueError, match="no weights"):
+        connectome.load(tmp_path / "x.mat")
+    (tmp_path / "w.csv").write_text("1,2\n3,x\n")
+    with pytest.raises(ValueError, match="not a numeric"):
+        connectome.load(tmp_path / "w.csv")
+    with pytest.raises(ValueError, match="`lengths`"):
+        connectome.load(tmp_path / "x.mat", lengths=tmp_path / "w.csv")
+    with pytest.raises(ValueError, match="`orientations`"):
+        connectome.from_arrays(np.ones((3, 3)), orientations=np.ones((3, 2)))

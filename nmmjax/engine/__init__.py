@@ -33,7 +33,7 @@ variables and its position) that reads per-edge delays (nearest step or
 linear interpolation; dense, padded-row or edge-list :class:`Edges`, or
 in blocks of steps, :class:`BlockEdges`),
 applies a coupling function in TVB's ``pre``/``post`` form (:class:`Linear`,
-:class:`Difference`, :class:`SigmoidalJansenRit`) and integrates with the
+:class:`Difference`, :class:`SigmoidalJansenRit`, :class:`Kuramoto`) and integrates with the
 coupling held over the step. :mod:`nmmjax.networks.brain` is its entry point.
 
 Modules: ``_types`` (methods, :class:`StepInput`, :class:`Solution`),
@@ -54,6 +54,7 @@ and ``t`` follow the model.
 
 from nmmjax.engine._coupling import COUPLINGS as COUPLINGS
 from nmmjax.engine._coupling import Difference as Difference
+from nmmjax.engine._coupling import Kuramoto as Kuramoto
 from nmmjax.engine._coupling import Linear as Linear
 from nmmjax.engine._coupling import SigmoidalJansenRit as SigmoidalJansenRit
 from nmmjax.engine._delay import BlockEdges as BlockEdges
@@ -86,7 +87,8 @@ from nmmjax.engine._types import StepInput as StepInput
 from nmmjax.engine._types import count_nonfinite as count_nonfinite
 
 __all__ = [
-    "BlockEdges", "COUPLINGS", "DelaySpec", "DelayState", "Difference", "Edges", "Linear",
+    "BlockEdges", "COUPLINGS", "DelaySpec", "DelayState", "Difference", "Edges", "Kuramoto",
+    "Linear",
     "SigmoidalJansenRit", "delayed_coupling", "init_history", "make_delayed_step",
     "METHODS", "Mean", "MeanCov", "MinMax", "Noise", "ODE_METHODS", "Record",
     "SDE_METHODS", "STAGE_OFFSETS", "Solution", "SpikeTimes", "SpikingState",

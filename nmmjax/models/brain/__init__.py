@@ -4,7 +4,9 @@ defines a parameter NamedTuple, a pure ``dfun`` and ``MODEL``, a
 :class:`NodeModel`. Adding a model is adding a file and a line to
 :data:`MODELS`."""
 
+from nmmjax.models.brain import generic_2d as generic_2d
 from nmmjax.models.brain import jansen_rit as jansen_rit
+from nmmjax.models.brain import kuramoto as kuramoto
 from nmmjax.models.brain import mpr as mpr
 from nmmjax.models.brain import stuart_landau as stuart_landau
 from nmmjax.models.brain import wilson_cowan as wilson_cowan
@@ -16,7 +18,8 @@ from nmmjax.models.brain._with_bold import bold_start as bold_start
 from nmmjax.models.brain._with_bold import with_bold as with_bold
 
 MODELS = {m.MODEL.name: m.MODEL for m in (jansen_rit, mpr, stuart_landau, wilson_cowan,
-                                          wong_wang)}
+                                          wong_wang, kuramoto, generic_2d)}
 
-__all__ = ["BOLD_STATE", "MODELS", "NodeModel", "bold_start", "constant_initial", "jansen_rit",
-           "mpr", "stuart_landau", "wilson_cowan", "with_bold", "wong_wang"]
+__all__ = ["BOLD_STATE", "MODELS", "NodeModel", "bold_start", "constant_initial", "generic_2d",
+           "jansen_rit", "kuramoto", "mpr", "stuart_landau", "wilson_cowan", "with_bold",
+           "wong_wang"]
