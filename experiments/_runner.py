@@ -276,6 +276,14 @@ def check_config(config: Any, defaults: Any, extra: Callable[[Any], None] | None
         extra(config)
 
 
+def _check_output_options(args, run_id: str) -> None:
+    if not run_id.strip() or "/" in run_id or run_id.startswith("."):
+        raise ValueError(f"--run-id must be a plain folder name, got {run_id!r}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out must be a folder, but {out} is a file")
+
+
 def main(
     name: str,
     run: Callable[[Any, RunContext], dict],
@@ -309,10 +317,12 @@ def main(
     tag = "".join(f"-{v}" if isinstance(v, str) else
                   f"-{f}{','.join(map(str, v)) if isinstance(v, tuple) else v}"
                   for f, v in chosen.items())
-    run_id = args.run_id or f"{'quick' if args.quick else 'full'}{tag}-seed{args.seed}"
+    run_id = args.run_id if args.run_id is not None else \
+        f"{'quick' if args.quick else 'full'}{tag}-seed{args.seed}"
     final = Path(args.out) / name / run_id
     try:  # the whole config, before any work (--dry-run too)
         _check_device_options(args)
+        _check_output_options(args, run_id)
         if args.host_devices is not None and not args.dry_run and args.coordinator is None \
                 and args.num_processes == 1:
             # the device count first: an experiment's checks may import a
@@ -340,6 +350,9 @@ def main(
     except (io.RunExistsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    if args.resume and not run_dir.resumed:
+        print(f"{name}: nothing to resume at {run_dir.path}; starting a new run",
+              file=sys.stderr)
     command = " ".join(["python -m experiments." + name] + (argv if argv is not None
                                                              else sys.argv[1:]))
     ctx = RunContext(name=name, out=run_dir.path, seed=args.seed, quick=args.quick,
@@ -359,6 +372,10 @@ def main(
         metrics["wall_s"] = round(time.perf_counter() - t0, 3)
         io.save_json(ctx.out / "metrics.json", metrics)
         path = run_dir.commit()
+    except io.CheckpointError as e:  # a stored file it cannot use: say which, keep everything
+        run_dir.abort(keep=True)
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     except BaseException:
         # A resumable run keeps its partial folder (checkpoints) for --resume.
         run_dir.abort(keep=resumable)

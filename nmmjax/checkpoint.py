@@ -77,7 +77,7 @@ def load(path: str | Path, template: PyTree, fingerprint: str):
     z = io.load_arrays(path)
     meta = json.loads(bytes(z["meta"]).decode())
     if meta["fingerprint"] != fingerprint:
-        raise ValueError(
+        raise io.CheckpointError(
             f"checkpoint {path} was written by a run with other settings; "
             "remove it or start without resume."
         )

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +79,28 @@ def save_arrays(path: str | Path, **arrays) -> None:
             os.remove(tmp)
 
 
+class CheckpointError(ValueError):
+    """A stored file a run cannot use; the message names the file and what
+    to do (the file is left as it is)."""
+
+
+class DamagedFileError(CheckpointError):
+    """A results or checkpoint file that cannot be read (truncated, not an
+    ``.npz``)."""
+
+
 def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` file (written by :func:`save_arrays`), loaded into memory; no
-    pickle."""
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    pickle. A damaged file is a :class:`DamagedFileError` naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise DamagedFileError(f"{path} is damaged or not an .npz file ({type(e).__name__}: "
+                               f"{e}); delete it (its part starts again) or replace it.") \
+            from None
 
 
 def _file_mode() -> int:
@@ -105,12 +123,18 @@ def _atomic_write(path: Path, data: bytes) -> None:
             os.remove(tmp)
 
 
+class UnfinishedRunError(RunExistsError):
+    """An unfinished run's folder (its checkpoints) is in the way."""
+
+
 class RunDir:
     """A results folder being written.
 
     Use :func:`open_run`; write files under :attr:`path` (a hidden
     ``.<run-id>.partial`` sibling, kept if the run dies so ``resume`` can pick
-    it up); call :meth:`commit` at the end to move it to :attr:`final`.
+    it up); call :meth:`commit` at the end to move it to :attr:`final`. An
+    unfinished run's folder is continued with ``resume``, discarded with
+    ``force``, and otherwise never touched (:class:`UnfinishedRunError`).
     """
 
     def __init__(self, final: Path, force: bool, resume: bool):
@@ -118,8 +142,13 @@ class RunDir:
         self.force = force
         final.parent.mkdir(parents=True, exist_ok=True)
         self.path = final.parent / f".{final.name}.partial"
-        if self.path.exists() and not (resume and self.path.is_dir()):
-            shutil.rmtree(self.path)
+        self.resumed = resume and self.path.is_dir()
+        if self.path.exists() and not self.resumed:
+            if not force:
+                raise UnfinishedRunError(
+                    f"an unfinished run (its checkpoints) is at {self.path}: --resume continues "
+                    "it, --force discards it.")
+            shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
         self.path.mkdir(exist_ok=True)
 
     def commit(self) -> Path:
@@ -143,8 +172,11 @@ def open_run(root: str | Path, experiment: str, run_id: str, force: bool = False
     Raises:
         RunExistsError: the finished run exists and ``force`` is False.
     """
-    if not run_id or "/" in run_id or run_id.startswith("."):
+    if not run_id or not run_id.strip() or "/" in run_id or run_id.startswith("."):
         raise ValueError(f"`run_id` must be a plain folder name, got {run_id!r}.")
+    for folder in (Path(root), Path(root) / experiment):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"`out` must be a folder, but {folder} is a file.")
     final = Path(root) / experiment / run_id
     if final.exists() and not force:
         raise RunExistsError(

@@ -587,6 +587,9 @@ def cases():
 # case adds --dry-run, which must validate the whole config too.
 CLI_CASES = [
     ("jr_column", ["--dt", "0"], "--dt"),
+    ("jr_column", ["--run-id", ""], "--run-id"),
+    ("empirical_fit", ["--subjects", "0"], "--subjects"),
+    ("empirical_fit", ["--volumes", "20"], "--volumes"),
     ("jr_column", ["--n-p", "0"], "--n-p"),
     ("jr_column", ["--p-min", "300", "--p-max", "100"], "--p-m"),
     ("jr_column", ["--duration", "-1"], "--duration"),

@@ -118,3 +118,50 @@ def test_jr_column_counts_diverged_columns_instead_of_crashing(tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     assert m["n_nonfinite"] == len(m["p"]) == len(m["diverged_p"])
     assert all(p is None for p in m["peak_hz"]) and not any(m["oscillating"])
+
+
+def test_an_unfinished_runs_folder_is_refused_kept_resumed_or_discarded_only_when_asked(tmp_path):
+    final = tmp_path / "exp" / "run"
+    partial = tmp_path / "exp" / ".run.partial"
+    partial.mkdir(parents=True)
+    (partial / "checkpoint.npz").write_bytes(b"checkpoint bytes")
+    with pytest.raises(io.UnfinishedRunError, match="--resume continues it, --force discards"):
+        io.open_run(tmp_path, "exp", "run")
+    assert (partial / "checkpoint.npz").read_bytes() == b"checkpoint bytes"
+    run = io.open_run(tmp_path, "exp", "run", resume=True)
+    assert run.resumed and (run.path / "checkpoint.npz").exists()
+    run = io.open_run(tmp_path, "exp", "run", force=True)
+    assert not run.resumed and not any(run.path.iterdir())
+    assert run.commit() == final
+
+
+def test_rerun_of_a_killed_run_is_refused_in_one_line_and_resume_of_nothing_says_so(
+        tmp_path, capsys):
+    args = ["--quick", "--n-p", "2", "--duration", "1.0", "--out", str(tmp_path)]
+    partial = tmp_path / "jr_column" / ".quick-n_p2-duration1.0-seed0.partial"
+    partial.mkdir(parents=True)
+    (partial / "config.json").write_text("{}")  # what a kill -9 leaves
+    with pytest.raises(SystemExit) as e:
+        jr_column.main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and "--force discards it" in err[0]
+    assert (partial / "config.json").read_text() == "{}"
+    out = jr_column.main([*args, "--force"])
+    assert (out / "metrics.json").exists() and not partial.exists()
+    other = jr_column.main([*args, "--run-id", "fresh", "--resume"])
+    assert "nothing to resume" in capsys.readouterr().err and (other / "metrics.json").exists()
+
+
+def test_bad_output_options_and_damaged_files_are_one_line_errors(tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    for argv, option in ((["--out", str(tmp_path / "file")], "--out"),
+                         (["--run-id", ""], "--run-id"), (["--run-id", " "], "--run-id")):
+        with pytest.raises(SystemExit) as e:
+            jr_column.main(["--quick", "--dry-run", *argv])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert e.value.code == 2 and len(err) == 1 and option in err[0]
+    io.save_arrays(tmp_path / "a.npz", x=np.arange(1000.0))
+    data = (tmp_path / "a.npz").read_bytes()
+    (tmp_path / "a.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(io.DamagedFileError, match="a.npz is damaged"):
+        io.load_arrays(tmp_path / "a.npz")

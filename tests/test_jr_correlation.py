@@ -65,6 +65,11 @@ def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
     if proc.returncode == 0:
         pytest.skip("the run finished before it could be killed")
     assert (partial / "checkpoint.npz").exists()
+    kept = (partial / "checkpoint.npz").read_bytes()
+    again = subprocess.run(_cmd(tmp_path), cwd=ROOT, env=env, timeout=600, capture_output=True,
+                           text=True)  # without --resume: refused, nothing touched
+    assert again.returncode == 2 and "--resume continues it" in again.stderr
+    assert (partial / "checkpoint.npz").read_bytes() == kept
     subprocess.run(_cmd(tmp_path, "--resume"), cwd=ROOT, env=env, check=True, timeout=600,
                    stderr=subprocess.DEVNULL)
     ref = tmp_path / "ref"
@@ -93,7 +98,8 @@ def test_quick_nsga2_with_resampled_inputs(tmp_path, capsys):
 
 
 @pytest.mark.slow  # three compiling runs (~100 s)
-def test_interrupted_cyclic_nsga2_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
+def test_interrupted_cyclic_nsga2_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch,
+                                                                      capsys):
     from helpers import interrupted_after_saves
 
     from nmmjax.networks import feedforward as ff
@@ -104,6 +110,24 @@ def test_interrupted_cyclic_nsga2_resumes_to_the_uninterrupted_result(tmp_path, 
     # stopped after its first checkpoint
     assert interrupted_after_saves(monkeypatch, 1, lambda: jr_correlation.main(
         args + ["--out", str(tmp_path)])) == 1
+    partial = next((tmp_path / "jr_correlation").glob(".*.partial"))
+    kept = {p.name: p.read_bytes() for p in partial.iterdir()}
+    ckpt = next(p for p in partial.iterdir() if p.name.endswith(".npz"))
+    # a rerun without --resume refuses, in one line, and touches nothing
+    with pytest.raises(SystemExit) as e:
+        jr_correlation.main(args + ["--out", str(tmp_path)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--resume continues it, --force discards it" in err[0]
+    assert {p.name: p.read_bytes() for p in partial.iterdir()} == kept
+    # a damaged checkpoint is named, not read as "resume again"
+    ckpt.write_bytes(kept[ckpt.name][:100])
+    with pytest.raises(SystemExit) as e:
+        jr_correlation.main(args + ["--out", str(tmp_path), "--resume"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"{ckpt} is damaged" in err and "continue with" not in err
+    assert ckpt.read_bytes() == kept[ckpt.name][:100]  # left as it was
+    ckpt.write_bytes(kept[ckpt.name])
     out = jr_correlation.main(args + ["--out", str(tmp_path), "--resume"])
     a, b = (json.loads((d / "metrics.json").read_text()) for d in (out, ref))
     assert a["best_genome"] == b["best_genome"] and a["min_fitness"] == b["min_fitness"]
