@@ -20,6 +20,7 @@ existing run is never replaced without ``--force``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import difflib
@@ -28,6 +29,7 @@ import json
 import math
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -376,6 +378,16 @@ def main(
         run_dir.abort(keep=True)
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, last, no traceback; a second Ctrl-C ends the cleanup at once.
+        with contextlib.suppress(ValueError):  # only the main thread may set it
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+        run_dir.abort(keep=resumable)
+        again = command if "--resume" in command.split() else f"{command} --resume"
+        print(f"\n{name}: interrupted; " + (f"continue with: {again}" if resumable else
+                                           "nothing was kept (this experiment does not "
+                                           "checkpoint)"), file=sys.stderr)
+        raise SystemExit(130) from None
     except BaseException:
         # A resumable run keeps its partial folder (checkpoints) for --resume.
         run_dir.abort(keep=resumable)

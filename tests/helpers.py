@@ -19,7 +19,8 @@ def run_on_host_devices(script: str, n_devices: int, timeout: float = 300) -> di
 def interrupted_after_saves(monkeypatch, n_saves: int, run) -> int:
     """Call ``run()`` with :func:`nmmjax.checkpoint.save` patched to raise
     ``KeyboardInterrupt`` right after its ``n_saves``-th checkpoint (as if the
-    run were stopped there); return the number of checkpoints written."""
+    run were stopped there; an experiment's command line turns it into
+    ``SystemExit(130)``); return the number of checkpoints written."""
     import pytest
 
     from nmmjax import checkpoint
@@ -34,8 +35,10 @@ def interrupted_after_saves(monkeypatch, n_saves: int, run) -> int:
 
     with monkeypatch.context() as mp:
         mp.setattr(checkpoint, "save", save_then_stop)
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises((KeyboardInterrupt, SystemExit)) as e:
             run()
+        if isinstance(e.value, SystemExit):
+            assert e.value.code == 130
     return len(calls)
 
 

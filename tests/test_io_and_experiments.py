@@ -165,3 +165,38 @@ def test_bad_output_options_and_damaged_files_are_one_line_errors(tmp_path, caps
     (tmp_path / "a.npz").write_bytes(data[: len(data) // 2])
     with pytest.raises(io.DamagedFileError, match="a.npz is damaged"):
         io.load_arrays(tmp_path / "a.npz")
+
+
+def test_ctrl_c_is_one_last_line_with_the_command_that_resumes_and_exit_130(tmp_path, capsys):
+    import dataclasses
+    import signal
+
+    from experiments import _runner
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        steps: int = 3
+
+    def run(cfg, ctx):
+        (ctx.out / "checkpoint.npz").write_bytes(b"kept")
+        raise KeyboardInterrupt
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        for resumable, argv in ((True, ["--steps", "5"]), (False, [])):
+            with pytest.raises(SystemExit) as e:
+                _runner.main("toy", run, Config(), Config(), [*argv, "--out", str(tmp_path)],
+                             resumable=resumable)
+            err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+            assert e.value.code == 130 and len(err) == 1 and "Traceback" not in err[0]
+            assert signal.getsignal(signal.SIGINT) == signal.SIG_DFL  # a 2nd Ctrl-C: at once
+            signal.signal(signal.SIGINT, before)
+            if resumable:
+                assert err[0] == ("toy: interrupted; continue with: python -m experiments.toy "
+                                  f"--steps 5 --out {tmp_path} --resume")
+                assert (tmp_path / "toy" / ".full-steps5-seed0.partial" /
+                        "checkpoint.npz").read_bytes() == b"kept"
+            else:
+                assert "nothing was kept" in err[0]
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -82,6 +82,31 @@ def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
     assert not partial.exists()
 
 
+@pytest.mark.slow  # two compiling subprocesses
+def test_ctrl_c_prints_the_resume_command_last_and_it_resumes(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    partial = tmp_path / "jr_correlation" / ".quick-cma_es-seed0.partial"
+    proc = subprocess.Popen(_cmd(tmp_path), cwd=ROOT, env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True)
+    t0 = time.time()
+    while not (partial / "checkpoint.npz").exists() and time.time() - t0 < 300:
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before it could be interrupted")
+    last = [ln for ln in err.replace("\r", "\n").splitlines() if ln.strip()][-1]
+    assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]
+    assert last.startswith("jr_correlation: interrupted; continue with: python -m "
+                           "experiments.jr_correlation") and last.endswith("--resume")
+    argv = last.split("continue with: ", 1)[1].split()
+    subprocess.run([sys.executable, *argv[1:]], cwd=ROOT, env=env, check=True, timeout=600,
+                   stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    assert (tmp_path / "jr_correlation" / "quick-cma_es-seed0" / "metrics.json").exists()
+
+
 @pytest.mark.slow
 def test_quick_nsga2_with_resampled_inputs(tmp_path, capsys):
     out = jr_correlation.main(["--quick", "--strategy", "nsga2", "--resample", "true",
