@@ -99,7 +99,9 @@ def peak_frequency(
     """Frequency (Hz) of the largest PSD value with ``fmin <= f <= fmax``.
 
     The peak is refined by a parabola through the log-power of the maximum
-    and its neighbours (sub-bin accuracy).
+    and its neighbours (sub-bin accuracy). A spectrum without a peak in the
+    band (flat: every value the same, e.g. a constant signal's zeros) gives
+    NaN, not the band's edge.
     """
     psd = jnp.moveaxis(psd, axis, -1)
     mask = freqs >= fmin
@@ -115,7 +117,9 @@ def peak_frequency(
     den = lp - 2 * l0 + l1
     shift = jnp.where((den < 0) & (il != i) & (ir != i), 0.5 * (lp - l1) / den, 0.0)
     df = freqs[1] - freqs[0]
-    return freqs[i] + jnp.clip(shift, -0.5, 0.5) * df
+    peak = freqs[i] + jnp.clip(shift, -0.5, 0.5) * df
+    low = jnp.min(jnp.where(mask, psd, jnp.inf), axis=-1)
+    return jnp.where(take(i) > low, peak, jnp.nan)  # flat in the band: no peak
 
 
 def band_power_fraction(freqs, psd, band, axis: int = 0):

@@ -48,3 +48,13 @@ def test_roc_auc_equals_the_pairwise_probability_and_handles_ties():
     fpr, tpr = A.roc_curve(s, y)
     # trapezoid area under the curve = AUC
     assert abs(np.trapezoid(tpr, fpr) - brute) < 1e-12
+
+
+def test_peak_frequency_of_a_flat_spectrum_is_nan_not_the_band_edge():
+    f, p = analysis.power_spectrum(np.zeros((500, 2)), 1e-3)
+    assert np.isnan(np.asarray(analysis.peak_frequency(f, p, fmin=2.0, fmax=40.0))).all()
+    t = 1e-3 * np.arange(2000)
+    x = np.stack([np.sin(2 * np.pi * 10 * t), np.zeros_like(t)], axis=1)
+    f, p = analysis.power_spectrum(x, 1e-3)
+    peak = np.asarray(analysis.peak_frequency(f, p, fmin=2.0, fmax=40.0))
+    assert abs(peak[0] - 10.0) < 0.3 and np.isnan(peak[1])

@@ -526,3 +526,9 @@ def test_stdp_in_a_network_matches_the_dense_rule_on_its_own_spikes():
     assert changed > 20  # learning happened
     # inhibitory synapses never change
     np.testing.assert_array_equal(w_net[ne:], np.asarray(w0)[ne:])
+
+
+def test_initial_state_of_a_plain_array_is_a_named_error():
+    b = S.vogels_abbott(jax.random.key(0), n=200)
+    with pytest.raises(TypeError, match="`y` must be a models.neurons.NeuronState"):
+        S.initial_state(b.net.spec, jnp.zeros(200))

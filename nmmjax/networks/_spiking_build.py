@@ -300,6 +300,10 @@ def initial_state(spec: NetworkSpec, y: neurons.NeuronState,
     ``plastic_weights`` (e.g. ``net.synapses.weights``): the starting weights
     of a network simulated with STDP."""
     n, n_ch = spec.n, len(spec.channels)
+    if not isinstance(y, neurons.NeuronState):
+        raise TypeError(f"`y` must be a models.neurons.NeuronState (v, w) with (N,) leaves, "
+                        f"e.g. neurons.rest_state(params, ({n},)) or NeuronState(v, "
+                        f"jnp.zeros_like(v)) for potentials v; got {type(y).__name__}.")
     if np.shape(y.v) != (n,):
         raise ValueError(f"`y.v` must have shape (N,) = ({n},), got {np.shape(y.v)}.")
     fd = jnp.result_type(y.v)
