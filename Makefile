@@ -27,15 +27,18 @@ $(BENCH_STAMP): pyproject.toml $(TEST_STAMP)
 # Default suite (< 15 min on 2 cores). pytest exits non-zero (5) if it
 # collects no test, which fails this target.
 test: $(TEST_STAMP)
+	$(BIN)/python -m nmmjax.kernels
 	$(BIN)/python -m pytest -q
 
 # Everything, including checks marked slow.
 test-all: $(TEST_STAMP)
+	$(BIN)/python -m nmmjax.kernels
 	$(BIN)/python -m pytest -q -m ""
 
 # Quick mode of every experiment (re-running replaces the demo runs: --force),
 # then the HTML report results/index.html. Under 15 min on 2 CPU cores.
 demo: $(TEST_STAMP)
+	$(BIN)/python -m nmmjax.kernels
 	$(BIN)/python -m experiments all --quick --force --host-devices $(HOST_DEVICES)
 	$(BIN)/python -m nmmjax.report
 

@@ -7,7 +7,7 @@ reductions -> :mod:`nmmjax.analysis` -> :mod:`nmmjax.tasks` ->
 :mod:`nmmjax.search` / :mod:`nmmjax.inference`.
 
 Public modules and packages: ``analysis``, ``checkpoint``, ``datasets``,
-``engine``, ``inference``, ``io``, ``models``, ``networks``, ``parallel``,
+``engine``, ``inference``, ``io``, ``kernels``, ``models``, ``networks``, ``parallel``,
 ``plasticity``, ``protocols``, ``search``, ``sensors``, ``signals``,
 ``tasks``, and (imported on first use, they load matplotlib) ``plotting``
 and ``report``.
@@ -21,6 +21,7 @@ from nmmjax import datasets as datasets
 from nmmjax import engine as engine
 from nmmjax import inference as inference
 from nmmjax import io as io
+from nmmjax import kernels as kernels
 from nmmjax import models as models
 from nmmjax import networks as networks
 from nmmjax import parallel as parallel
@@ -35,7 +36,7 @@ __version__ = "0.1.0"
 
 _LAZY = ("plotting", "report")
 
-__all__ = ["analysis", "checkpoint", "datasets", "engine", "inference", "io", "models",
+__all__ = ["analysis", "checkpoint", "datasets", "engine", "inference", "io", "kernels", "models",
            "networks", "parallel", "plasticity", "plotting", "protocols", "report", "search",
            "sensors", "signals", "tasks"]
 

@@ -8,6 +8,12 @@ host CPU with ``-march=native``, per CPU model and instruction set); files
 are written atomically, so concurrent builds (parallel test workers) are
 safe. A failed build (no compiler) warns once per kernel and process, and
 the caller uses its pure-JAX path.
+
+The first build of each kernel says so in one line on stderr (what, where
+it is cached, about how long it takes, how to skip it). ``NMMJAX_NO_KERNELS=1``
+skips the kernels (the pure-JAX path everywhere, no compiler call); a host
+whose default JAX backend is not the CPU (a GPU, a TPU) never builds them.
+``python -m nmmjax.kernels`` builds them all up front.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -53,7 +60,15 @@ def _cpu_tag() -> bytes:
     return info.encode()
 
 
-def _build(source: Path, native: bool, extra: tuple[str, ...] = ()) -> Path:
+def disabled() -> bool:
+    """The kernels are off: ``NMMJAX_NO_KERNELS`` set (to anything but ``0``
+    or empty), or a default backend other than the CPU."""
+    if os.environ.get("NMMJAX_NO_KERNELS", "") not in ("", "0"):
+        return True
+    return jax.default_backend() != "cpu"
+
+
+def _build(source: Path, native: bool, extra: tuple[str, ...] = (), what: str = "kernel") -> Path:
     """Compile ``source`` (once per source, jax version, compiler and flags)
     and return the shared library's path."""
     cxx = os.environ.get("CXX", "g++")
@@ -66,6 +81,9 @@ def _build(source: Path, native: bool, extra: tuple[str, ...] = ()) -> Path:
     if shutil.which(cxx) is None:
         raise FileNotFoundError(f"no C++ compiler {cxx!r} on PATH")
     out.parent.mkdir(parents=True, exist_ok=True)
+    print(f"nmmjax: building the C++ {what} once for this CPU (about 5-15 s) into "
+          f"{out.parent}; NMMJAX_NO_KERNELS=1 uses the pure-JAX path instead",
+          file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         lib = Path(tmp) / out.name
         subprocess.run([cxx, *flags, f"-I{jax.ffi.include_dir()}", str(source), "-o", str(lib)],
@@ -82,10 +100,12 @@ def register(source: Path, handlers: tuple[tuple[str, str], ...], what: str, fal
     ``what`` and the ``fallback`` used instead) if that fails. ``native``:
     compile for the host CPU (``-march=native``), falling back to a portable
     build if the compiler refuses it; ``flags``: more compiler flags."""
+    if disabled():
+        return False
     err = None
     for tune in ((True, False) if native else (False,)):
         try:
-            lib = ctypes.cdll.LoadLibrary(str(_build(source, tune, flags)))
+            lib = ctypes.cdll.LoadLibrary(str(_build(source, tune, flags, what)))
             for symbol, target in handlers:
                 jax.ffi.register_ffi_target(target, jax.ffi.pycapsule(getattr(lib, symbol)),
                                             platform="cpu")

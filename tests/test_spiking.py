@@ -532,3 +532,31 @@ def test_initial_state_of_a_plain_array_is_a_named_error():
     b = S.vogels_abbott(jax.random.key(0), n=200)
     with pytest.raises(TypeError, match="`y` must be a models.neurons.NeuronState"):
         S.initial_state(b.net.spec, jnp.zeros(200))
+
+
+def _kernels_in_subprocess(tmp_path, **env):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "nmmjax.kernels"], capture_output=True,
+                          text=True, timeout=600, cwd=tmp_path,
+                          env=dict(os.environ, PYTHONPATH=str(root),
+                                   NMMJAX_CACHE_DIR=str(tmp_path / "cache"), **env))
+
+
+def test_no_kernels_switch_builds_nothing_and_says_so(tmp_path):
+    res = _kernels_in_subprocess(tmp_path, NMMJAX_NO_KERNELS="1")
+    assert res.returncode == 0 and "off (NMMJAX_NO_KERNELS" in res.stdout
+    assert "building" not in res.stderr and not (tmp_path / "cache").exists()
+
+
+@pytest.mark.slow  # two g++ builds (~15 s)
+def test_first_build_says_what_where_and_how_to_skip_once(tmp_path):
+    first = _kernels_in_subprocess(tmp_path)
+    lines = [ln for ln in first.stderr.splitlines() if ln.startswith("nmmjax: building")]
+    assert first.returncode == 0 and len(lines) == 2, first.stderr
+    assert all(str(tmp_path / "cache") in ln and "NMMJAX_NO_KERNELS=1" in ln for ln in lines)
+    again = _kernels_in_subprocess(tmp_path)
+    assert "building" not in again.stderr and again.stdout.count(": ready") == 2
