@@ -164,7 +164,7 @@ def test_online_bold_equals_offline_bold_of_the_recorded_drive():
     m = with_bold(MODELS["wong_wang"])
     sig = np.zeros((6, 1))
     sig[0] = 0.003
-    dt, n_steps = 0.5, 40_000  # 20 s
+    dt, n_steps = 0.5, 24_000  # 12 s
     with jax.enable_x64(True):
         sol = brain.simulate(m, conn, dt=dt, n_steps=n_steps, params=p,
                              coupling=engine.Linear(a=1.0), speed=3.0,

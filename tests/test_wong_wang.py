@@ -74,7 +74,7 @@ def _fic_run(conn, g):
     return rate, float(eig.real.max()), p
 
 
-@pytest.mark.parametrize("g", [0.5, 1.0])
+@pytest.mark.parametrize("g", [0.5, pytest.param(1.0, marks=pytest.mark.slow)])
 def test_feedback_inhibition_control_holds_every_region_at_3_hz_in_simulation(g):
     # fic solves the fixed point in closed form; a 3 s simulation with delays
     # started 10 % off it returns there where the point is stable.
