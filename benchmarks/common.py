@@ -22,6 +22,9 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
 BENCH_VENVS = Path(__file__).resolve().parent.parent / ".bench-venv"
+# neurolib's venv (whole_brain, empirical_fit): pypet, its Evolution's storage, needs
+# numpy < 2 and the pandas/tables of that era
+NEUROLIB = ["neurolib==0.6.2", "numpy<2", "pandas<3", "tables<3.11", "xarray<2025.12"]
 
 
 def reference_python(tool: str, packages: list[str]) -> Path:

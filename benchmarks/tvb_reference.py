@@ -9,6 +9,7 @@ Usage (the benchmark and ``tests/data/make_tvb_reference.py`` call it):
     python tvb_reference.py wong_wang OUT.npz CONNECTIVITY SECONDS
     python tvb_reference.py sensors OUT.npz SECONDS
     python tvb_reference.py oscillators OUT.npz SECONDS
+    python tvb_reference.py stimulus OUT.npz SECONDS
 
 ``history``: deterministic JR on any tvb-data connectivity at ``SPEED`` mm/ms
 with ``Linear(a=A)`` and a non-constant initial history given by
@@ -40,7 +41,7 @@ def initial_state(n_nodes):
     return base[:, None] + jitter[:, None] * rng.standard_normal((6, n_nodes))
 
 
-def build(nsig, seed, period):
+def build(nsig, seed, period, stimulus=None, seconds=1.0):
     conn = Connectivity.from_file("connectivity_76.zip")
     conn.speed = np.array([SPEED])
     conn.configure()
@@ -59,7 +60,8 @@ def build(nsig, seed, period):
         model=models.JansenRit(variables_of_interest=("y1", "y2")),
         connectivity=conn, coupling=coupling.Linear(a=np.array([A_COUPLING])),
         integrator=integ, monitors=(monitors.SubSample(period=period),),
-        initial_conditions=ic, simulation_length=1.0)
+        initial_conditions=ic, simulation_length=seconds * 1e3,
+        stimulus=None if stimulus is None else stimulus(conn))
     sim.configure()
     return sim, conn, y0
 
@@ -145,6 +147,36 @@ def history(out, name, speed, a, seconds):
     np.savez_compressed(out, t=t, v=v.astype(np.float32), phase=phase, horizon=horizon,
                         idelays=conn.idelays, speed=speed, a=a, base=HIST_BASE, amp=HIST_AMP,
                         period_ms=HIST_PERIOD_MS, dt=DT,
+                        tool=f"tvb {getattr(tvb, '__version__', '2.10')}")
+
+
+def stimulus(out, seconds):
+    """Deterministic JR on connectivity_76 (as ``build``) with a region
+    stimulus: a ``PulseTrain`` (T 42 ms, tau 13 ms, amp 20, onset 30.05 ms)
+    on 5 regions, weights 0.5-1.5; saves y1 - y2 every 1 ms, the weights and
+    TVB's temporal pattern at every step (the test builds the same stimulus
+    from them)."""
+    from tvb.datatypes import equations, patterns
+    regions = [3, 11, 20, 41, 60]
+    made = {}
+
+    def region_stimulus(conn):
+        weights = np.zeros(conn.number_of_regions)
+        weights[regions] = np.linspace(0.5, 1.5, len(regions))
+        eq = equations.PulseTrain()
+        eq.parameters.update({"T": 42.0, "tau": 13.0, "amp": 20.0, "onset": 30.05})
+        made["stim"], made["weights"] = patterns.StimuliRegion(
+            temporal=eq, connectivity=conn, weight=weights), weights
+        return made["stim"]
+
+    sim, conn, y0 = build(0.0, 0, period=1.0, stimulus=region_stimulus, seconds=seconds)
+    stim, weights = made["stim"], made["weights"]
+    (t, y), = sim.run()
+    v = y[:, 0, :, 0] - y[:, 1, :, 0]
+    temporal = np.asarray(stim.temporal_pattern).ravel()
+    import tvb
+    np.savez_compressed(out, t=t, v=v, y0=y0, weights=weights, temporal=temporal,
+                        stvar=np.asarray(sim.model.stvar), dt=DT,
                         tool=f"tvb {getattr(tvb, '__version__', '2.10')}")
 
 
@@ -269,6 +301,8 @@ if __name__ == "__main__":
         oscillators(sys.argv[2], float(sys.argv[3]))
     elif mode == "sensors":
         sensors(sys.argv[2], float(sys.argv[3]))
+    elif mode == "stimulus":
+        stimulus(sys.argv[2], float(sys.argv[3]))
     elif mode == "wong_wang":
         wong_wang(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     elif mode == "history":

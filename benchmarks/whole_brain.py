@@ -45,7 +45,7 @@ from nmmjax.networks import brain, connectome  # noqa: E402
 PACKAGES = {
     "tvb": ["tvb-library==2.10.*", "tvb-data==3.0.*"],
     "vbjax": ["vbjax==0.0.19", "tqdm"],
-    "neurolib": ["neurolib==0.6.2"],
+    "neurolib": common.NEUROLIB,
 }
 DT, NSIG, A = 0.1, 1e-3, 1e-4
 

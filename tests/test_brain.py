@@ -588,3 +588,84 @@ def test_bad_connectome_files_are_named(tmp_path):
         connectome.load(tmp_path / "x.mat", lengths=tmp_path / "w.csv")
     with pytest.raises(ValueError, match="`orientations`"):
         connectome.from_arrays(np.ones((3, 3)), orientations=np.ones((3, 2)))
+
+
+# --------------------------------------------------------------------------- #
+# Stimulus
+
+
+def test_jansen_rit_with_a_region_stimulus_matches_tvb():
+    # TVB 2.10: JR on connectivity_76 as the trace above, plus a StimuliRegion
+    # (PulseTrain, amp 20, on 5 regions) added to the derivatives of its stvar
+    # (y1, y2), held over each step of Heun (benchmarks/tvb_reference.py stimulus).
+    pytest.importorskip("tvb_data")
+    ref = np.load(DATA / "tvb_stimulus_76.npz")
+    assert tuple(ref["stvar"]) == MODELS["jansen_rit"].cvar_index()
+    conn = connectome.tvb_data("connectivity_76")
+    our_steps = np.rint(ref["t"] / 0.1).astype(int) - 384  # TVB starts at step 384
+    n = int(our_steps[-1])
+    with jax.enable_x64(True):
+        pattern = ref["temporal"][:n, None] * ref["weights"][None, :]
+        run = lambda stim: np.asarray(brain.simulate(
+            MODELS["jansen_rit"], conn, dt=0.1, n_steps=n, coupling=engine.Linear(a=1e-4),
+            speed=4.0, y0=ref["y0"], stimulus=stim).ys)[our_steps - 1]
+        v = run(brain.Stimulus(pattern))
+        plain = run(None)
+    err = np.abs(v - ref["v"]).max()
+    assert err <= 1e-5, err
+    assert np.abs(plain - ref["v"]).max() > 1.0  # the stimulus moved the run
+
+
+def test_region_stimulus_is_weights_times_the_temporal_equation():
+    # TVB's PulseTrain: amp where t > onset and (t - onset) mod T < tau
+    pulse = lambda t: jnp.where((t > 30.05) & (jnp.mod(t - 30.05, 42.0) < 13.0), 20.0, 0.0)
+    w = np.zeros(76)
+    w[[3, 11, 20, 41, 60]] = np.linspace(0.5, 1.5, 5)
+    got = np.asarray(brain.region_stimulus(w, pulse, dt=0.1, n_steps=10000))
+    ref = np.load(DATA / "tvb_stimulus_76.npz")
+    np.testing.assert_array_equal(got, (ref["temporal"][:, None] * w[None, :]).astype(got.dtype))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda n: np.zeros((n, 5)), r"`stimulus.pattern` must have shape \(n_steps, N\)"),
+    (lambda n: "pulse", r"`stimulus` must be a brain.Stimulus"),
+])
+def test_a_stimulus_of_the_wrong_shape_is_named(bad, match):
+    conn = connectome.from_arrays(np.ones((3, 3)) - np.eye(3), np.ones((3, 3)))
+    stim = bad(10)
+    stim = brain.Stimulus(stim) if not isinstance(stim, str) else stim
+    with pytest.raises((ValueError, TypeError), match=match):
+        brain.simulate(MODELS["jansen_rit"], conn, dt=0.1, n_steps=10, stimulus=stim)
+
+
+def test_a_stimulus_on_a_variable_the_model_lacks_is_named():
+    conn = connectome.from_arrays(np.ones((3, 3)) - np.eye(3), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="`stimulus.rows` names \\['v'\\]"):
+        brain.simulate(MODELS["jansen_rit"], conn, dt=0.1, n_steps=10,
+                       stimulus=brain.Stimulus(np.zeros((10, 3)), rows=("v",)))
+
+
+def test_tvb_preset_is_tvbs_simulator_defaults():
+    # TVB 2.10: Connectivity.speed 3, coupling.Linear a = 0.00390625, b = 0,
+    # HeunDeterministic dt = 0.01220703125 (read from tvb-library's classes)
+    kw = brain.tvb_preset("JansenRit")
+    assert kw["model"] is MODELS["jansen_rit"]
+    assert (kw["speed"], kw["dt"], float(kw["coupling"].a)) == (3.0, 0.01220703125, 2.0**-8)
+    conn = connectome.from_arrays(np.ones((3, 3)) - np.eye(3), np.full((3, 3), 3.0))
+    sol = brain.simulate(conn=conn, n_steps=20, **kw)
+    assert np.all(np.isfinite(np.asarray(sol.ys)))
+    with pytest.raises(ValueError, match="`name` must be a TVB model class"):
+        brain.tvb_preset("Jansen-Rit")
+
+
+def test_a_noise_level_per_batch_member_equals_separate_runs_and_a_wrong_shape_is_named():
+    conn = connectome.from_arrays(np.ones((3, 3)) - np.eye(3), np.ones((3, 3)))
+    sl = MODELS["stuart_landau"]
+    run = lambda sig, batch: np.asarray(brain.simulate(
+        sl, conn, dt=1.0, n_steps=50, batch=batch, common_noise=True,
+        noise=engine.Noise(sigma=sig, key=jax.random.key(3))).ys)
+    both = run(np.array([0.01, 0.03]).reshape(1, 1, 2), 2)
+    for k, s in enumerate((0.01, 0.03)):
+        np.testing.assert_allclose(both[..., k], run(s, 1)[..., 0], atol=1e-6)
+    with pytest.raises(ValueError, match="`noise.sigma` of shape"):
+        run(np.ones((1, 1, 3)), 5)

@@ -81,6 +81,20 @@ def test_fitness_peaks_at_the_coupling_that_made_a_synthetic_scan():
     assert float(fitness.max() - fitness.min()) > 0.3
 
 
+def test_a_sigma_gene_scales_one_noise_realisation_per_candidate():
+    # A fitted noise level: each candidate's run equals a run with that sigma
+    # fixed (same key, common noise); sigma 0 is the noiseless run.
+    conn = connectome.from_arrays(np.ones((4, 4)) - np.eye(4), np.zeros((4, 4)))
+    fit = _hopf_fit(conn, 12)._replace(genes=("coupling", "sigma"))
+    s = 0.02 * np.sqrt(1e-3)
+    both = np.asarray(E.bold_of(fit)(jnp.array([[2e-3, s], [2e-3, 0.0]]), jax.random.key(4)))
+    fixed = lambda sig: np.asarray(E.bold_of(_hopf_fit(conn, 12)._replace(sigma=sig))(
+        jnp.array([[2e-3]]), jax.random.key(4)))[0]
+    np.testing.assert_allclose(both[0], fixed(s), atol=1e-6)
+    np.testing.assert_allclose(both[1], fixed(0.0), atol=1e-6)
+    assert np.abs(both[0] - both[1]).max() > 1e-3  # the noise is there
+
+
 @pytest.mark.slow  # ~7 s of compiling; scores' averaging is simple numpy
 def test_held_out_scores_average_noise_seeds():
     x = _scan(t=200, n=6)
@@ -107,6 +121,8 @@ def test_bad_empirical_inputs_are_named():
         E.bold_of(_hopf_fit(conn, 50)._replace(tr=2.01))
     with pytest.raises(ValueError, match="`fit.tr`"):
         E.bold_fitness(_hopf_fit(conn, 50)._replace(tr=1.0, dt=20.0), tgt)
+    with pytest.raises(ValueError, match="`fit.method`"):
+        E.bold_of(_hopf_fit(conn, 50)._replace(method="heun"))
     with pytest.raises(ValueError, match="`fit.observe`"):
         E.bold_of(_hopf_fit(conn, 50)._replace(observe="eeg"))
     with pytest.raises(ValueError, match="`train`"):

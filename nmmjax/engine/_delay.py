@@ -251,15 +251,28 @@ def make_delayed_step(
     method: str,
     dt: float,
     diffusion: Callable | None = None,
+    stimulus_rows=None,
 ) -> Callable:
     """``step(state: DelayState, t, params, x) -> DelayState`` for
     :func:`simulate` (pass it as ``step=``), with ``params =
     (model_params, coupling, edges)`` (:class:`Edges`, or :class:`BlockEdges`
     when ``spec.block > 1``). ``dfun(y, t, model_params, c)`` gets the
     coupling ``c`` ``(k, N)`` as its input; ``diffusion(dw, model_params)``
-    (SDE methods) acts on ``y`` only (give ``Noise.shape`` as ``y``'s)."""
-    inner = make_step(dfun, method, dt, diffusion)
+    (SDE methods) acts on ``y`` only (give ``Noise.shape`` as ``y``'s).
+    ``stimulus_rows``: state rows whose derivative gains the run's input
+    ``u`` (``(N, ...)``, :func:`simulate`'s ``inputs``), as TVB adds a
+    stimulus to its model's ``stvar``."""
     cvar = jnp.asarray(spec.cvar)
+    if stimulus_rows is None:
+        inner = make_step(dfun, method, dt, diffusion)
+    else:  # the stimulus adds to the derivative of its rows (TVB's ``stvar``)
+        rows = jnp.asarray(tuple(stimulus_rows))
+
+        def stimulated(y, t, p, u):
+            c, s = u
+            return dfun(y, t, p, c).at[rows].add(s)
+
+        inner = make_step(stimulated, method, dt, diffusion)
 
     def step(state: DelayState, t, params, x: StepInput) -> DelayState:
         model_params, coupling, edges = params
@@ -269,7 +282,8 @@ def make_delayed_step(
         else:
             c, ahead = _block_coupling(spec, coupling, edges, state)
             phase = (state.phase + 1) % spec.block
-        y = inner(state.y, t, model_params, StepInput(lambda _: c, x.dw))
+        u = (lambda _: c) if stimulus_rows is None else (lambda k: (c, x.u(k)))
+        y = inner(state.y, t, model_params, StepInput(u, x.dw))
         pos = (state.pos + 1) % spec.horizon
         return DelayState(y, _write(spec, state.history, pos, _rows(y[cvar])), pos, ahead, phase)
 

@@ -8,16 +8,21 @@ the delay ring buffer and runs it through :func:`nmmjax.engine.simulate`.
 Contract:
 
 - ``simulate(model, conn, *, params, coupling, speed, dt, n_steps, y0,
-  method, noise, record, delays, layout, cvar, batch, common_noise) -> Solution`` (``ts`` in ms,
-  ``ys`` the model's observable per region unless ``record.observe`` says
-  otherwise; ``record.observe`` and reducers see the ``(n_svar, N)`` state).
+  method, noise, record, delays, layout, cvar, batch, common_noise, stimulus) ->
+  Solution`` (``ts`` in ms, ``ys`` the model's observable per region unless
+  ``record.observe`` says otherwise; ``record.observe`` and reducers see the
+  ``(n_svar, N)`` state).
+- Stimulus: :class:`Stimulus` (TVB's ``StimuliRegion``: a pattern added to
+  the derivative of the stimulated variables, held over each step);
+  :func:`region_stimulus` builds spatial weights x a temporal equation.
 - Units: ms, mm, mm/ms (TVB's). ``weights[i, j]`` couples ``j`` into ``i``.
 - Delays: ``lengths / speed`` rounded to steps (TVB's ``rint``), or linearly
   interpolated (``DelayOptions(interpolate=True)``: differentiable in
   ``speed``). Zero-length tracts read the current state.
 - Noise: additive, ``noise=Noise(sigma=..., key=...)`` with ``sigma``
-  broadcast against ``(n_svar, N)`` (e.g. ``(n_svar, 1)`` per variable);
-  TVB's ``Additive(nsig)`` is ``sigma = sqrt(2 nsig)``.
+  broadcast against ``(n_svar, N)`` (e.g. ``(n_svar, 1)`` per variable), or
+  against ``(n_svar, N, *batch)`` for one amplitude per member (a fitted
+  noise level); TVB's ``Additive(nsig)`` is ``sigma = sqrt(2 nsig)``.
 - Reading the delays: in blocks of :data:`BLOCK` steps (one contiguous
   slice per long edge, see :class:`DelayOptions`) where the run allows it,
   else every edge every step; the two give the same sums in another order.
@@ -31,6 +36,7 @@ Contract:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -43,7 +49,7 @@ from nmmjax.engine._coupling import COUPLINGS
 from nmmjax.engine._delay import BlockEdges, DelaySpec, Edges, init_history, make_delayed_step
 from nmmjax.models import bold as bold_model
 from nmmjax.models.bold import BalloonParams
-from nmmjax.models.brain import NodeModel
+from nmmjax.models.brain import MODELS, TVB_NAMES, NodeModel
 from nmmjax.networks.connectome import Connectome, _positive_speed
 
 
@@ -71,6 +77,91 @@ class DelayOptions(NamedTuple):
     max_delay: float | None = None
     history: Any = None
     block: int | None = None
+
+
+class Stimulus(NamedTuple):
+    """A stimulus added to the derivative of state variables ``rows``
+    (names; default the model's coupled variables, TVB's ``stvar``), as
+    TVB's ``StimuliRegion`` does.
+
+    Attributes:
+        pattern: ``(n_steps, N)`` (``(n_steps, N, batch)`` with ``batch``)
+            array, row ``n`` held over step ``n`` (TVB's stimulus: spatial
+            weights times the temporal equation at ``t_n = n dt``, see
+            :func:`region_stimulus`); or a function ``t -> (N,)`` (``t`` in
+            ms) evaluated at the method's stages.
+        rows: names of the stimulated state variables.
+    """
+
+    pattern: Any
+    rows: tuple | None = None
+
+
+#: TVB 2.10's simulator defaults: conduction speed (mm/ms), ``Linear`` coupling
+#: ``a`` and the integrator's ``dt`` (ms)
+TVB_SPEED, TVB_LINEAR_A, TVB_DT = 3.0, 0.00390625, 0.01220703125
+
+
+def tvb_preset(name: str) -> dict:
+    """TVB's set-up for its model class ``name`` (:data:`nmmjax.models.brain.
+    TVB_NAMES`: ``"JansenRit"``, ``"ReducedWongWangExcInh"``, ...) as keyword
+    arguments of :func:`simulate`: the model with TVB's default parameters,
+    TVB's default coupling (``Linear(a=2^-8)``, whatever the model), speed 3
+    mm/ms and dt 0.0122 ms::
+
+        brain.simulate(conn=conn, n_steps=10_000, **brain.tvb_preset("JansenRit"))
+    """
+    if name not in TVB_NAMES:
+        raise ValueError(f"`name` must be a TVB model class nmmjax matches, one of "
+                         f"{sorted(TVB_NAMES)}, got {name!r}.")
+    return {"model": MODELS[TVB_NAMES[name]], "coupling": engine.Linear(a=TVB_LINEAR_A),
+            "speed": TVB_SPEED, "dt": TVB_DT}
+
+
+def region_stimulus(weights, temporal: Callable, *, dt: float, n_steps: int) -> jax.Array:
+    """``(n_steps, N)`` stimulus ``weights[i] * temporal(t_n)`` at ``t_n = n
+    dt`` ms (TVB's region stimulus: ``weights`` its spatial pattern,
+    ``temporal`` its equation, vectorised over ``t``)."""
+    dt = V.positive_float(dt, "dt")
+    n_steps = V.nonneg_int(n_steps, "n_steps", minimum=1)
+    w = jnp.asarray(weights, jnp.result_type(float))
+    if w.ndim != 1:
+        raise ValueError(f"`weights` must be (N,) one value per region, got shape {w.shape}.")
+    if not callable(temporal):
+        raise TypeError("`temporal` must be a function of time (ms) -> value.")
+    t = jnp.arange(n_steps, dtype=w.dtype) * dt
+    amp = jnp.asarray(temporal(t), w.dtype)
+    if amp.shape != t.shape:
+        raise ValueError(f"`temporal` must map times (n_steps,) to values (n_steps,), got "
+                         f"shape {amp.shape}.")
+    return amp[:, None] * w[None, :]
+
+
+def _stimulus(stimulus, model, n_steps, y0):
+    """(engine inputs, stimulated rows) of ``stimulus``, checked."""
+    if stimulus is None:
+        return None, None
+    if not isinstance(stimulus, Stimulus):
+        raise TypeError(f"`stimulus` must be a brain.Stimulus(pattern, rows), got "
+                        f"{type(stimulus).__name__}.")
+    names = model.cvar if stimulus.rows is None else tuple(stimulus.rows)
+    missing = [v for v in names if v not in model.state]
+    if missing:
+        raise ValueError(f"`stimulus.rows` names {missing} that model {model.name!r} does not "
+                         f"have; its state variables are {model.state}.")
+    rows = model.cvar_index(names)
+    pattern = stimulus.pattern
+    if callable(pattern):
+        return pattern, rows
+    want = (n_steps,) + tuple(y0.shape[1:])
+    if tuple(np.shape(pattern)) not in (want, want[:2]):
+        raise ValueError(f"`stimulus.pattern` must have shape (n_steps, N) = {want[:2]}" +
+                         (f" or {want}" if len(want) > 2 else "") +
+                         f" (or be a function of t), got {tuple(np.shape(pattern))}.")
+    pattern = jnp.asarray(pattern, y0.dtype)
+    if len(want) > 2 and pattern.ndim == 2:
+        pattern = pattern.reshape(pattern.shape + (1,) * (len(want) - 2))
+    return pattern, rows
 
 
 # Steps per block read: 8 was fastest on 2 CPU cores (one noisy JR run on
@@ -225,21 +316,29 @@ def _noise(noise, y0, common: bool):
         raise TypeError("`noise` must be engine.Noise(sigma=..., key=...) (additive, sigma "
                         "broadcast against the (n_svar, N) state).")
     sigma = jnp.asarray(noise.sigma, jnp.result_type(float))
+    # (n_svar, N) for every member, or with the batch axes: one amplitude per member
+    per_member = sigma.ndim > 2
     try:
-        np.broadcast_shapes(sigma.shape, y0.shape[:2])
+        if sigma.ndim > y0.ndim:
+            raise ValueError
+        np.broadcast_shapes(sigma.shape, y0.shape if per_member else y0.shape[:2])
     except ValueError:
         raise ValueError(f"`noise.sigma` of shape {sigma.shape} does not broadcast against the "
-                         f"state {y0.shape[:2]} (n_svar, N); give (n_svar, 1) per variable.") \
-            from None
+                         f"state {y0.shape[:2]} (n_svar, N) or {y0.shape} (with the batch); give "
+                         f"(n_svar, 1) per variable.") from None
     batch_axes = (1,) * (y0.ndim - 2)
-    full = jnp.broadcast_to(sigma, y0.shape[:2]).reshape(y0.shape[:2] + batch_axes)
+    # per member: kept in its own shape, (n_svar, 1, P) say (broadcasting it to the
+    # whole state makes every step ~3x slower at P = 24)
+    full = sigma.reshape((1,) * (y0.ndim - sigma.ndim) + sigma.shape) if per_member else \
+        jnp.broadcast_to(sigma, y0.shape[:2]).reshape(y0.shape[:2] + batch_axes)
     # Common random numbers: one draw of (rows, N, 1) broadcast over the batch.
     per_draw = tuple(y0.shape[1:2]) + (batch_axes if common else tuple(y0.shape[2:]))
     if V.is_concrete(noise.sigma) and noise.samples is None:
         # Draw only the rows that carry noise (JR: one of six): the normals
         # are most of a noisy step's cost.
-        given = np.broadcast_to(np.asarray(noise.sigma), y0.shape[:2])
-        rows = np.nonzero(np.any(given != 0, axis=1))[0]
+        given = np.asarray(noise.sigma)
+        given = np.broadcast_to(given, y0.shape if per_member else y0.shape[:2])
+        rows = np.nonzero(np.any(given.reshape(y0.shape[0], -1) != 0, axis=1))[0]
         if 0 < len(rows) < y0.shape[0]:
             rows = [int(r) for r in rows]
 
@@ -303,7 +402,7 @@ def simulate(model: NodeModel, conn: Connectome, *, dt: float, n_steps: int, par
              noise: engine.Noise | None = None, record: engine.Record | None = None,
              delays: DelayOptions = DelayOptions(), layout: str | None = None,
              cvar=None, batch: int | None = None,
-             common_noise: bool = False) -> engine.Solution:
+             common_noise: bool = False, stimulus: Stimulus | None = None) -> engine.Solution:
     """Run ``model`` on every region of ``conn``, coupled with delays.
 
     Args:
@@ -336,6 +435,7 @@ def simulate(model: NodeModel, conn: Connectome, *, dt: float, n_steps: int, par
             realisation (common random numbers: differences between
             parameter sets are not masked by noise, and a noisy batch costs
             one draw per step instead of ``batch``).
+        stimulus: a :class:`Stimulus` added to the derivatives of its rows.
     """
     if batch is not None:
         batch = V.nonneg_int(batch, "batch", minimum=1)
@@ -367,14 +467,15 @@ def simulate(model: NodeModel, conn: Connectome, *, dt: float, n_steps: int, par
     diffusion = None if eng_noise is None else eng_noise.diffusion
     if method not in engine.SDE_METHODS:
         diffusion = None
-    step = make_delayed_step(model.dfun, spec, method, dt, diffusion)
+    inputs, stim_rows = _stimulus(stimulus, model, n_steps, y0)
+    step = make_delayed_step(model.dfun, spec, method, dt, diffusion, stimulus_rows=stim_rows)
     rows = None if spec.block == 1 else jax.eval_shape(
         lambda x: coupling.pre(None, x), jax.ShapeDtypeStruct((len(idx), 1), y0.dtype)).shape[0]
     state0 = init_history(spec, y0, delays.history, coupling_rows=rows)
     net_edges = edges(conn, speed, dt, spec, _layout(conn, layout, batch))
     return engine.simulate(None, state0, (params, coupling, net_edges), dt=dt, n_steps=n_steps,
                            method=method, noise=eng_noise, record=_record(record, model),
-                           step=step)
+                           step=step, inputs=inputs)
 
 
 def diverged_members(final_state) -> jax.Array:

