@@ -67,13 +67,19 @@ class RunContext:
     def save_arrays(self, **arrays) -> None:
         io.save_arrays(self.out / "arrays.npz", **arrays)
 
-    def save_figure(self, fig, name: str) -> None:
-        """Save ``fig`` as ``name.png`` and ``name.pdf`` and close it."""
+    def save_figure(self, fig, name: str, caption: str | None = None) -> None:
+        """Save ``fig`` as ``name.png`` and ``name.pdf`` and close it;
+        ``caption`` (what it shows, what to look for) goes to
+        ``captions.json``, which the report prints under the figure."""
         import matplotlib.pyplot as plt
 
         for ext in ("png", "pdf"):
             fig.savefig(self.out / f"{name}.{ext}", dpi=130, bbox_inches="tight")
         plt.close(fig)
+        if caption:
+            path = self.out / CAPTIONS
+            captions = io.load_json(path) if path.exists() else {}
+            io.save_json(path, {**captions, name: caption})
 
 
 def boolean(text: str) -> bool:
@@ -245,7 +251,25 @@ def summary(name: str, path: Path, metrics: dict, width: int = 100) -> str:
     figs = sorted(p.stem for p in path.glob("*.png"))
     if figs:
         lines.append(f"  figures ({len(figs)}, PNG + PDF): " + ", ".join(figs))
+    # the run's own caveats last, where they are read: not converged, not learned
+    lines += [f"  ! {w}" for w in metrics.get(WARNINGS, [])]
     return "\n".join(lines)
+
+
+#: a run's figure captions, ``{figure name: caption}``
+CAPTIONS = "captions.json"
+
+#: the metrics key of a run's caveats: a list of sentences (a search that did not
+#: converge, a chain that did not mix), printed last in the summary and shown as a
+#: badge in the report
+WARNINGS = "warnings"
+
+
+def warn_if(metrics: dict, condition: bool, message: str) -> None:
+    """Add ``message`` to ``metrics["warnings"]`` when ``condition`` holds."""
+    metrics.setdefault(WARNINGS, [])
+    if condition:
+        metrics[WARNINGS].append(message)
 
 
 def check_config(config: Any, defaults: Any, extra: Callable[[Any], None] | None = None):

@@ -109,7 +109,9 @@ def _plot_network(ctx, pos, sites, exc, p, dp):
     a.set_ylim(0, p.size)
     a.set_aspect("equal")
     a.legend(fontsize=7, loc="upper right")
-    ctx.save_figure(fig, "network")
+    ctx.save_figure(fig, "network", caption=(
+        'The spatial network on its torus: E and I units and the three dopamine release sites '
+        '(dashed circles).'))
 
 
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:
@@ -153,7 +155,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
                         vmax=vmax, cmap="magma")
         ax[0, j].plot(*sites.T, "c*", ms=8)
         ax[0, j].set_title(f"t = {ts[k]:.1f} s", fontsize=9)
-    ctx.save_figure(fig, "field_snapshots")
+    ctx.save_figure(fig, "field_snapshots", caption=(
+        'The dopamine field at a few times. Look for release around the sites, spreading by '
+        'diffusion and decaying.'))
     plotting.animate_frames(field[:: max(1, len(field) // 100)], ctx.out / "field.gif",
                             extent=(0, p.size, 0, p.size), vmax=vmax)
 
@@ -166,7 +170,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         ax[0, j].set_title(f"rates, {label} (units by distance to a site)", fontsize=8)
         ax[0, j].set_xlabel("time (s)")
     fig.colorbar(im, ax=ax[0].tolist(), shrink=0.8)
-    ctx.save_figure(fig, "rates")
+    ctx.save_figure(fig, "rates", caption=(
+        'Rates over time with release on and off (control), units ordered by their distance to a '
+        'site. Look for the change near the sites.'))
 
     bins = np.array([0, 20, 40, 60, 80, 100, 150, 220])
     centres = 0.5 * (bins[1:] + bins[:-1])
@@ -180,7 +186,10 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         ax[0, j].set_ylabel("mean incoming E weight")
         ax[0, j].set_title(label, fontsize=9)
         ax[0, j].legend(fontsize=6, frameon=False)
-    ctx.save_figure(fig, "weights_vs_distance")
+    ctx.save_figure(fig, "weights_vs_distance", caption=(
+        'Mean incoming E weight against the distance to the nearest release site, with and without'
+        ' dopamine. Look for weights that grow only near the sites (the three-factor rule is gated'
+        ' by the field).'))
 
     dist = C.torus_distance(pos, pos, p.size)
     cbins = np.array([0, 10, 20, 40, 60, 100, 150, 220])
@@ -197,7 +206,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     ax[0, 0].set_xlabel("distance between units")
     ax[0, 0].set_ylabel("mean rate correlation")
     ax[0, 0].legend(fontsize=7, frameon=False)
-    ctx.save_figure(fig, "correlation_vs_distance")
+    ctx.save_figure(fig, "correlation_vs_distance", caption=(
+        'Mean rate correlation between units against their distance, with and without dopamine. '
+        'Look for the correlation raised at short distances.'))
     metrics["correlation_vs_distance"] = {"bins": cbins.tolist(), **corr}
 
     win = max(1, int(round(1.0 / (cfg.dt * cfg.record_every))))
@@ -210,7 +221,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     ax[0, 0].set_xlabel("time (s)")
     ax[0, 0].set_ylabel("mean E rate (1 s windows)")
     ax[0, 0].legend(fontsize=7, frameon=False)
-    ctx.save_figure(fig, "mean_rates")
+    ctx.save_figure(fig, "mean_rates", caption=(
+        'Mean E rate in 1-s windows, with and without dopamine. Look for the network staying '
+        'stable while it learns.'))
 
     ctx.save_arrays(ts=ts, field=field[snaps], positions=pos, sites=sites,
                     w_in=np.asarray(ys["w_in"][0]), w_in_control=np.asarray(ys_c["w_in"][0]))

@@ -270,7 +270,11 @@ def _eeg(cfg, ctx, key):
     plotting.topography(ax[0, 1], sens.locations[used], alpha, labels=labels,
                         title="alpha power / 1-40 Hz power", label="fraction")
     fig.tight_layout()
-    ctx.save_figure(fig, "eeg")
+    ctx.save_figure(fig, "eeg", caption=(
+        "Jansen-Rit on connectivity_76 seen by tvb-data's 65 EEG electrodes (lead field as TVB's "
+        "EEG monitor, average reference): left, every electrode's spectrum (alpha band shaded); "
+        'right, the fraction of 1-40 Hz power in the alpha band on the scalp. Look for an alpha '
+        'peak on every electrode.'))
     return ({"sensors": sens_name, "n_used": int(used.sum()),
              "median_peak_hz": float(np.median(peak)),
              "alpha_fraction_median": float(np.median(alpha)),
@@ -288,7 +292,10 @@ def _figures(ctx, names, per, arrays):
     for a, (key, title) in zip(ax.ravel(), panels):
         plotting.matrix(a, arrays[key], title=title, cmap="RdBu_r", vmin=-1, vmax=1)
     fig.tight_layout()
-    ctx.save_figure(fig, "fc")
+    ctx.save_figure(fig, "fc", caption=(
+        "The first subject's held-out FC (second half of the scan) next to the fitted models' FC: "
+        'Wong-Wang + BOLD (top) and the Hopf network, band-passed to 0.04-0.07 Hz (bottom). Look '
+        'for the same block structure.'))
     fig, ax = plotting.new_figure(1, 1, width=6.0, height=3.6)
     x = np.arange(len(names))
     shown = [("wong_wang", "o", "C0"), ("hopf", "s", "C3"), ("hopf_heterogeneous", "D", "C2")]
@@ -310,7 +317,11 @@ def _figures(ctx, names, per, arrays):
     ax[0, 0].set_ylim(-0.1, 1.0)
     ax[0, 0].legend(fontsize=7)
     fig.tight_layout()
-    ctx.save_figure(fig, "heldout")
+    ctx.save_figure(fig, "heldout", caption=(
+        'Per subject: FC r of each fitted model against the first half (open: the data it was '
+        "fitted to) and the second half (filled: held out), with the data's split-half reliability"
+        ' (the ceiling no model can pass). Look for held-out r close to train r (no overfitting) '
+        'and the gap to the ceiling.'))
     fig, ax = plotting.new_figure(1, 1, width=5.0, height=3.2)
     ax[0, 0].hist(arrays[f"{first}_fcd_train"], bins=30, density=True, alpha=0.6,
                   label=f"{first}, first half")
@@ -318,7 +329,9 @@ def _figures(ctx, names, per, arrays):
     ax[0, 0].set_ylabel("density")
     ax[0, 0].legend(fontsize=7)
     fig.tight_layout()
-    ctx.save_figure(fig, "fcd")
+    ctx.save_figure(fig, "fcd", caption=(
+        "FCD values (correlations between windowed FCs) of the first subject's first half against "
+        "the fitted models'. Look for overlap: the KS distance in the metrics measures the gap."))
 
 
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:

@@ -90,7 +90,10 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     ax[1, 1].set_ylabel("peak frequency (Hz)")
     ax[1, 1].set_title("peak frequency of oscillating columns")
     fig.tight_layout()
-    ctx.save_figure(fig, "jr_column")
+    ctx.save_figure(fig, "jr_column", caption=(
+        'One Jansen-Rit column at several inputs p: output traces, spectra (alpha band shaded), '
+        'extrema and equilibria, and the peak frequency. Look for alpha (~10 Hz) oscillations for '
+        'p between ~120 and ~320 pulses/s.'))
 
     ctx.save_arrays(p=ps, t=t, v=v, freqs=np.asarray(freqs), psd=np.asarray(psd),
                     peak_hz=peak, v_min=v_min, v_max=v_max)

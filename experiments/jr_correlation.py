@@ -379,12 +379,15 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     if ax[0, 0].get_legend_handles_labels()[1]:
         ax[0, 0].legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    ctx.save_figure(fig, "fitness")
+    ctx.save_figure(fig, "fitness", caption=(
+        'The search for a Jansen-Rit network that learns which inputs are correlated: best min_k '
+        "f_k so far and per generation. Look for a rise to the original study's best (2.655)."))
 
     fig, ax = plotting.new_figure(1, 1, width=5, height=4)
     draw_network(ax[0, 0], np.asarray(best), task.layers, bounds(cfg, task.layers)[1])
     ax[0, 0].set_title(f"best network ({cfg.strategy}); line width = weight / bound")
-    ctx.save_figure(fig, "network")
+    ctx.save_figure(fig, "network", caption=(
+        'The best network found: line width is the weight relative to its bound.'))
 
     ts, vs = traces(best, task, data, cfg.plot_seconds)
     fig, ax = plotting.new_figure(3, 1, width=9, height=2.2)
@@ -394,7 +397,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         ax[k, 0].set_title(f"situation {k}: inputs {pair} correlated; "
                            f"f_k = {f_test[k]:.3f}", fontsize=9)
     fig.tight_layout()
-    ctx.save_figure(fig, "dynamics")
+    ctx.save_figure(fig, "dynamics", caption=(
+        "The three output columns' activity in each test situation (inputs of one pair "
+        "correlated), with its fitness f_k. Look for the pair's outputs moving together."))
 
     n_in = round(min(cfg.test_duration, 200.0) / task.dt)
     u = np.asarray(signals.sample_melody(data.melodies, task.dt, n_in))  # (n, S, 3)
@@ -414,7 +419,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
             ax[k, j].set_xticks(range(3))
             ax[k, j].set_yticks(range(3))
     fig.colorbar(im, ax=ax.ravel().tolist(), shrink=0.6, label="|rho|")
-    ctx.save_figure(fig, "correlations")
+    ctx.save_figure(fig, "correlations", caption=(
+        '|correlation| between inputs, first-layer and output columns, per situation. Look for the'
+        ' correlated input pair reproduced at the outputs and little correlation elsewhere.'))
 
     fs = 1.0 / (ts[1] - ts[0])
     f, psd = analysis.power_spectrum(jnp.asarray(vs[:, :, 0]), 1.0 / fs, axis=0,
@@ -422,12 +429,14 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     fig, ax = plotting.new_figure(1, 1, width=6)
     plotting.spectra(ax[0, 0], np.asarray(f), np.asarray(psd)[:, [0, 4, 9, 10, 11]],
                      ["input 0", "hidden 4", "out 0", "out 1", "out 2"])
-    ctx.save_figure(fig, "spectra")
+    ctx.save_figure(fig, "spectra", caption=(
+        'Power spectra of an input, a hidden and the three output columns. Look for the alpha '
+        'rhythm of the JR columns.'))
 
     ctx.save_arrays(best_genome=np.asarray(best), corr_test=corr, traces_t=ts,
                     traces_v=vs[:, :, ::task.n_samples],
                     **{f"history_{k}": np.asarray(v) for k, v in hist.items()})
-    return {
+    metrics = {
         "strategy": cfg.strategy,
         "min_fitness": float(f_test.min()),
         "fitness_per_situation": f_test.tolist(),
@@ -444,8 +453,21 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         "train_duration_s": cfg.train_duration,
         "test_duration_s": cfg.test_duration,
         "best_genome": np.asarray(best).tolist(),
+        "reached_original": bool(f_test.min() >= ORIGINAL_BEST),
+        "learned": bool(final_best > init_best),
     }
+    _runner.warn_if(metrics, not metrics["learned"],
+                    f"the search did not improve on its first generation's best "
+                    f"({init_best:.3f}): nothing was learned")
+    _runner.warn_if(metrics, f_test.min() < ORIGINAL_BEST,
+                    f"min fitness {f_test.min():.3f} is below the original study's best "
+                    f"({ORIGINAL_BEST}): not converged" + (" (quick mode's budget is small: "
+                                                           "run the full mode)" if ctx.quick
+                                                           else ""))
+    return metrics
 
+
+ORIGINAL_BEST = 2.655  # min_k f_k of the original study's best network (SPEC.md)
 
 # shown first in the summary table of the report
 KEY_METRICS = (

@@ -101,7 +101,9 @@ def _plot_recall(ctx, cfg, pats, maps, traces, name):
             ax[k, j].set_xticks([])
             ax[k, j].set_yticks([])
     fig.colorbar(im, ax=ax[:, 3].tolist(), shrink=0.6)
-    ctx.save_figure(fig, f"recall_maps{name}")
+    ctx.save_figure(fig, f"recall_maps{name}", caption=(
+        "Each pattern, its 70 % cue and what layers 1 and 2 hold after the cue is removed. "
+        "Look for the whole pattern recalled, including the 30 % the cue left out."))
 
     ts, z, cue = traces
     fig, ax = plotting.new_figure(1, 2, width=5.0, height=2.8)
@@ -116,7 +118,9 @@ def _plot_recall(ctx, cfg, pats, maps, traces, name):
         ax[0, j].set_ylabel("rate S(v) (1/s)")
         ax[0, j].legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    ctx.save_figure(fig, f"recall_traces{name}")
+    ctx.save_figure(fig, f"recall_traces{name}", caption=(
+        "Rates of the columns of layers 1 and 2 during one recall. Look for the pattern's "
+        "columns staying active after the cue and the others falling silent."))
 
 
 def _train(cfg, ctx, pats, params, key, name):
@@ -148,7 +152,9 @@ def _train(cfg, ctx, pats, params, key, name):
     ax[0, 0].set_xlabel("training time (s)")
     ax[0, 0].set_ylabel("mean weight")
     ax[0, 0].legend(fontsize=7, frameon=False)
-    ctx.save_figure(fig, f"training_weights{name}")
+    ctx.save_figure(fig, f"training_weights{name}", caption=(
+        "Mean Hebbian weights during training. Look for weights that settle (the rules are "
+        "bounded) instead of growing without limit."))
     return sol.final_state, w_hist, int(sol.n_nonfinite)
 
 

@@ -97,7 +97,10 @@ def rate_rules(cfg, ctx, key):
     for a in ax[0, :2]:
         a.set_xlabel("input presentations")
     fig.tight_layout()
-    ctx.save_figure(fig, "rate_rules")
+    ctx.save_figure(fig, "rate_rules", caption=(
+        "One rate neuron learning from two input patterns: Oja's weights against the principal "
+        "component (|cos| in the title), BCM's weights and responses, and the weights over "
+        'presentations. Look for Oja aligned with PC1 and BCM selective to one pattern.'))
     return {"oja_alignment_with_pc1": alignment, "oja_norm": float(np.linalg.norm(w_oja)),
             "bcm_responses": resp.tolist(), "bcm_selectivity": selectivity,
             "rate_rules_n_nonfinite": int(engine.count_nonfinite((w_oja, w_bcm, th_hist)))}
@@ -136,7 +139,9 @@ def stdp_window(cfg, ctx):
     ax[0, 0].set_title(f"fit: A+ {fit['a_plus']:.4f}, tau+ {fit['tau_plus_ms']:.2f} ms; "
                        f"A- {fit['a_minus']:.5f}, tau- {fit['tau_minus_ms']:.2f} ms", fontsize=8)
     ax[0, 0].legend(fontsize=7, frameon=False)
-    ctx.save_figure(fig, "stdp_window")
+    ctx.save_figure(fig, "stdp_window", caption=(
+        'The STDP window measured by pairing one pre and one post spike, with its exponential fit.'
+        ' Look for potentiation at positive lags, depression at negative lags.'))
     return ({"stdp_window_fit": fit, "stdp_configured": STDP._asdict()},
             {"stdp_window": np.stack([lags, dw])})
 
@@ -191,7 +196,9 @@ def stdp_neuron(cfg, ctx, key):
     ax[0, 2].set_ylabel("w / w_max")
     ax[0, 2].legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    ctx.save_figure(fig, "stdp_neuron")
+    ctx.save_figure(fig, "stdp_neuron", caption=(
+        "Weights of a LIF neuron's inputs after STDP: additive (bimodal, at the bounds) and "
+        'multiplicative (unimodal), and the sorted weights. Look for the two shapes.'))
     metrics = {k: {kk: vv for kk, vv in v.items() if kk != "weights"} for k, v in out.items()}
     return {"stdp_neuron": metrics}, {f"stdp_{k}_weights": v["weights"] for k, v in out.items()}
 

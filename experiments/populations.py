@@ -131,7 +131,9 @@ def pairs(cfg, ctx):
         ax[1, c].set_ylim(0, 1.6)
         plotting.raster(ax[2, c], t, i, spec.populations, spec.offsets[:-1], ms=8)
     fig.tight_layout()
-    ctx.save_figure(fig, "pairs")
+    ctx.save_figure(fig, "pairs", caption=(
+        'Two LIF neurons coupled both ways by delayed delta synapses (E-E, E-I, I-I), dotted: '
+        'uncoupled. Look for the coupled spike times shifting against the control.'))
     return out
 
 
@@ -171,7 +173,9 @@ def group(cfg, ctx):
     ax[1, 0].set_ylabel("input current (nA)")
     plotting.raster(ax[2, 0], t, i, net.spec.populations, net.spec.offsets[:-1], ms=8)
     fig.tight_layout()
-    ctx.save_figure(fig, "group")
+    ctx.save_figure(fig, "group", caption=(
+        'A four-neuron group (3 E + 1 I) under step, ramp and sine currents. Look for the '
+        'inhibitory neuron following the excitatory ones.'))
     rates = _neuron_rates(i, 4, T)
     return {"rates_hz": dict(zip(labels, rates.tolist())), "raster": check}
 
@@ -212,7 +216,8 @@ def population(cfg, ctx, key):
                        + ", ".join(f"{a}{b} {p}" for (a, b), p in PROBS.items()), fontsize=9)
     _plot_rates(ax[1, 0], sol, spec, 10.0)
     fig.tight_layout()
-    ctx.save_figure(fig, "population")
+    ctx.save_figure(fig, "population", caption=(
+        'One population of 80 E / 20 I neurons with heterogeneous drive: raster and rates.'))
     return ({"rates_hz": _rates(sol, spec), "rates_uncoupled_hz": _rates(*res[False]),
              "raster": check}, {"population_t": t, "population_i": i})
 
@@ -258,7 +263,9 @@ def three_populations(cfg, ctx, key):
             "rates_hz": _rates(sol, spec), "I_rate_first_half_hz": counts[:half].sum() * per_s,
             "I_rate_second_half_hz": counts[half:2 * half].sum() * per_s, "raster": check}
     fig.tight_layout()
-    ctx.save_figure(fig, "three_populations")
+    ctx.save_figure(fig, "three_populations", caption=(
+        'E1 and E2 drive I (left); the control without those projections (right), where I is '
+        'silent. Look for I firing only when driven.'))
     return out
 
 
@@ -297,7 +304,9 @@ def coba_cuba(cfg, ctx, key):
                            f"E {rates['E']:.1f} Hz / I {rates['I']:.1f} Hz", fontsize=8)
         _plot_rates(ax[1, c], sol, spec, 5.0)
     fig.tight_layout()
-    ctx.save_figure(fig, "coba_cuba")
+    ctx.save_figure(fig, "coba_cuba", caption=(
+        'The COBA and CUBA benchmark networks: rasters of 200 E and 200 I neurons. Look for '
+        'asynchronous irregular firing.'))
     return out, arrays
 
 

@@ -161,7 +161,10 @@ def plane_figure(cfg: Config, ctx: _runner.RunContext):
             out[f"{name}, I={I:g}"] = [{"v": float(p[0]), "w": float(p[1]), "type": k}
                                        for p, k in zip(pts, kinds)]
     fig.tight_layout()
-    ctx.save_figure(fig, "phase_planes")
+    ctx.save_figure(fig, "phase_planes", caption=(
+        'Phase planes of FitzHugh-Nagumo and Morris-Lecar below and above their firing onset, with'
+        ' nullclines and a trajectory. Look for the fixed point losing stability to a limit '
+        'cycle.'))
     return out
 
 
@@ -182,7 +185,9 @@ def jr_figure(cfg: Config, ctx: _runner.RunContext):
     plotting.bifurcation(ax[0, 0], ps, scan.sim_min[:, 0], scan.sim_max[:, 0],
                          scan.fixed_points, scan.kinds)
     ax[0, 0].set_title("Jansen-Rit column: equilibria and oscillation extremes vs p")
-    ctx.save_figure(fig, "jr_bifurcation")
+    ctx.save_figure(fig, "jr_bifurcation", caption=(
+        "The Jansen-Rit column's equilibria and oscillation extremes against its input p. Look for"
+        ' the oscillatory range between two fixed-point branches.'))
     n_fp = np.array([len(k) for k in scan.kinds])
     upper_stable = np.array([k[-1] == "stable focus" for k in scan.kinds])
     return {
@@ -215,7 +220,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
             ax[i, j].set_title(f"{name}: {label}, I = {amp:.3g} {m.unit}", fontsize=8)
             ax[i, j].set_xlabel("t (ms)" if m.time_unit != 1.0 else "t")
     fig.tight_layout()
-    ctx.save_figure(fig, "traces")
+    ctx.save_figure(fig, "traces", caption=(
+        "Voltage traces of each model under a step and a sinusoidal current. Look for each model's"
+        ' firing pattern (adaptation, bursting, type I/II onset).'))
 
     # ---- f-I curves ----
     fig, ax = plotting.new_figure(2, 4, width=3.0, height=2.5)
@@ -232,7 +239,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         a.set_xlabel(f"I ({models[name].unit})")
         a.set_ylabel("rate (Hz)" if models[name].time_unit != 1.0 else "rate (1/time unit)")
     fig.tight_layout()
-    ctx.save_figure(fig, "fi_curves")
+    ctx.save_figure(fig, "fi_curves", caption=(
+        'Firing rate against input current for each model, with its rheobase. Look for continuous '
+        '(type I) or abrupt (type II) onsets.'))
 
     # ---- Hodgkin-Huxley gates ----
     m = models["Hodgkin-Huxley"]
@@ -253,7 +262,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         a.set_xlabel("t (ms)")
     ax[0, 2].set_xlabel("v (mV)")
     fig.tight_layout()
-    ctx.save_figure(fig, "hh_gates")
+    ctx.save_figure(fig, "hh_gates", caption=(
+        'Hodgkin-Huxley: the voltage, the m, h and n gates during spikes, and the gates against '
+        'the voltage.'))
     hh_peak = float(np.max(v))
 
     planes = plane_figure(cfg, ctx)

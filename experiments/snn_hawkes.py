@@ -354,7 +354,10 @@ def _plot_training(ctx, hist, acc, conf):
         ax[0, 1].set_title(f"surrogate gradient (test accuracy {acc['gradient']:.3f})",
                            fontsize=9)
     fig.tight_layout()
-    ctx.save_figure(fig, "training")
+    ctx.save_figure(fig, "training", caption=(
+        'Training the spiking classifier: left, CMA-ES fitness per generation (fresh trials each);'
+        ' right, the surrogate-gradient minibatch loss per Adam step. Look for both rising/falling'
+        ' to a plateau.'))
 
     fig, ax = plotting.new_figure(1, len(conf), width=3.3, height=2.8)
     for k, (name, c) in enumerate(conf.items()):
@@ -365,7 +368,8 @@ def _plot_training(ctx, hist, acc, conf):
         ax[0, k].set_xlabel("predicted")
         ax[0, k].set_ylabel("true")
     fig.tight_layout()
-    ctx.save_figure(fig, "confusion")
+    ctx.save_figure(fig, "confusion", caption=(
+        'Confusion matrices on test trials, one per trainer. Look for a bright diagonal.'))
 
 
 def _plot_posterior(ctx, cfg, genome, names, nuts):
@@ -387,13 +391,17 @@ def _plot_posterior(ctx, cfg, genome, names, nuts):
     plotting.matrix(ax[0, 2], np.where(excl > 0, a_sd, np.nan),
                     "posterior sd where the 95% interval excludes ~0", cmap="magma", ticks=names)
     fig.tight_layout()
-    ctx.save_figure(fig, "alpha")
+    ctx.save_figure(fig, "alpha", caption=(
+        "The Hawkes process fitted to the trained network's spikes: posterior mean interaction "
+        '(left), its sd, and the sd where the 95 % interval excludes zero. Read only when NUTS '
+        'converged (see the warnings).'))
 
     fig, ax = plotting.new_figure(1, 1, width=4)
     ax[0, 0].hist(nuts.samples["beta"], bins=40, color="C2")
     ax[0, 0].set_xlabel("decay beta (1/s)")
     ax[0, 0].set_ylabel("posterior draws")
-    ctx.save_figure(fig, "decay")
+    ctx.save_figure(fig, "decay", caption=(
+        'Posterior draws of the Hawkes decay beta. Look for a single, narrow mode.'))
 
     draws = cfg.num_samples
     i_max = np.unravel_index(np.argmax(a_mean * ~np.eye(len(names), dtype=bool)), a_mean.shape)
@@ -407,7 +415,9 @@ def _plot_posterior(ctx, cfg, genome, names, nuts):
     ax[0, 0].legend(fontsize=7, frameon=False)
     ax[-1, 0].set_xlabel("draw")
     fig.tight_layout()
-    ctx.save_figure(fig, "traces")
+    ctx.save_figure(fig, "traces", caption=(
+        'NUTS trace plots of a few parameters over draws, one line per chain. Look for chains that'
+        ' overlap and wander (mixing); separate flat lines mean not converged.'))
     return a, excl
 
 
@@ -442,7 +452,9 @@ def _plot_recovery(ctx, rec_res):
     ax[0, 3].set_ylabel("true-positive rate")
     ax[0, 3].legend(fontsize=6, frameon=False)
     fig.tight_layout()
-    ctx.save_figure(fig, "recovery")
+    ctx.save_figure(fig, "recovery", caption=(
+        'Recovering the synapses of a simulated E/I network from its spikes: true and estimated '
+        'interaction matrices and the ROC curve. Look for AUC well above 0.5.'))
 
 
 def validate(cfg: Config) -> None:
@@ -498,7 +510,9 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
                               ["input", "hidden", "output"], dt=DT)
         ax[0, c].set_title(f"class {('sine', 'cosine')[c]}: one test trial", fontsize=9)
     fig.tight_layout()
-    ctx.save_figure(fig, "rasters")
+    ctx.save_figure(fig, "rasters", caption=(
+        'Spike rasters of the trained network on test trials of each class. Look for class-'
+        'dependent output activity.'))
 
     trials = trial_trains(spikes, jax.random.fold_in(ctx.key, 3), DT / 1000.0)
     events = hawkes.merge_trials(trials, cfg.n_steps * DT / 1000.0)
@@ -521,7 +535,7 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
                     recovery_truth=rec_res["truth"], recovery_alpha=rec_res["alpha"],
                     recovery_alpha_signed=rec_res["alpha_signed"],
                     **{f"genome_{k}": v for k, v in trained.items()})
-    return {
+    metrics = {
         "test_accuracy": acc[best],
         "classifier": best,
         "test_accuracy_per_trainer": acc,
@@ -556,8 +570,18 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
         "hawkes_trials": int(2 * m),
         "beta_posterior_mean": float(np.mean(nuts.samples["beta"])),
         "alpha_ci_excludes_zero": int(excl.sum()),
+        "converged": bool(nuts.rhat_max <= RHAT_MAX and nuts.ess_min >= ESS_MIN),
     }
+    _runner.warn_if(metrics, not metrics["converged"],
+                    f"NUTS has not converged (max r-hat {nuts.rhat_max:.2f}, > {RHAT_MAX} or min "
+                    f"ESS {nuts.ess_min:.1f}, < {ESS_MIN}): its intervals and the "
+                    f"{int(excl.sum())} credible connections are not to be read yet" +
+                    (" (quick mode's chains are short: run the full mode)" if ctx.quick else ""))
+    return metrics
 
+
+RHAT_MAX, ESS_MIN = 1.1, 100  # a chain that passes both can be read (Vehtari et al. 2021: 1.01
+#                                 and 400 for final results; these flag a chain that failed)
 
 # shown first in the summary table of the report
 KEY_METRICS = (

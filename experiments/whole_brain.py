@@ -168,7 +168,11 @@ def sweeps(cfg, ctx, conn, key):
         fig.colorbar(im, ax=ax[0, c])
     ax[0, 0].plot(1e4 * a[i], j, "r+", ms=10, mew=2)  # the peak
     fig.tight_layout()
-    ctx.save_figure(fig, "sweeps")
+    ctx.save_figure(fig, "sweeps", caption=(
+        'Jansen-Rit on connectivity_76 over coupling (x) and conduction speed (y): left, the '
+        'correlation of FC with SC (+: its peak); right, mean |FC|. Look for the SC-FC peak where '
+        'mean |FC| starts to rise (the onset of synchrony) and its fall once the network is '
+        'synchronised.'))
     return out, arrays
 
 
@@ -197,7 +201,9 @@ def spectra(cfg, ctx, conn, key):
     plotting.spectra(ax[0, 1], freqs, psd[:, :4], labels=list(conn.labels[:4]))
     ax[0, 1].set_title(f"peak {np.median(peaks):.2f} Hz (median of regions)", fontsize=9)
     fig.tight_layout()
-    ctx.save_figure(fig, "spectra")
+    ctx.save_figure(fig, "spectra", caption=(
+        'Regional power spectra of the noisy JR network (y1 - y2): left, log power per region; '
+        'right, four regions. Look for the alpha peak near 10 Hz.'))
     return ({"median_peak_hz": float(np.median(peaks)), "peak_hz_range":
              [float(peaks.min()), float(peaks.max())], "n_nonfinite": int(sol.n_nonfinite)},
             {"spectra_freqs": freqs, "spectra_psd": psd})
@@ -243,7 +249,11 @@ def bold(cfg, ctx, conn, key):
                     vmin=-1, vmax=1)
     ax[0, 2].set_xlabel(f"SC-FC r = {sc_fc[i]:.2f}")
     fig.tight_layout()
-    ctx.save_figure(fig, "bold")
+    ctx.save_figure(fig, "bold", caption=(
+        'Reduced Wong-Wang with BOLD recorded on-line (FIC at every coupling): left, BOLD SC-FC r '
+        'and mean FC against the global coupling G; middle, BOLD of four regions at the SC-FC '
+        'peak; right, the BOLD FC there. Look for a peak of SC-FC inside the grid and mean FC well'
+        ' below 1 (no global signal).'))
     return ({"bold_sc_fc": float(sc_fc[i]), "coupling": float(g[i]),
              "peak_inside_grid": bool(0 < i < len(g) - 1),
              "sc_fc": [None if not np.isfinite(v) else float(v) for v in sc_fc],
@@ -291,7 +301,10 @@ def recovery(cfg, ctx, conn, key):
     plotting.matrix(ax[0, 2], np.asarray(target), title="target FC", cmap="RdBu_r",
                     vmin=-0.3, vmax=0.3)
     fig.tight_layout()
-    ctx.save_figure(fig, "recovery")
+    ctx.save_figure(fig, "recovery", caption=(
+        'Recovering a known coupling of a Hopf network from its FC: left, the summary distance '
+        'over couplings (black line: truth; dashed: CMA-ES and gradient estimates); middle, both '
+        "searches' progress; right, the target FC. Look for both estimates on the truth."))
     rel = lambda g: abs(g - truth) / truth
     return ({"model": "stuart_landau (a=-0.005/ms, omega=0, Difference coupling, sigma=0.02)",
              "coupling_true": truth, "coupling_evolution": g_evo, "coupling_gradient": g_grad,
@@ -335,7 +348,10 @@ def posterior(cfg, ctx, conn, key):
         ax[0, i].set_xlabel(name)
         ax[0, i].legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    ctx.save_figure(fig, "posterior")
+    ctx.save_figure(fig, "posterior", caption=(
+        'NUTS posterior of the coupling and noise (synthetic likelihood of three FC summaries): '
+        'histograms with the 95 % interval (orange) and the truth (black). Look for the truth '
+        'inside both intervals.'))
     covers = [bool(lo[i] <= float(truth[i]) <= hi[i]) for i in range(2)]
     return ({"truth": truth.tolist(), "interval_95": [lo.tolist(), hi.tolist()],
              "covers_truth": covers, "rhat": post.rhat, "ess": post.ess,
@@ -362,10 +378,19 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     plotting.matrix(ax[0, 1], arrays["jansen_rit_fc_at_peak"], title="JR FC at the SC-FC peak",
                     cmap="RdBu_r", vmin=-1, vmax=1)
     fig.tight_layout()
-    ctx.save_figure(fig, "sc_fc")
+    ctx.save_figure(fig, "sc_fc", caption=(
+        "The structural connectivity (log weights) and the JR FC at the sweep's SC-FC peak, in the"
+        ' same region order. Look for the blocks of SC in the FC.'))
     ctx.save_arrays(**arrays)
     metrics["sc_fc_peak"] = metrics["sweeps"]["jansen_rit"]["sc_fc_peak"]
     metrics["coupling_recovered_rel_err"] = metrics["recovery"]["coupling_recovered_rel_err"]
+    _runner.warn_if(metrics, not metrics["sweeps"]["jansen_rit"]["peak_inside_grid"],
+                    "the JR SC-FC peak is at the sweep's edge: widen --jr-coupling-max")
+    _runner.warn_if(metrics, metrics["bold"].get("peak_inside_grid") is False,
+                    "the BOLD SC-FC peak is at the edge of --bold-couplings: widen it")
+    _runner.warn_if(metrics, metrics["coupling_recovered_rel_err"] > 0.1,
+                    f"the coupling was recovered only to "
+                    f"{100 * metrics['coupling_recovered_rel_err']:.0f} %")
     return metrics
 
 

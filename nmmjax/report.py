@@ -50,11 +50,34 @@ class Run:
             v = v[part]
         return v
 
+    @property
+    def captions(self) -> dict:
+        """``{figure: caption}`` from the run's ``captions.json`` (may be absent)."""
+        path = self.path / "captions.json"
+        try:
+            c = io.load_json(path) if path.is_file() else {}
+        except (OSError, ValueError):
+            return {}
+        return c if isinstance(c, dict) else {}
+
+    @property
+    def warnings(self) -> list[str]:
+        """The run's caveats (``metrics["warnings"]``: not converged, ...)."""
+        w = self.metrics.get("warnings") or []
+        return [str(x) for x in w] if isinstance(w, list) else [str(w)]
+
     def key_metrics(self) -> list[str]:
         named = [k for k in self.config.get("key_metrics", []) if self.get(k) is not None]
         if named:
             return named
         return [k for k, v in self.metrics.items() if _is_scalar(v) and k != "wall_s"][:_N_KEY]
+
+
+def _badge(r: Run) -> str:
+    """A visible mark on a run with caveats (not converged, not learned)."""
+    n = len(r.warnings)
+    return "" if not n else (f' <span class=badge title="{_e("; ".join(r.warnings))}">'
+                             f'&#9888; {n} warning{"s" if n > 1 else ""}</span>')
 
 
 def _is_scalar(v: Any) -> bool:
@@ -116,6 +139,9 @@ pre{padding:.5em;overflow-x:auto;white-space:pre-wrap}
 figure{margin:0;background:#fff;border:1px solid #ddd;padding:.4em}
 figure img{width:100%;height:auto} figcaption{font-size:.85em;color:#555}
 .muted{color:#777;font-size:.85em} .nw{white-space:nowrap} .scroll{overflow-x:auto}
+.badge{background:#c62828;color:#fff;border-radius:3px;padding:.05em .4em;font-size:.8em;
+margin-left:.4em;white-space:nowrap}
+ul.warn{background:#fdecea;border-left:4px solid #c62828;padding:.5em .5em .5em 2em}
 """
 
 # Marks how many figures loaded, so a headless browser can check the page.
@@ -172,7 +198,7 @@ def render(runs: dict[str, list[Run]], root: Path, benchmarks: list[dict] = ()) 
         r = rs[0]
         km = "; ".join(f"{k} = {_fmt(r.get(k))}" for k in r.key_metrics())
         parts.append(f'<tr><td class=nw><a href="#{_e(name)}">{_e(name)}</a></td><td class=nw>'
-                     f'{_e(r.path.name)}</td><td class="num nw">'
+                     f'{_e(r.path.name)}{_badge(r)}</td><td class="num nw">'
                      f'{_e(_fmt(r.metrics.get("wall_s")))}</td><td>{_e(km)}</td></tr>')
     parts.append("</table>")
     for name, rs in runs.items():
@@ -181,7 +207,10 @@ def render(runs: dict[str, list[Run]], root: Path, benchmarks: list[dict] = ()) 
         parts.append(f"<h2 id={_e(name)}>{_e(name)}</h2>")
         if r.config.get("description"):
             parts.append(f"<p>{_e(r.config['description'])}</p>")
-        parts.append(f"<p>Newest run <b>{_e(r.path.name)}</b>, made by</p>"
+        if r.warnings:
+            parts.append("<ul class=warn>" + "".join(f"<li>&#9888; {_e(w)}</li>"
+                                                    for w in r.warnings) + "</ul>")
+        parts.append(f"<p>Newest run <b>{_e(r.path.name)}</b>{_badge(r)}, made by</p>"
                      f"<pre>{_e(r.config.get('command', '(command not recorded)'))}</pre>")
         parts.append(f"<p>{len(rs)} run(s):</p>" + _run_table(rs, keys, root))
         figs = []
@@ -189,9 +218,11 @@ def render(runs: dict[str, list[Run]], root: Path, benchmarks: list[dict] = ()) 
             rel = (r.path.relative_to(root) / f).as_posix()
             pdf = r.path / f"{f}.pdf"
             target = f"{rel}.pdf" if pdf.exists() else f"{rel}.png"
+            cap = r.captions.get(f)
             figs.append(f'<figure><a href="{_e(target)}"><img src="{_e(rel)}.png" '
                         f'alt="{_e(name)}: {_e(f)}" loading=eager></a>'
-                        f"<figcaption>{_e(f)}</figcaption></figure>")
+                        f"<figcaption><b>{_e(f)}</b>{': ' + _e(cap) if cap else ''}"
+                        f"</figcaption></figure>")
         parts.append('<div class="figs">' + "".join(figs) + "</div>")
     if benchmarks:
         parts.append("<h2 id=benchmarks>Benchmarks (benchmarks/out)</h2>"

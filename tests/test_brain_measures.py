@@ -114,6 +114,7 @@ def test_sc_fc_and_fcd_equal_their_numpy_definitions():
         analysis.fcd(x, window=500, step=1)
 
 
+@pytest.mark.slow  # 11 s; the deterministic runs match TVB exactly in the default set
 def test_noisy_jansen_rit_spectra_and_fc_fall_inside_five_tvb_runs():
     # Our mean over 10 noise seeds (one seed varies by ~2 % in mean |FC|)
     # against the range of TVB's 5 seeds.

@@ -372,6 +372,7 @@ def test_blocked_recursion_equals_direct_sum_across_blocks_and_trials():
         jax.config.update("jax_enable_x64", False)
 
 
+@pytest.mark.slow  # 22 s
 def test_spike_slab_posterior_matches_numpyros_discrete_gibbs_sampler():
     # Our NUTS-within-Gibbs (a Gibbs sweep over the inclusions with the
     # slab values of excluded connections under a pseudo-prior) against

@@ -139,6 +139,7 @@ def test_interrupted_cyclic_nsga2_resumes_to_the_uninterrupted_result(tmp_path, 
     kept = {p.name: p.read_bytes() for p in partial.iterdir()}
     ckpt = next(p for p in partial.iterdir() if p.name.endswith(".npz"))
     # a rerun without --resume refuses, in one line, and touches nothing
+    capsys.readouterr()  # the runs' progress bars so far
     with pytest.raises(SystemExit) as e:
         jr_correlation.main(args + ["--out", str(tmp_path)])
     assert e.value.code == 2

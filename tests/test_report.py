@@ -73,6 +73,41 @@ def test_report_lists_finished_runs_with_metrics_commands_and_figures(tmp_path):
     assert 'href="alpha/new/traces.pdf"' in page
 
 
+def test_a_run_with_warnings_gets_a_badge_and_its_warnings_are_listed(tmp_path):
+    res = tmp_path / "results"
+    _fake_run(res, "gamma", "quick", {"rhat_max": 2.17, "warnings": [
+        "NUTS has not converged (max r-hat 2.17 <x>)"], "wall_s": 1.0},
+        "2026-01-01T00:00:00+00:00")
+    _fake_run(res, "delta", "quick", {"acc": 0.9, "warnings": [], "wall_s": 1.0},
+              "2026-01-01T00:00:00+00:00")
+    page = report.build(res, benchmarks=None).read_text()
+    assert page.count("1 warning</span>") == 2  # overview row and the section
+    assert "<li>&#9888; NUTS has not converged (max r-hat 2.17 &lt;x&gt;)</li>" in page
+    assert page.count("class=badge") == 2  # none for delta
+
+
+def test_figure_captions_are_printed_under_their_figures(tmp_path):
+    from experiments import _runner
+    res = tmp_path / "results"
+    d = _fake_run(res, "eps", "quick", {"wall_s": 1.0}, "2026-01-01T00:00:00+00:00",
+                  figures=("a", "b"))
+    ctx = _runner.RunContext(name="eps", out=d, seed=0, quick=True, resume=False, command="")
+    fig, ax = plt.subplots()
+    ctx.save_figure(fig, "a", caption="rates <Hz> per population; look for the peak")
+    page = report.build(res, benchmarks=None).read_text()
+    assert "<figcaption><b>a</b>: rates &lt;Hz&gt; per population; look for the peak" in page
+    assert "<figcaption><b>b</b></figcaption>" in page  # no caption given
+
+
+def test_summary_prints_a_runs_warnings_last(tmp_path):
+    from experiments import _runner
+    m = {"x": 1.0}
+    _runner.warn_if(m, False, "never")
+    _runner.warn_if(m, True, "not converged")
+    text = _runner.summary("e", tmp_path, {**m, "wall_s": 1.0})
+    assert text.splitlines()[-1] == "  ! not converged" and "never" not in text
+
+
 def test_report_shows_benchmark_ratios(tmp_path):
     res = tmp_path / "results"
     _fake_run(res, "alpha", "r", {"score": 1.0}, "2026-01-01T00:00:00+00:00")

@@ -84,6 +84,7 @@ def test_nsga2_finds_the_compromise_of_two_objectives():
     assert np.all(np.diff(r.history["best_so_far"]) >= 0)
 
 
+@pytest.mark.slow  # 17 s
 def test_nsga2_reevaluation_copes_with_noise_and_changes_nothing_without_it():
     def fit(pop, key):
         return jnp.stack([-jnp.sum((pop[:, :3] - 0.3) ** 2, 1),
@@ -180,8 +181,9 @@ np.save(sys.argv[2], np.concatenate([np.asarray(r.best_genome),
 """
 
 
-@pytest.mark.parametrize("strategy", ["cma_es", "ga", "nsga2"])
-def test_resume_after_sigkill_is_bitwise_equal(tmp_path, strategy):
+@pytest.mark.parametrize("strategy", ["cma_es", pytest.param("ga", marks=pytest.mark.slow),
+                                      pytest.param("nsga2", marks=pytest.mark.slow)])
+def test_resume_after_sigkill_is_bitwise_equal(tmp_path, strategy):  # one strategy by default
     env = dict(os.environ)
     ckpt, out = tmp_path / "ck.npz", tmp_path / "killed.npy"
     proc = subprocess.Popen(
