@@ -18,16 +18,16 @@ numbers): the score is then a smooth, deterministic function of ``theta``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from nmmjax import _validate as V
 from nmmjax import analysis, engine
+from nmmjax.inference import nuts
+from nmmjax.inference.nuts import Posterior
 from nmmjax.models.brain import NodeModel
 from nmmjax.networks import brain
 from nmmjax.networks.connectome import Connectome
@@ -142,16 +142,6 @@ def summaries(setup: FCSetup) -> Callable[[jax.Array, jax.Array], jax.Array]:
     return summarise
 
 
-class Posterior(NamedTuple):
-    """NUTS draws of ``theta`` (natural units) and their diagnostics."""
-
-    samples: jax.Array      # (num_samples, D)
-    rhat: float             # split r-hat over halves of the single chain
-    ess: float              # effective sample size, smallest over parameters
-    divergent: int
-    steps: jax.Array        # leapfrog steps per draw
-
-
 def posterior(summarise: Callable, observed, cov, *, low, high, key, sim_key, init=None,
               num_warmup: int = 200, num_samples: int = 300, max_tree_depth: int = 6,
               chunk: int = 50, checkpoint_path=None, resume: bool = False,
@@ -162,53 +152,19 @@ def posterior(summarise: Callable, observed, cov, *, low, high, key, sim_key, in
     (smooth in ``theta``; give ``cov`` the summary noise of both the data and
     that one simulation, e.g. twice the spread over seeds), log-uniform
     priors on ``[low, high]``. NUTS (numpyro's kernel) runs in our
-    checkpointed loop (:func:`nmmjax.checkpoint.run_chunked`): every draw
-    costs a simulation and its gradient per leapfrog step (cap them with
-    ``max_tree_depth``)."""
-    num_warmup = V.nonneg_int(num_warmup, "num_warmup", minimum=1)
-    num_samples = V.nonneg_int(num_samples, "num_samples", minimum=4)
-    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-    from numpyro.infer.hmc import hmc
-
-    from nmmjax import checkpoint
-
-    low, high = (jnp.atleast_1d(jnp.asarray(b, jnp.float32)) for b in (low, high))
-    if low.shape != high.shape or not bool(jnp.all((0 < low) & (low < high))):
-        raise ValueError("`low` and `high` must be (D,) with 0 < low < high.")
+    checkpointed loop (:func:`nmmjax.inference.nuts.box_posterior`): every
+    draw costs a simulation and its gradient per leapfrog step (cap them
+    with ``max_tree_depth``)."""
+    nuts.box(low, high)  # named errors before anything is traced
     observed = jnp.asarray(observed, jnp.float32)
     prec = jnp.linalg.inv(jnp.asarray(cov, jnp.float32))
-    span = jnp.log(high / low)
-    to_theta = lambda z: low * jnp.exp(span * jax.nn.sigmoid(z))
 
-    def potential(z):
-        r = summarise(to_theta(z), sim_key) - observed
-        log_prior = jnp.sum(jax.nn.log_sigmoid(z) + jax.nn.log_sigmoid(-z))  # log-uniform
-        return 0.5 * r @ prec @ r - log_prior
+    def log_lik(theta):
+        r = summarise(theta, sim_key) - observed
+        return -0.5 * r @ prec @ r
 
-    z0 = jnp.zeros_like(low) if init is None else \
-        jax.scipy.special.logit(jnp.log(jnp.asarray(init, jnp.float32) / low) / span)
-    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
-    total = num_warmup + num_samples
-
-    @functools.partial(jax.jit, static_argnums=1)
-    def advance(state, length):
-        def one(s, _):
-            s = sample_kernel(s)
-            return s, {"z": s.z, "steps": s.num_steps, "div": s.diverging}
-        return jax.lax.scan(one, state, None, length=length)
-
-    state, hist = checkpoint.run_chunked(
-        lambda s, start, n: advance(s, n),
-        lambda: init_kernel(z0, num_warmup, max_tree_depth=max_tree_depth, rng_key=key),
-        total=total,
-        chunk=min(chunk, total), path=checkpoint_path, resume=resume, progress=progress,
-        desc="NUTS", fingerprint=checkpoint.fingerprint(
-            num_warmup=num_warmup, num_samples=num_samples, depth=max_tree_depth,
-            low=low.tolist(),
-            high=high.tolist(), observed=observed.tolist(), key=key, sim_key=sim_key))
-    z = jnp.asarray(hist["z"][num_warmup:])
-    samples = jax.vmap(to_theta)(z)
-    draws = np.asarray(samples)[None]
-    return Posterior(samples, float(np.max(split_gelman_rubin(draws))),
-                     float(np.min(effective_sample_size(draws))),
-                     int(np.sum(hist["div"][num_warmup:])), jnp.asarray(hist["steps"]))
+    return nuts.box_posterior(
+        log_lik, low, high, key=key, init=init, num_warmup=num_warmup, num_samples=num_samples,
+        max_tree_depth=max_tree_depth, chunk=chunk, checkpoint_path=checkpoint_path,
+        resume=resume, progress=progress,
+        fingerprint={"observed": observed.tolist(), "sim_key": sim_key})
