@@ -272,9 +272,11 @@ def warn_if(metrics: dict, condition: bool, message: str) -> None:
         metrics[WARNINGS].append(message)
 
 
-def check_config(config: Any, defaults: Any, extra: Callable[[Any], None] | None = None):
+def check_config(config: Any, defaults: Any, extra: Callable[[Any], None] | None = None,
+                 zero_means_none: tuple = ()):
     """Refuse a config before any work, with the option's name: numbers
-    finite; counts (ints whose default is >= 1; warm-ups may be 0) >= 1;
+    finite; counts (ints whose default is >= 1; warm-ups and the names in
+    ``zero_means_none``, a study's optional fits, may be 0) >= 1;
     steps, durations, time constants and rates (``dt``, ``tr``,
     ``*duration*``, ``seconds``, ``*_s``, ``tau*``, ``*_hz``) > 0; other
     numbers whose default is >= 0 not negative; ``*fraction*`` in [0, 1].
@@ -290,8 +292,10 @@ def check_config(config: Any, defaults: Any, extra: Callable[[Any], None] | None
         if isinstance(v, bool) or not isinstance(v, int | float) or isinstance(d, bool) \
                 or not isinstance(d, int | float):
             continue
-        if isinstance(d, int) and d >= 1 and not f.name.endswith("warmup") and v < 1:
-            raise ValueError(f"{opt} is a count: it must be >= 1, got {v}")
+        if isinstance(d, int) and d >= 1 and not f.name.endswith("warmup") and v < 1 \
+                and not (v == 0 and f.name in zero_means_none):
+            least = ">= 0 (0: none)" if f.name in zero_means_none else ">= 1"
+            raise ValueError(f"{opt} is a count: it must be {least}, got {v}")
         if isinstance(d, float) and d > 0 and timeish.search(f.name) and not v > 0:
             raise ValueError(f"{opt} must be > 0, got {v}")
         if d >= 0 and v < 0:
@@ -354,8 +358,9 @@ def main(
             # the device count first: an experiment's checks may import a
             # library that starts JAX's backend (evosax does), fixing it at 1
             parallel.use_host_devices(args.host_devices)
-        check_config(config, full_config, getattr(sys.modules.get(run.__module__), "validate",
-                                                  None))
+        module = sys.modules.get(run.__module__)
+        check_config(config, full_config, getattr(module, "validate", None),
+                     zero_means_none=getattr(module, "ZERO_MEANS_NONE", ()))
     except (ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None

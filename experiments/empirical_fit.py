@@ -17,7 +17,12 @@ scan), each scored as FC Pearson r minus FCD KS distance on the first half:
    compared with the BOLD, both band-passed to 0.04-0.07 Hz; gene: the
    coupling; then (``grad_steps``) a heterogeneous fit: one bifurcation
    parameter per region and the coupling, by gradients through the
-   simulation (Adam on ``1 - FC r``, a fresh noise realisation each step).
+   simulation (Adam on ``1 - FC r``, a fresh noise realisation each step);
+3. the same Hopf network linearised (:mod:`nmmjax.tasks.linear_hopf`: FC
+   in closed form): a NUTS posterior of the coupling and ``a`` by the
+   Whittle likelihood of the first half's band, and effective connectivity
+   (a weight per SC edge and ``a`` per region) by gradients, scored held
+   out in closed form and by simulating the fitted network.
 
 The best candidate of each is then re-run with new noise seeds and scored
 on both halves. The data's own split-half FC agreement is the ceiling no
@@ -54,7 +59,7 @@ from nmmjax.models.brain import stuart_landau as sl
 from nmmjax.models.brain import wong_wang as ww
 from nmmjax.networks import brain, connectome
 from nmmjax.search import gradient
-from nmmjax.tasks import empirical
+from nmmjax.tasks import empirical, linear_hopf
 
 HOPF_BAND = (0.04, 0.07)  # Hz, Deco et al. 2017
 
@@ -77,6 +82,12 @@ class Config:
     repeats: int = 5                   # noise seeds the best candidate is scored with
     grad_steps: int = 150              # Adam steps of the heterogeneous Hopf fit (0: none)
     grad_learning_rate: float = 0.02   # in 1/s (a and the coupling)
+    linear_samples: int = 300          # NUTS draws per chain of the linear Hopf posterior (0: none)
+    linear_warmup: int = 200
+    linear_chains: int = 2
+    ec_steps: int = 300                # Adam steps of the effective-connectivity fit (0: none)
+    ec_learning_rate: float = 0.05
+    ec_l2: float = 0.01                # penalty on log(EC / SC)^2
     hopf_population: int = 16
     hopf_generations: int = 10
     speed: float = 6.0                 # conduction speed (mm/ms)
@@ -91,7 +102,7 @@ class Config:
 
 QUICK = Config(subjects=1, ww_population=6, ww_generations=3, hopf_population=8,
                hopf_generations=5, ww_length=1, repeats=3, group=False, eeg_seconds=6.0,
-               grad_steps=8)
+               grad_steps=8, linear_samples=40, linear_warmup=40, linear_chains=1, ec_steps=100)
 
 
 def validate(cfg: Config) -> None:
@@ -109,6 +120,12 @@ def validate(cfg: Config) -> None:
         raise ValueError("--ww-g-max must be > 0.05")
     if cfg.grad_steps < 0 or not cfg.grad_learning_rate > 0:
         raise ValueError("--grad-steps must be >= 0 and --grad-learning-rate > 0")
+    if cfg.linear_samples and (cfg.linear_samples < 4 or cfg.linear_warmup < 1
+                               or cfg.linear_chains < 1):
+        raise ValueError("--linear-samples must be 0 or >= 4, with --linear-warmup and "
+                         "--linear-chains >= 1")
+    if cfg.ec_steps < 0 or not cfg.ec_learning_rate > 0 or cfg.ec_l2 < 0:
+        raise ValueError("--ec-steps must be >= 0, --ec-learning-rate > 0 and --ec-l2 >= 0")
     if not cfg.hopf_coupling_max > 0:
         raise ValueError("--hopf-coupling-max must be > 0")
     for name in ("ww_population", "ww_generations", "hopf_population", "hopf_generations",
@@ -128,17 +145,27 @@ def _wong_wang(cfg, conn, n_volumes, tr):
     return fit, (0.05, cfg.ww_g_max), cfg.ww_population, cfg.ww_generations
 
 
-def _hopf(cfg, conn, n_volumes, tr, train_bold):
-    # Deco 2017: each region oscillates at its BOLD peak frequency in the band.
+def _omega(train_bold, tr):
+    """Deco 2017: each region oscillates at its BOLD peak frequency in the
+    band; rad/s."""
     freqs, psd = analysis.power_spectrum(empirical.bandpass(train_bold, tr, HOPF_BAND), tr)
     peak = np.asarray(analysis.peak_frequency(freqs, psd, fmin=HOPF_BAND[0], fmax=HOPF_BAND[1]))
+    return 2 * np.pi * peak
+
+
+def _hopf(cfg, conn, n_volumes, tr, train_bold, a=None):
+    a = cfg.hopf_a if a is None else np.asarray(a)[:, None]
     # (N, 1): one value per region, broadcast over the batch of candidates
-    params = sl.StuartLandauParams(a=cfg.hopf_a * 1e-3,
-                                   omega=(2 * np.pi * 1e-3 * peak)[:, None].astype(np.float32))
+    params = sl.StuartLandauParams(
+        a=a * 1e-3, omega=(1e-3 * _omega(train_bold, tr))[:, None].astype(np.float32))
+    # The node is per ms and its cubic term is 1/ms: Deco's model (per s) with
+    # noise sigma_s per sqrt(s) is this one with x scaled by 1/sqrt(1000) and
+    # sigma = sigma_s * 1e-3 per sqrt(ms) (sigma_s * sqrt(1e-3), used before
+    # 2026-12-08, is 31.6x Deco's noise: a saturated, nonlinear regime).
     fit = empirical.BoldFit(
         MODELS["stuart_landau"], conn, genes=("coupling",), params=params,
         coupling="difference", dt=cfg.hopf_dt, tr=tr, n_volumes=n_volumes * cfg.hopf_length,
-        transient=cfg.transient, sigma=cfg.hopf_sigma * np.sqrt(1e-3), speed=cfg.speed,
+        transient=cfg.transient, sigma=cfg.hopf_sigma * 1e-3, speed=cfg.speed,
         observe="node")
     # the coupling gene's bounds in the engine's unit, 1/ms
     return fit, (0.0, cfg.hopf_coupling_max * 1e-3), cfg.hopf_population, cfg.hopf_generations
@@ -188,6 +215,59 @@ def _heterogeneous(cfg, fit, coupling, held_out, key):
     return out, a
 
 
+def _r(a, b):
+    iu = np.triu_indices(a.shape[0], 1)
+    return float(np.corrcoef(np.asarray(a)[iu], np.asarray(b)[iu])[0, 1])
+
+
+def _linear_hopf(cfg, conn, scan, banded, key):
+    """The Hopf network linearised (:mod:`nmmjax.tasks.linear_hopf`): FC in
+    closed form, a NUTS posterior of the coupling and ``a`` by the Whittle
+    likelihood of the first half's 0.04-0.07 Hz band, then effective
+    connectivity (a weight per SC edge, ``a`` per region) by gradients from
+    the posterior mean; each scored held out in closed form and, for the
+    EC, by simulating the fitted (nonlinear, noisy) network."""
+    n_vol, tr = banded.train.n_volumes, banded.train.tr
+    om = _omega(scan[:n_vol], tr)
+    w = np.asarray(conn.weights)
+    k_post, k_sim = jax.random.split(key)
+    out, arrays = {}, {}
+    g, a = 1.0, cfg.hopf_a  # without a posterior: Deco's a, a middling coupling
+    if cfg.linear_samples:
+        post = linear_hopf.posterior(
+            linear_hopf.spectrum(scan[:n_vol], tr, HOPF_BAND), w, om, key=k_post,
+            num_warmup=cfg.linear_warmup, num_samples=cfg.linear_samples,
+            num_chains=cfg.linear_chains)
+        s = np.asarray(post.samples)
+        g, a = float(s[:, 0].mean()), -float(s[:, 1].mean())
+        lo, hi = np.percentile(s, [2.5, 97.5], axis=0)
+        model = linear_hopf.fc(linear_hopf.LinearHopf(a=a, omega=om, coupling=g), w,
+                               band=HOPF_BAND, tr=tr)
+        out["posterior"] = {
+            "coupling_mean": g, "coupling_ci95": [float(lo[0]), float(hi[0])],
+            "a_mean": a, "a_ci95": [-float(hi[1]), -float(lo[1])], "rhat": post.rhat,
+            "ess": post.ess, "divergent": post.divergent, "draws": int(len(s)),
+            "fc_r_train": _r(model, banded.train.fc), "fc_r_test": _r(model, banded.test.fc)}
+    if cfg.ec_steps:
+        p0 = linear_hopf.LinearHopf(a=a, omega=om, coupling=g)
+        ec = linear_hopf.ec_fit(banded.train.fc, w, p0, band=HOPF_BAND, tr=tr,
+                                steps=cfg.ec_steps, learning_rate=cfg.ec_learning_rate,
+                                l2=cfg.ec_l2)
+        a_ec = np.asarray(ec.params.a)
+        fit, _, _, _ = _hopf(cfg, conn._replace(weights=ec.weights), n_vol, tr, scan[:n_vol],
+                             a=a_ec)
+        sim = empirical.scores(fit, np.array([[g * 1e-3]]), k_sim, banded, cfg.repeats)
+        arrays["ec_fc"] = sim.pop("fc")[0]
+        arrays["ec_weights"] = ec.weights
+        out["ec"] = {"fc_r_train": _r(ec.fc, banded.train.fc),
+                     "fc_r_test": _r(ec.fc, banded.test.fc), "steps": cfg.ec_steps,
+                     "a_min": float(a_ec.min()), "a_max": float(a_ec.max()),
+                     "ec_sc_r": _r(np.log1p(ec.weights), np.log1p(w)),
+                     "simulated": {k: (float(v[0]) if np.ndim(v) else float(v))
+                                   for k, v in sim.items()}}
+    return out, arrays
+
+
 def _subject(cfg, ds, name, key):
     s = ds.subject(name)
     conn = s.connectome()
@@ -210,6 +290,10 @@ def _subject(cfg, ds, name, key):
     if cfg.grad_steps:
         res["hopf_heterogeneous"], arrays[f"{name}_hopf_a"] = _heterogeneous(
             cfg, fit, res["hopf"]["best"], banded, jax.random.fold_in(k_hopf, 1))
+    if cfg.linear_samples or cfg.ec_steps:
+        lin, arr = _linear_hopf(cfg, conn, scan, banded, jax.random.fold_in(k_hopf, 2))
+        res["linear_hopf"] = lin
+        arrays.update({f"{name}_{k}": v for k, v in arr.items()})
     arrays[f"{name}_fc_train"] = plain.train.fc
     arrays[f"{name}_fc_test"] = plain.test.fc
     arrays[f"{name}_fc_test_band"] = banded.test.fc
@@ -307,6 +391,12 @@ def _figures(ctx, names, per, arrays):
                       mfc="none", ms=8, label=f"{model}: train (first half)")
         ax[0, 0].plot(dx, [per[n][model]["fc_r_test"] for n in names], mark, color=colour,
                       ms=5, label=f"{model}: held out (second half)")
+    if "ec" in per[names[0]].get("linear_hopf", {}):
+        for key, mark, label in (("fc_r_test", "*", "EC (linear Hopf): held out, closed form"),
+                                 (None, "x", "EC: held out, the fitted network simulated")):
+            ys = [per[n]["linear_hopf"]["ec"][key] if key else
+                  per[n]["linear_hopf"]["ec"]["simulated"]["fc_r_test"] for n in names]
+            ax[0, 0].plot(x + 0.3, ys, mark, color="C4", ms=7, label=label)
     ax[0, 0].plot(x, [per[n]["split_half_r"] for n in names], "k_", ms=20,
                   label="split-half reliability (Wong-Wang's ceiling)")
     ax[0, 0].plot(x, [per[n]["split_half_r_band"] for n in names], "_", color="0.5", ms=20,
@@ -315,13 +405,14 @@ def _figures(ctx, names, per, arrays):
     ax[0, 0].set_xlim(-0.6, len(names) - 0.4)
     ax[0, 0].set_ylabel("FC Pearson r (upper triangle)")
     ax[0, 0].set_ylim(-0.1, 1.0)
-    ax[0, 0].legend(fontsize=7)
+    ax[0, 0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the points
     fig.tight_layout()
     ctx.save_figure(fig, "heldout", caption=(
         'Per subject: FC r of each fitted model against the first half (open: the data it was '
         "fitted to) and the second half (filled: held out), with the data's split-half reliability"
-        ' (the ceiling no model can pass). Look for held-out r close to train r (no overfitting) '
-        'and the gap to the ceiling.'))
+        ' (a model that only repeats the first half scores it; a smoother model may pass it). '
+        'Purple: effective connectivity fitted to the linear Hopf network. Look for held-out r '
+        'close to train r (no overfitting) and the gap to the ceiling.'))
     fig, ax = plotting.new_figure(1, 1, width=5.0, height=3.2)
     ax[0, 0].hist(arrays[f"{first}_fcd_train"], bins=30, density=True, alpha=0.6,
                   label=f"{first}, first half")
@@ -332,6 +423,26 @@ def _figures(ctx, names, per, arrays):
     ctx.save_figure(fig, "fcd", caption=(
         "FCD values (correlations between windowed FCs) of the first subject's first half against "
         "the fitted models'. Look for overlap: the KS distance in the metrics measures the gap."))
+
+
+def _linear_summary(per, names) -> dict:
+    """Medians over subjects of the linear Hopf fits, against the band-passed
+    split-half ceiling."""
+    ceiling = float(np.median([per[n]["split_half_r_band"] for n in names]))
+    out = {"split_half_r_median": ceiling}
+    lin = [per[n]["linear_hopf"] for n in names]
+    if "posterior" in lin[0]:
+        out["posterior_fc_r_test_median"] = float(np.median(
+            [x["posterior"]["fc_r_test"] for x in lin]))
+    if "ec" in lin[0]:
+        test = float(np.median([x["ec"]["fc_r_test"] for x in lin]))
+        sim = float(np.median([x["ec"]["simulated"]["fc_r_test"] for x in lin]))
+        out.update(ec_fc_r_test_median=test, ec_fraction_of_ceiling=test / ceiling,
+                   ec_simulated_fc_r_test_median=sim,
+                   ec_simulated_fraction_of_ceiling=sim / ceiling,
+                   ec_simulated_fcd_ks_test_median=float(np.median(
+                       [x["ec"]["simulated"]["fcd_ks_test"] for x in lin])))
+    return out
 
 
 def run(cfg: Config, ctx: _runner.RunContext) -> dict:
@@ -360,6 +471,15 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
             metrics["hopf_heterogeneous"]["fc_r_test_median"]
         metrics["heterogeneous_fraction_of_ceiling"] = \
             metrics["hopf_heterogeneous"]["fraction_of_ceiling"]
+    if cfg.linear_samples or cfg.ec_steps:
+        metrics["linear_hopf"] = lin = _linear_summary(per, names)
+        if "ec_fraction_of_ceiling" in lin:
+            metrics["ec_fraction_of_ceiling"] = lin["ec_fraction_of_ceiling"]
+        bad = [n for n in names if per[n]["linear_hopf"].get("posterior", {}).get("rhat", 1) > 1.1]
+        _runner.warn_if(metrics, bool(bad), f"the linear Hopf posterior has not converged "
+                        f"(r-hat > 1.1) for {', '.join(bad)}: its intervals are not to be read" +
+                        (" (quick mode's chain is short: run the full mode)" if ctx.quick
+                         else ""))
     if cfg.group:
         metrics["group"] = _group(cfg, ds, keys[-1])
     metrics["eeg"], arr = _eeg(cfg, ctx, jax.random.fold_in(ctx.key, 7))
@@ -369,8 +489,12 @@ def run(cfg: Config, ctx: _runner.RunContext) -> dict:
     return metrics
 
 
+# counts whose 0 skips that fit (the runner's count check allows it)
+ZERO_MEANS_NONE = ("grad_steps", "linear_samples", "ec_steps")
+
 KEY_METRICS = ("fc_r_heldout_median", "split_half_r_median", "fcd_ks_heldout_median",
-               "best_model", "heterogeneous_fraction_of_ceiling", "eeg.median_peak_hz")
+               "best_model", "heterogeneous_fraction_of_ceiling", "ec_fraction_of_ceiling",
+               "eeg.median_peak_hz")
 
 
 def main(argv=None):

@@ -61,6 +61,7 @@ def _fixtures() -> dict:
     from nmmjax.search import gradient  # noqa: F401
     from nmmjax.tasks import correlation as CT  # noqa: F401
     from nmmjax.tasks import empirical as EMP  # noqa: F401
+    from nmmjax.tasks import linear_hopf as LH  # noqa: F401
 
     key = jax.random.key(0)
     _nan_history = lambda r: int(np.sum(r.history["n_nonfinite"])) > 0  # noqa: E731
@@ -535,8 +536,10 @@ def _analysis_cases(f: dict) -> list:
 
 def _tasks_cases(f: dict) -> list:
     """Tasks."""
-    CT, EMP, MODELS, jnp, key, np, ring, spiking_layers, task = (
-        f[n] for n in 'CT EMP MODELS jnp key np ring spiking_layers task'.split())
+    CT, EMP, LH, MODELS, jnp, key, np, ring, spiking_layers, task = (
+        f[n] for n in 'CT EMP LH MODELS jnp key np ring spiking_layers task'.split())
+    w4 = np.ones((4, 4)) - np.eye(4)
+    spec4 = LH.spectrum(np.random.default_rng(0).normal(size=(200, 4)), 2.0, (0.04, 0.07))
     return [
         ("correlation task layers", lambda: CT.check_task(task._replace(layers=(3,))),
          "layers", None),
@@ -567,6 +570,24 @@ def _tasks_cases(f: dict) -> list:
             MODELS["stuart_landau"], ring, genes=("a",)), np.ones((1, 1)), key,
             EMP.split_half(np.random.default_rng(0).normal(size=(100, 4)), 2.0, window=10)
             , repeats=0), "repeats", None),
+        ("linear Hopf spectrum band of one bin", lambda: LH.spectrum(np.ones((20, 4)), 2.0,
+                                                                   (0.04, 0.07)), "band", None),
+        ("linear Hopf spectrum tr 0", lambda: LH.spectrum(np.ones((200, 4)), 0.0, (0.04, 0.07)),
+         "tr", None),
+        ("linear Hopf spectrum of NaN", lambda: LH.spectrum(np.full((200, 4), np.nan), 2.0,
+                                                           (0.04, 0.07)), "bold", None),
+        ("linear Hopf posterior of a plain array", lambda: LH.posterior(
+            np.ones((5, 4)), w4, 0.3, key=key), "spec", None),
+        ("linear Hopf posterior negative weights", lambda: LH.posterior(
+            spec4, -w4, 0.3, key=key), "weights", None),
+        ("linear Hopf posterior low above high", lambda: LH.posterior(
+            spec4, w4, 0.3, key=key, low=(1.0, 1.0), high=(0.5, 0.5)), "low", None),
+        ("linear Hopf EC fit target of the wrong shape", lambda: LH.ec_fit(
+            np.eye(3), w4, LH.LinearHopf(), band=(0.04, 0.07), tr=2.0), "target_fc", None),
+        ("linear Hopf EC fit above the bifurcation", lambda: LH.ec_fit(
+            np.eye(4), w4, LH.LinearHopf(a=0.1), band=(0.04, 0.07), tr=2.0), "p0.a", None),
+        ("linear Hopf EC fit steps 0", lambda: LH.ec_fit(
+            np.eye(4), w4, LH.LinearHopf(), band=(0.04, 0.07), tr=2.0, steps=0), "steps", None),
     ]
 
 
@@ -590,6 +611,8 @@ CLI_CASES = [
     ("jr_column", ["--run-id", ""], "--run-id"),
     ("empirical_fit", ["--subjects", "0"], "--subjects"),
     ("empirical_fit", ["--volumes", "20"], "--volumes"),
+    ("empirical_fit", ["--ec-steps", "-1"], "--ec-steps"),
+    ("empirical_fit", ["--linear-samples", "2"], "--linear-samples"),
     ("jr_column", ["--n-p", "0"], "--n-p"),
     ("jr_column", ["--p-min", "300", "--p-max", "100"], "--p-m"),
     ("jr_column", ["--duration", "-1"], "--duration"),
