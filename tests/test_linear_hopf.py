@@ -91,7 +91,7 @@ def test_whittle_posterior_matches_a_grid_posterior_and_covers_the_truth():
     spec = lh.spectrum(scan, TR, BAND)
     low, high = np.array([0.005, 0.005]), np.array([0.5, 0.4])
     post = lh.posterior(spec, w, om, low=low, high=high, key=jax.random.key(1),
-                        num_warmup=150, num_samples=250, num_chains=2)
+                        num_warmup=100, num_samples=200, num_chains=2)
     assert post.rhat < 1.05 and post.divergent == 0
     s = np.asarray(post.samples)
     lo, hi = np.percentile(s, [2.5, 97.5], axis=0)
