@@ -39,7 +39,7 @@ from typing import Any
 
 import jax
 
-from nmmjax import io, parallel
+from nmmjax import io, parallel, report
 
 
 @dataclasses.dataclass
@@ -256,13 +256,9 @@ def summary(name: str, path: Path, metrics: dict, width: int = 100) -> str:
     return "\n".join(lines)
 
 
-#: a run's figure captions, ``{figure name: caption}``
-CAPTIONS = "captions.json"
-
-#: the metrics key of a run's caveats: a list of sentences (a search that did not
-#: converge, a chain that did not mix), printed last in the summary and shown as a
-#: badge in the report
-WARNINGS = "warnings"
+# the file names the report reads (a run's captions, the metrics key of its
+# caveats: printed last in the summary and shown as a badge in the report)
+CAPTIONS, WARNINGS = report.CAPTIONS, report.WARNINGS
 
 
 def warn_if(metrics: dict, condition: bool, message: str) -> None:

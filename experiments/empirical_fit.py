@@ -216,8 +216,8 @@ def _heterogeneous(cfg, fit, coupling, held_out, key):
 
 
 def _r(a, b):
-    iu = np.triu_indices(a.shape[0], 1)
-    return float(np.corrcoef(np.asarray(a)[iu], np.asarray(b)[iu])[0, 1])
+    return float(analysis.matrix_correlation(jnp.asarray(a, jnp.float32),
+                                             jnp.asarray(b, jnp.float32)))
 
 
 def _linear_hopf(cfg, conn, scan, banded, key):

@@ -53,7 +53,7 @@ class Run:
     @property
     def captions(self) -> dict:
         """``{figure: caption}`` from the run's ``captions.json`` (may be absent)."""
-        path = self.path / "captions.json"
+        path = self.path / CAPTIONS
         try:
             c = io.load_json(path) if path.is_file() else {}
         except (OSError, ValueError):
@@ -63,7 +63,7 @@ class Run:
     @property
     def warnings(self) -> list[str]:
         """The run's caveats (``metrics["warnings"]``: not converged, ...)."""
-        w = self.metrics.get("warnings") or []
+        w = self.metrics.get(WARNINGS) or []
         return [str(x) for x in w] if isinstance(w, list) else [str(w)]
 
     def key_metrics(self) -> list[str]:
@@ -71,6 +71,12 @@ class Run:
         if named:
             return named
         return [k for k, v in self.metrics.items() if _is_scalar(v) and k != "wall_s"][:_N_KEY]
+
+
+#: a run's figure captions, ``{figure name: caption}`` (written by the experiments' runner)
+CAPTIONS = "captions.json"
+#: the metrics key of a run's caveats, a list of sentences (not converged, not learned)
+WARNINGS = "warnings"
 
 
 def _badge(r: Run) -> str:

@@ -10,6 +10,7 @@ seconds. Output of 2026-12-08: ec_all_subjects-2026-12-08.txt.
 
 import time
 
+import jax.numpy as jnp
 import numpy as np
 
 from nmmjax import analysis, datasets
@@ -20,8 +21,8 @@ BAND = (0.04, 0.07)
 
 
 def _r(a, b):
-    iu = np.triu_indices(a.shape[0], 1)
-    return float(np.corrcoef(np.asarray(a)[iu], np.asarray(b)[iu])[0, 1])
+    return float(analysis.matrix_correlation(jnp.asarray(a, jnp.float32),
+                                             jnp.asarray(b, jnp.float32)))
 
 
 def main():

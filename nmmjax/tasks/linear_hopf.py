@@ -31,8 +31,8 @@ covariance and cancels in FC. With FC deterministic and differentiable:
   over global or per-region parameters and effective connectivity (one
   weight per edge of the SC's support, :func:`ec_fit`);
 - :func:`posterior`: a numpyro NUTS posterior of the global coupling and
-  bifurcation parameter given an empirical FC (Fisher-z entries, Gaussian
-  with a fitted residual scale).
+  bifurcation parameter by the :func:`whittle` likelihood of a scan's
+  Fourier coefficients in the band (:func:`spectrum`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ import numpy as np
 from nmmjax import _validate as V
 from nmmjax import analysis
 from nmmjax.inference import nuts
+from nmmjax.tasks import empirical
 
 
 class LinearHopf(NamedTuple):
@@ -99,7 +100,7 @@ def _x_cross(block, om, f):
     return 0.5 * re, 0.5 * im
 
 
-def _over_bins(fn, xs):
+def _one_at_a_time(fn, xs):
     """``fn`` over the leading axis, one element at a time (``lax.map``):
     jaxlib 0.10's CPU runtime now and then never finishes the same
     batched small solves and products under ``vmap`` (its Eigen thread pool
@@ -142,7 +143,7 @@ def covariance(p: LinearHopf, weights, *, band=None, tr: float | None = None,
     nodes, wts = np.polynomial.legendre.leggauss(n_nodes)
     f = 0.5 * (hi - lo) * nodes + 0.5 * (hi + lo)
     wts = 0.5 * (hi - lo) * wts * (np.sinc(f * tr) ** 2 if tr is not None else 1.0)
-    spec = _over_bins(lambda fk: _x_cross(block, om, fk)[0], jnp.asarray(f, block.dtype))
+    spec = _one_at_a_time(lambda fk: _x_cross(block, om, fk)[0], jnp.asarray(f, block.dtype))
     return 2.0 * s2 * jnp.tensordot(jnp.asarray(wts, block.dtype), spec, axes=1)
 
 
@@ -160,13 +161,13 @@ def stable(p: LinearHopf, weights) -> jax.Array:
     return jnp.max(jnp.real(jnp.linalg.eigvals(jacobian(p, weights)))) < 0
 
 
-def fc_loss(target_fc, weights, *, band=None, tr=None, n_nodes: int = 24):
-    """``loss(p: LinearHopf) -> 1 - r`` between the network's FC and
-    ``target_fc`` (upper triangles), differentiable."""
+def fc_loss(target_fc, weights=None, *, band=None, tr=None, n_nodes: int = 24):
+    """``loss(p: LinearHopf, weights=weights) -> 1 - r`` between the network's
+    FC and ``target_fc`` (upper triangles), differentiable in both."""
     ref = jnp.asarray(target_fc)
 
-    def loss(p):
-        model = fc(p, weights, band=band, tr=tr, n_nodes=n_nodes)
+    def loss(p, w=weights):
+        model = fc(p, w, band=band, tr=tr, n_nodes=n_nodes)
         return 1.0 - analysis.matrix_correlation(model, ref.astype(model.dtype))
 
     return loss
@@ -184,13 +185,9 @@ def _checked_weights(weights, name="weights"):
 
 def _checked_band(band, tr):
     tr = V.positive_float(tr, "tr")
-    if band is None or len(band) != 2:
-        raise ValueError(f"`band` must be (low, high) Hz, got {band!r}.")
-    lo, hi = (float(b) for b in band)
-    if not 0 < lo < hi <= 0.5 / tr:
-        raise ValueError(f"`band` must be (low, high) Hz with 0 < low < high <= {0.5 / tr:g} "
-                         f"(Nyquist at TR {tr:g} s), got {band!r}.")
-    return (lo, hi), tr
+    if band is None:
+        raise ValueError("`band` must be (low, high) Hz, got None.")
+    return empirical.check_band(band, tr), tr
 
 
 class Spectrum(NamedTuple):
@@ -235,7 +232,7 @@ def whittle(p: LinearHopf, weights, spec: Spectrum, *, average: bool = True) -> 
     block, om = _blocks(p, weights)
     f = np.asarray(spec.freqs)
     gain = np.sinc(f * spec.tr) ** 2 if average else np.ones_like(f)
-    re, im = _over_bins(lambda fk: _x_cross(block, om, fk), jnp.asarray(f, block.dtype))
+    re, im = _one_at_a_time(lambda fk: _x_cross(block, om, fk), jnp.asarray(f, block.dtype))
     t, tr = spec.n_volumes, spec.tr
     var = 2.0 * jnp.einsum("kii->i", re * jnp.asarray(gain, block.dtype)[:, None, None]) / (t * tr)
     scale = 1.0 / jnp.sqrt(var)  # each region to unit band variance, as the data
@@ -251,7 +248,7 @@ def whittle(p: LinearHopf, weights, spec: Spectrum, *, average: bool = True) -> 
         y = jax.scipy.linalg.solve_triangular(chol, rv[1], lower=True)
         return jnp.sum(jnp.log(jnp.diagonal(chol))), jnp.sum(y**2)
 
-    logdet, quad = (jnp.sum(x) for x in _over_bins(term, (r, v)))
+    logdet, quad = (jnp.sum(x) for x in _one_at_a_time(term, (r, v)))
     n_coef = spec.coef.size
     return -(logdet + quad) - n_coef * np.log(np.pi)
 
@@ -286,8 +283,8 @@ def posterior(spec: Spectrum, weights, omega, *, low=(0.01, 0.002), high=(50.0, 
         log_lik, low, high, key=key, init=init, num_warmup=num_warmup, num_samples=num_samples,
         num_chains=num_chains, max_tree_depth=max_tree_depth, checkpoint_path=checkpoint_path,
         resume=resume, progress=progress, desc="NUTS (linear Hopf)",
-        fingerprint={"coef": np.abs(spec.coef).round(6).tolist(), "omega": om.tolist(),
-                     "weights_sum": float(w.sum())})
+        fingerprint={"coef": np.stack([spec.coef.real, spec.coef.imag]).round(6),
+                     "omega": om, "weights": w})
 
 
 class ECFit(NamedTuple):
@@ -332,7 +329,7 @@ def ec_fit(target_fc, weights, p0: LinearHopf, *, band, tr: float, steps: int = 
 
     support = np.flatnonzero(w > 0)
     wj = jnp.asarray(w, jnp.float32)
-    refj = jnp.asarray(ref, jnp.float32)
+    base = fc_loss(jnp.asarray(ref, jnp.float32), band=band, tr=tr, n_nodes=n_nodes)
     om = jnp.asarray(np.broadcast_to(np.asarray(p0.omega, float), (n,)), jnp.float32)
 
     def unpack(x):
@@ -342,10 +339,8 @@ def ec_fit(target_fc, weights, p0: LinearHopf, *, band, tr: float, steps: int = 
 
     def loss(x, _key):
         def one(xr):
-            p, ec = unpack(xr)
-            model = fc(p, ec, band=band, tr=tr, n_nodes=n_nodes)
-            return 1.0 - analysis.matrix_correlation(model, refj) + l2 * jnp.mean(xr[n:] ** 2)
-        return _over_bins(one, x)  # rows one at a time (see _over_bins)
+            return base(*unpack(xr)) + l2 * jnp.mean(xr[n:] ** 2)
+        return _one_at_a_time(one, x)  # rows one at a time (see _one_at_a_time)
 
     x0 = jnp.concatenate([jnp.log(-jnp.asarray(a0, jnp.float32)),
                           jnp.zeros(support.size, jnp.float32)])[None]
